@@ -1,0 +1,62 @@
+import type { Hono } from 'hono'
+import { faultSchema, type FaultSwitch } from '../faults.ts'
+import type { EmulatorState } from '../state.ts'
+
+// The emulator's own switches, under /__ so they never collide with a WorkOS route:
+// the mailbox, the fault switch and expiry on demand.
+
+export function controlRoutes(app: Hono, state: EmulatorState, faults: FaultSwitch) {
+  app.get('/__health', (c) => c.json({ ok: true }))
+
+  app.get('/__mailbox', (c) => {
+    const to = c.req.query('to')?.toLowerCase()
+    const messages = state.mailbox
+      .filter((message) => !to || message.to.toLowerCase() === to)
+      .map(({ to, subject, link, code, sentAt }) => ({ to, subject, link, code, sentAt }))
+    return c.json({ messages })
+  })
+  app.delete('/__mailbox', (c) => {
+    state.mailbox = []
+    return c.json({ success: true })
+  })
+
+  app.post('/__faults', async (c) => {
+    const parsed = faultSchema.safeParse(await c.req.json().catch(() => null))
+    if (!parsed.success) {
+      return c.json(
+        { message: 'Invalid fault', errors: parsed.error.issues.map((i) => i.message) },
+        400,
+      )
+    }
+    faults.arm(parsed.data)
+    return c.json({ success: true, faults: faults.list() }, 201)
+  })
+  app.get('/__faults', (c) => c.json({ faults: faults.list() }))
+  app.delete('/__faults', (c) => {
+    faults.clear()
+    return c.json({ success: true })
+  })
+
+  // Expires every link and code of one address at once, so a test can check expiry without
+  // waiting 15 minutes and without disturbing tests that run beside it.
+  app.post('/__expire', async (c) => {
+    const body = (await c.req.json().catch(() => null)) as { email?: unknown } | null
+    const email = typeof body?.email === 'string' ? body.email.toLowerCase() : undefined
+    if (!email) return c.json({ message: 'Send {"email": "<address>"}.' }, 400)
+    const past = state.now() - 1
+    let expired = 0
+    for (const session of state.sessions.values()) {
+      if (session.email.toLowerCase() === email) {
+        session.expiresAt = past
+        expired++
+      }
+    }
+    for (const code of state.codes.values()) {
+      if (code.email.toLowerCase() === email) {
+        code.expiresAt = past
+        expired++
+      }
+    }
+    return c.json({ expired })
+  })
+}

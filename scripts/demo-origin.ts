@@ -1,0 +1,115 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+// The demo origin behind `npm run dev`, and the origin the tests proxy to. It shows a person who
+// they are signed in as, and tells a test exactly what arrived:
+//   (any path)            JSON echo of method, path, query, headers and body size/hash
+//                         (an HTML page for a browser navigation)
+//   /__status/<code>      answers with that status
+//   /__redirect?to=<url>  302 to that URL
+//   /__cookies            sets two cookies of its own
+//   /__pipe               streams the request body straight back
+//   /__slow-stream        sends three chunks 150 ms apart
+
+export interface RunningOrigin {
+  url: string
+  port: number
+  close(): Promise<void>
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of request) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
+
+function handler(): Parameters<typeof createServer>[1] {
+  return async (request, response) => {
+    const url = new URL(request.url ?? '/', 'http://origin.local')
+    const status = /^\/__status\/(\d{3})$/.exec(url.pathname)?.[1]
+    if (url.pathname === '/__pipe') {
+      response.writeHead(200, {
+        'content-type': request.headers['content-type'] ?? 'application/octet-stream',
+      })
+      request.pipe(response)
+      return
+    }
+    if (url.pathname === '/__slow-stream') {
+      response.writeHead(200, { 'content-type': 'text/plain' })
+      for (const part of ['one\n', 'two\n', 'three\n']) {
+        response.write(part)
+        await new Promise((resolve) => setTimeout(resolve, 150))
+      }
+      response.end()
+      return
+    }
+    if (url.pathname === '/__redirect') {
+      response.writeHead(302, { location: url.searchParams.get('to') ?? '/' })
+      response.end()
+      return
+    }
+    if (url.pathname === '/__cookies') {
+      response.setHeader('set-cookie', ['origin_a=1; Path=/', 'origin_b=2; Path=/; HttpOnly'])
+      response.writeHead(200, { 'content-type': 'text/plain' })
+      response.end('cookies set')
+      return
+    }
+    const body = await readBody(request)
+    const wantsHtml = (request.headers.accept ?? '').includes('text/html')
+    if (wantsHtml && request.method === 'GET' && !status) {
+      const email = String(request.headers['x-auth-email'] ?? 'nobody')
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      response.end(
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo origin</title></head>` +
+          `<body style="font-family:system-ui;margin:2rem"><h1>Demo origin</h1>` +
+          `<p>Signed in as <strong id="email">${escapeHtml(email)}</strong> ` +
+          `(<code id="user">${escapeHtml(String(request.headers['x-auth-user'] ?? ''))}</code>).</p>` +
+          `<p>You asked for <code id="path">${escapeHtml(url.pathname + url.search)}</code>.</p>` +
+          `<form method="post" action="/auth/logout"><button>Sign out</button></form></body></html>`,
+      )
+      return
+    }
+    response.writeHead(status ? Number(status) : 200, {
+      'content-type': 'application/json',
+      'x-origin': 'demo',
+    })
+    response.end(
+      JSON.stringify({
+        method: request.method,
+        path: url.pathname,
+        query: url.search,
+        rawUrl: request.url,
+        headers: request.headers,
+        rawHeaders: request.rawHeaders,
+        bodyLength: body.length,
+        body: body.length <= 4096 ? body.toString('utf8') : undefined,
+      }),
+    )
+  }
+}
+
+export function startDemoOrigin(port = 0, hostname = '127.0.0.1'): Promise<RunningOrigin> {
+  const server: Server = createServer(handler())
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, hostname, () => {
+      const { port: actual } = server.address() as AddressInfo
+      resolve({
+        url: `http://${hostname}:${actual}`,
+        port: actual,
+        close: () =>
+          new Promise((done) => {
+            server.close(() => done())
+            server.closeAllConnections()
+          }),
+      })
+    })
+  })
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const origin = await startDemoOrigin(Number(process.env.DEMO_ORIGIN_PORT ?? 4200))
+  console.log(`Demo origin listening on ${origin.url}`)
+}

@@ -1,0 +1,103 @@
+// `npm run dev [-- wrangler dev flags]`: the gateway on http://localhost:3000 in front of a demo
+// origin, signing in against the local WorkOS emulator, all offline. Flags after `--` go to
+// `wrangler dev` untouched (--port, --ip, --var ORIGIN_URL:http://127.0.0.1:9000, ...).
+//
+// With WORKOS_API_KEY in .dev.vars, the emulator stays off and the gateway talks to real WorkOS
+// (DEV_MODE is then off too, so /__dev/* answers 404).
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { startEmulator, type RunningEmulator } from '../emulator/server.ts'
+import { startDemoOrigin, type RunningOrigin } from './demo-origin.ts'
+
+const DEV_SESSION_SECRET = 'dev-only-session-secret-do-not-use-in-production'
+const passedArgs = process.argv.slice(2)
+
+function devVars(): Map<string, string> {
+  const vars = new Map<string, string>()
+  if (!existsSync('.dev.vars')) return vars
+  for (const line of readFileSync('.dev.vars', 'utf8').split('\n')) {
+    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line)
+    if (match) vars.set(match[1]!, match[2]!.replace(/^"(.*)"$/, '$1'))
+  }
+  return vars
+}
+
+/** Names set with --var on the command line (`--var A:1 B:2`, `--var=A:1`). */
+function passedVarNames(args: string[]): Set<string> {
+  const names = new Set<string>()
+  let inVar = false
+  for (const arg of args) {
+    if (arg.startsWith('--var=')) {
+      names.add(arg.slice(6).split(':', 1)[0]!)
+      inVar = false
+    } else if (arg === '--var') inVar = true
+    else if (arg.startsWith('-')) inVar = false
+    else if (inVar) names.add(arg.split(':', 1)[0]!)
+  }
+  return names
+}
+
+const fileVars = devVars()
+const cliVars = passedVarNames(passedArgs)
+const isSet = (name: string) => fileVars.has(name) || cliVars.has(name)
+const vars: string[] = []
+
+let emulator: RunningEmulator | undefined
+let origin: RunningOrigin | undefined
+
+if (!isSet('WORKOS_API_KEY')) {
+  const port = Number(process.env.EMULATOR_PORT ?? 4100)
+  emulator = await startEmulator({
+    port,
+    apiKey: 'sk_test_emulator',
+    clientId: 'client_emulator',
+    emailApiKey: 're_dev_emulator',
+    redirectUris: [],
+  })
+  vars.push(`DEV_MODE:true`, `WORKOS_API_URL:${emulator.url}`)
+  console.log(`WorkOS emulator on ${emulator.url} (dev mailbox: /__dev/mailbox)`)
+} else {
+  console.log('WORKOS_API_KEY found in .dev.vars: using real WorkOS, no emulator.')
+}
+if (!isSet('SESSION_SECRET')) vars.push(`SESSION_SECRET:${DEV_SESSION_SECRET}`)
+if (!isSet('ORIGIN_URL')) {
+  origin = await startDemoOrigin(Number(process.env.DEMO_ORIGIN_PORT ?? 4200))
+  vars.push(`ORIGIN_URL:${origin.url}`)
+  console.log(`Demo origin on ${origin.url}`)
+}
+
+const wrangler = spawn(
+  'wrangler',
+  ['dev', ...(vars.length > 0 ? ['--var', ...vars] : []), ...passedArgs],
+  {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      // Keep wrangler off the network (TOOLCHAIN.md): telemetry, update check, request.cf.
+      WRANGLER_SEND_METRICS: 'false',
+      WRANGLER_HIDE_BANNER: 'true',
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    },
+  },
+)
+
+let stopping = false
+async function stop(code: number) {
+  if (stopping) return
+  stopping = true
+  await Promise.all([emulator?.close(), origin?.close()])
+  process.exit(code)
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (wrangler.exitCode === null) wrangler.kill(signal)
+    // wrangler exits, and the 'exit' handler below closes the rest.
+    setTimeout(() => void stop(130), 10_000).unref()
+  })
+}
+wrangler.on('exit', (code) => void stop(code ?? 0))
+wrangler.on('error', (error) => {
+  console.error(`could not start wrangler: ${error.message}`)
+  void stop(1)
+})

@@ -1,0 +1,39 @@
+import type { Context } from 'hono'
+import { CheckEmailPage } from '../pages/check-email'
+import { LoginPage, type LoginNotice } from '../pages/login'
+import { safeReturnTo } from '../redirect'
+import { currentSession } from '../session/current'
+
+const NOTICES = new Set(['expired', 'auth_failed'])
+
+/** The `returnTo` query parameter, validated: a same-origin path, else "/". */
+export const returnToFrom = (c: Context) => safeReturnTo(c.req.query('returnTo'))
+
+/** GET /auth/login — the email form. Someone already signed in goes straight on. */
+export async function showLogin(c: Context) {
+  const returnTo = returnToFrom(c)
+  const session = await currentSession(c)
+  if (session.state === 'active') return c.redirect(returnTo, 302)
+  const error = c.req.query('error')
+  const notice: LoginNotice =
+    error && NOTICES.has(error)
+      ? (error as LoginNotice)
+      : c.req.query('signed_out') === '1'
+        ? 'signed_out'
+        : undefined
+  return c.html(LoginPage({ productName: c.get('config').productName, returnTo, notice }))
+}
+
+/** GET /auth/check-email — shown after a form post asked for a link. */
+export function showCheckEmail(c: Context) {
+  return c.html(CheckEmailPage({ productName: c.get('config').productName }))
+}
+
+/** Where a failed sign-in sends the person: the form again, with a notice and their returnTo. */
+export function loginUrl(options: { error?: 'expired' | 'auth_failed'; returnTo?: string }) {
+  const params = new URLSearchParams()
+  if (options.error) params.set('error', options.error)
+  if (options.returnTo && options.returnTo !== '/') params.set('returnTo', options.returnTo)
+  const query = params.toString()
+  return query ? `/auth/login?${query}` : '/auth/login'
+}

@@ -1,0 +1,194 @@
+import { z } from 'zod/mini'
+
+/**
+ * The gateway's settings, parsed once per `env` object (so once per isolate) and frozen.
+ * Every problem is gathered and reported together, each naming the variable and never its value.
+ */
+export interface Config {
+  readonly workosApiKey: string
+  readonly workosClientId: string
+  /** Where the SDK sends its calls; `undefined` means the real api.workos.com. */
+  readonly workosApi: { hostname: string; port?: number; https: boolean } | undefined
+  /** First signs, all verify. */
+  readonly sessionSecrets: readonly string[]
+  readonly originUrl: URL
+  readonly sessionTtlSeconds: number
+  readonly emailDelivery: 'workos' | 'custom'
+  readonly email: { apiUrl: string; apiKey: string; from: string } | undefined
+  readonly publicPaths: readonly PublicPath[]
+  readonly publicUrl: string | undefined
+  readonly devMode: boolean
+  readonly productName: string
+}
+
+export type PublicPath = { prefix: true; path: string } | { prefix: false; path: string }
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly { variable: string; problem: string }[]) {
+    super(`invalid configuration: ${problems.map((p) => p.variable).join(', ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Credentials the emulator accepts; used only when DEV_MODE=true and nothing else is set. */
+export const DEV_CREDENTIALS = {
+  apiKey: 'sk_test_emulator',
+  clientId: 'client_emulator',
+  emailApiKey: 're_dev_emulator',
+} as const
+
+const list = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0)
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+
+const optionalText = z.optional(z.string())
+
+// Raw shape: every value arrives as a string (or is absent). Semantic rules follow below.
+const rawEnv = z.object({
+  WORKOS_API_KEY: optionalText,
+  WORKOS_CLIENT_ID: optionalText,
+  WORKOS_API_URL: optionalText,
+  SESSION_SECRET: optionalText,
+  ORIGIN_URL: optionalText,
+  SESSION_TTL_SECONDS: optionalText,
+  EMAIL_DELIVERY: optionalText,
+  EMAIL_API_URL: optionalText,
+  EMAIL_API_KEY: optionalText,
+  EMAIL_FROM: optionalText,
+  PUBLIC_PATHS: optionalText,
+  PUBLIC_URL: optionalText,
+  DEV_MODE: optionalText,
+  PRODUCT_NAME: optionalText,
+})
+
+export function parseConfig(env: Record<string, unknown>): Config {
+  const problems: { variable: string; problem: string }[] = []
+  const fail = (variable: string, problem: string) => problems.push({ variable, problem })
+
+  const raw = rawEnv.safeParse(env)
+  if (!raw.success) {
+    for (const issue of raw.error.issues) fail(String(issue.path[0]), 'must be a string')
+    throw new ConfigError(problems)
+  }
+  const e = raw.data
+  const devMode = e.DEV_MODE === 'true'
+
+  const workosApiKey = e.WORKOS_API_KEY ?? (devMode ? DEV_CREDENTIALS.apiKey : '')
+  if (!/^sk_(test|live)_[A-Za-z0-9_]+$/.test(workosApiKey))
+    fail('WORKOS_API_KEY', 'must be set to an sk_test_… or sk_live_… key')
+
+  const workosClientId = e.WORKOS_CLIENT_ID ?? (devMode ? DEV_CREDENTIALS.clientId : '')
+  if (!/^client_[A-Za-z0-9_]+$/.test(workosClientId))
+    fail('WORKOS_CLIENT_ID', 'must be set to a client_… id')
+
+  let workosApi: Config['workosApi']
+  if (e.WORKOS_API_URL !== undefined) {
+    if (!httpUrl.safeParse(e.WORKOS_API_URL).success) {
+      fail('WORKOS_API_URL', 'must be an http(s) URL with no path, e.g. http://127.0.0.1:4100')
+    } else {
+      const url = new URL(e.WORKOS_API_URL)
+      const https = url.protocol === 'https:'
+      workosApi = {
+        hostname: url.hostname,
+        https,
+        ...(url.port ? { port: Number(url.port) } : {}),
+      }
+      if (url.pathname !== '/' || url.search)
+        fail('WORKOS_API_URL', 'must not have a path or query (the SDK serves routes at the root)')
+    }
+  }
+
+  const sessionSecrets = list(e.SESSION_SECRET)
+  if (sessionSecrets.length === 0) fail('SESSION_SECRET', 'must be set')
+  else if (sessionSecrets.some((secret) => secret.length < 32))
+    fail('SESSION_SECRET', 'each comma-separated secret must be at least 32 characters')
+
+  let originUrl = new URL('http://invalid.invalid')
+  if (e.ORIGIN_URL === undefined || !httpUrl.safeParse(e.ORIGIN_URL).success)
+    fail('ORIGIN_URL', 'must be set to the http(s) URL of the origin to protect')
+  else originUrl = new URL(e.ORIGIN_URL)
+
+  const sessionTtlSeconds = Number(e.SESSION_TTL_SECONDS ?? 604800)
+  // KV refuses an expirationTtl under 60 s, and a session beyond a year is not a session.
+  if (
+    !Number.isInteger(sessionTtlSeconds) ||
+    sessionTtlSeconds < 60 ||
+    sessionTtlSeconds > 31536000
+  )
+    fail('SESSION_TTL_SECONDS', 'must be a whole number of seconds between 60 and 31536000')
+
+  const emailDelivery = e.EMAIL_DELIVERY ?? 'workos'
+  if (emailDelivery !== 'workos' && emailDelivery !== 'custom')
+    fail('EMAIL_DELIVERY', 'must be "workos" or "custom"')
+
+  let email: Config['email']
+  if (emailDelivery === 'custom') {
+    const apiUrl =
+      e.EMAIL_API_URL ?? (devMode && e.WORKOS_API_URL ? e.WORKOS_API_URL : 'https://api.resend.com')
+    const apiKey = e.EMAIL_API_KEY ?? (devMode ? DEV_CREDENTIALS.emailApiKey : '')
+    const from = e.EMAIL_FROM ?? (devMode ? 'Sign-in <sign-in@gateway.localhost>' : '')
+    if (!httpUrl.safeParse(apiUrl).success) fail('EMAIL_API_URL', 'must be an http(s) URL')
+    if (!apiKey) fail('EMAIL_API_KEY', 'must be set when EMAIL_DELIVERY=custom')
+    if (!from || /[\r\n]/.test(from))
+      fail('EMAIL_FROM', 'must be set to a sender such as "App <login@example.com>"')
+    email = { apiUrl: apiUrl.replace(/\/+$/, ''), apiKey, from }
+  }
+
+  const publicPaths: PublicPath[] = []
+  for (const entry of list(e.PUBLIC_PATHS)) {
+    if (!entry.startsWith('/') || entry.startsWith('/auth/') || entry === '/auth*') {
+      fail('PUBLIC_PATHS', 'each entry must start with "/" and must not cover /auth/')
+      continue
+    }
+    publicPaths.push(
+      entry.endsWith('*')
+        ? { prefix: true, path: entry.slice(0, -1) }
+        : { prefix: false, path: entry },
+    )
+  }
+
+  let publicUrl: string | undefined
+  if (e.PUBLIC_URL !== undefined) {
+    if (!httpUrl.safeParse(e.PUBLIC_URL).success) fail('PUBLIC_URL', 'must be an http(s) origin')
+    else publicUrl = new URL(e.PUBLIC_URL).origin
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems)
+
+  return Object.freeze({
+    workosApiKey,
+    workosClientId,
+    workosApi,
+    sessionSecrets: Object.freeze(sessionSecrets),
+    originUrl,
+    sessionTtlSeconds,
+    emailDelivery: emailDelivery as Config['emailDelivery'],
+    email,
+    publicPaths: Object.freeze(publicPaths),
+    publicUrl,
+    devMode,
+    productName: (e.PRODUCT_NAME ?? '').trim() || 'Sign in',
+  })
+}
+
+// One parse per env object: workerd hands the same `env` to every request of an isolate.
+const parsed = new WeakMap<object, Config | ConfigError>()
+
+export function configFor(env: object): Config {
+  let result = parsed.get(env)
+  if (!result) {
+    try {
+      result = parseConfig(env as Record<string, unknown>)
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+      result = error
+    }
+    parsed.set(env, result)
+  }
+  if (result instanceof ConfigError) throw result
+  return result
+}

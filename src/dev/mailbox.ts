@@ -1,0 +1,56 @@
+import type { Context } from 'hono'
+import { z } from 'zod/mini'
+import { GatewayError } from '../errors'
+import { MailboxPage } from '../pages/mailbox'
+
+// The dev mailbox: what the emulator "sent", read from its /__mailbox route. Dev only: without
+// DEV_MODE=true and an emulator URL these routes answer 404, as if they did not exist.
+
+const mailboxSchema = z.object({
+  messages: z.array(
+    z.object({
+      to: z.string(),
+      subject: z.string(),
+      link: z.nullable(z.string()),
+      code: z.nullable(z.string()),
+      sentAt: z.string(),
+    }),
+  ),
+})
+
+export type MailboxMessage = z.infer<typeof mailboxSchema>['messages'][number]
+
+async function readMailbox(c: Context): Promise<MailboxMessage[]> {
+  const config = c.get('config')
+  const api = config.workosApi
+  if (!config.devMode || !api) throw new GatewayError(404, 'not_found', 'Not found.')
+  const base = `${api.https ? 'https' : 'http'}://${api.hostname}${api.port ? `:${api.port}` : ''}`
+  const to = c.req.query('to')
+  const query = to ? `?to=${encodeURIComponent(to)}` : ''
+  let response: Response
+  try {
+    response = await fetch(`${base}/__mailbox${query}`)
+  } catch {
+    throw new GatewayError(
+      404,
+      'mailbox_unavailable',
+      'The dev mailbox is off: the emulator is not running.',
+    )
+  }
+  const parsed = mailboxSchema.safeParse(response.ok ? await response.json() : null)
+  if (!parsed.success)
+    throw new GatewayError(
+      404,
+      'mailbox_unavailable',
+      'The dev mailbox is off: the emulator is not running.',
+    )
+  return parsed.data.messages
+}
+
+export async function mailboxJson(c: Context) {
+  return c.json({ messages: await readMailbox(c) })
+}
+
+export async function mailboxPage(c: Context) {
+  return c.html(MailboxPage({ messages: await readMailbox(c) }))
+}

@@ -1,0 +1,92 @@
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { csrf } from 'hono/csrf'
+import { requestId } from 'hono/request-id'
+import { secureHeaders } from 'hono/secure-headers'
+import { handleCallback } from './auth/callback'
+import { returnToFrom, showCheckEmail, showLogin } from './auth/login'
+import { logout } from './auth/logout'
+import { requestMagicLink } from './auth/magic-link'
+import { showMe } from './auth/me'
+import { configFor } from './config'
+import { publicOrigin, type AppEnv } from './context'
+import { mailboxJson, mailboxPage } from './dev/mailbox'
+import { GatewayError, renderError } from './errors'
+import { gateAndForward } from './proxy-gate'
+import { STYLESHEET } from './pages/stylesheet'
+
+// The request path, top to bottom: request id → config → (gateway pages: security headers, CSRF,
+// body limit) → route; everything else → session gate → origin.
+const app = new Hono<AppEnv>()
+
+app.use(requestId({ headerName: 'X-Request-ID' }))
+app.use(async function loadConfig(c, next) {
+  c.set('config', configFor(c.env))
+  await next()
+})
+
+const gatewayPages = ['/auth/*', '/__dev/*', '/healthz']
+for (const path of gatewayPages) {
+  app.use(
+    path,
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+      referrerPolicy: 'no-referrer',
+      crossOriginResourcePolicy: 'same-origin',
+    }),
+    async function noStore(c, next) {
+      await next()
+      if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store')
+    },
+  )
+}
+app.use(
+  '/auth/*',
+  csrf({ origin: (origin, c) => origin === publicOrigin(c) }),
+  bodyLimit({
+    maxSize: 16 * 1024,
+    onError: () => {
+      throw new GatewayError(
+        413,
+        'body_too_large',
+        'The request body is too large (16 KB at most).',
+      )
+    },
+  }),
+)
+
+app.get('/healthz', (c) => c.json({ ok: true }))
+app.get('/auth/assets/gateway.css', (c) => {
+  c.header('Cache-Control', 'public, max-age=3600')
+  return c.body(STYLESHEET, 200, { 'Content-Type': 'text/css; charset=utf-8' })
+})
+app.get('/auth/login', showLogin)
+app.post('/auth/magic-link', requestMagicLink)
+app.get('/auth/check-email', showCheckEmail)
+app.get('/auth/callback', handleCallback)
+app.post('/auth/logout', logout)
+app.get('/auth/me', showMe)
+app.get('/__dev/mailbox', mailboxPage)
+app.get('/__dev/mailbox.json', mailboxJson)
+// A GET to the login form's action (a bookmark, a reload) lands on the form instead of a 404.
+app.get('/auth/magic-link', (c) =>
+  c.redirect(`/auth/login?returnTo=${encodeURIComponent(returnToFrom(c))}`, 302),
+)
+app.all('/auth/*', () => {
+  throw new GatewayError(404, 'not_found', 'There is no such sign-in page.')
+})
+app.all('/__dev/*', () => {
+  throw new GatewayError(404, 'not_found', 'Not found.')
+})
+app.all('*', gateAndForward)
+
+app.onError(renderError)
+
+export default app satisfies ExportedHandler<Env>

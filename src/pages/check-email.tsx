@@ -1,0 +1,16 @@
+import { Layout } from './layout'
+
+export function CheckEmailPage(props: { productName: string }) {
+  return (
+    <Layout title={`Check your email · ${props.productName}`}>
+      <h1>Check your email</h1>
+      <p>
+        If that address can sign in, a link is on its way. Open it on this device to continue. The
+        link works once and expires in 15 minutes.
+      </p>
+      <p class="muted">
+        No email? Check your spam folder, or <a href="/auth/login">try again</a>.
+      </p>
+    </Layout>
+  )
+}

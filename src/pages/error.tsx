@@ -1,0 +1,13 @@
+import { Layout } from './layout'
+
+export function ErrorPage(props: { status: number; message: string }) {
+  return (
+    <Layout title="Something went wrong">
+      <h1>{props.status >= 500 ? 'Something went wrong' : 'That did not work'}</h1>
+      <p>{props.message}</p>
+      <p class="muted">
+        <a href="/auth/login">Back to sign-in</a>
+      </p>
+    </Layout>
+  )
+}

@@ -1,0 +1,95 @@
+import type { Context } from 'hono'
+import { proxy } from 'hono/proxy'
+import { clientIp } from './context'
+import { GatewayError } from './errors'
+import { log } from './log'
+import { SESSION_COOKIE } from './session/cookie'
+import type { SessionRecord } from './session/record'
+
+// Hop-by-hop headers, RFC 9110 §7.6.1; hono/proxy removes the standard list, and we also remove
+// whatever the Connection header names.
+// Headers only the gateway may set. Matched after folding case and "_" to "-", because many
+// origins (CGI, Rack, Django, nginx's underscores_in_headers) read X_Auth_User as X-Auth-User.
+const GATEWAY_OWNED = [/^x-auth-/, /^x-forwarded-/, /^forwarded$/, /^x-real-ip$/, /^x-request-id$/]
+
+const foldName = (name: string) => name.toLowerCase().replace(/_/g, '-')
+
+/** The Cookie header without the gateway's own cookie (any copy of it), or null if nothing is left. */
+export function cookieWithoutSession(cookie: string | null): string | null {
+  if (!cookie) return null
+  const kept = cookie
+    .split(';')
+    .map((pair) => pair.trim())
+    .filter((pair) => {
+      const name = pair.split('=', 1)[0]!.trim()
+      return pair.length > 0 && name.toLowerCase() !== SESSION_COOKIE.toLowerCase()
+    })
+  return kept.length > 0 ? kept.join('; ') : null
+}
+
+/** The origin URL for this request: the origin's base joined with the path as sent, never re-resolved. */
+export function originTarget(originUrl: URL, requestUrl: URL): string {
+  // String joining, not `new URL(path, base)`: a path like //evil.example would otherwise
+  // be read as a protocol-relative URL and leave the origin.
+  const basePath = originUrl.pathname.replace(/\/+$/, '')
+  return `${originUrl.origin}${basePath}${requestUrl.pathname}${requestUrl.search}`
+}
+
+export function forwardedHeaders(
+  c: Context,
+  identity: Pick<SessionRecord, 'userId' | 'email'> | null,
+): Headers {
+  const incoming = c.req.raw.headers
+  const headers = new Headers()
+  const nominated = new Set(
+    (incoming.get('connection') ?? '')
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter(Boolean),
+  )
+  for (const [name, value] of incoming) {
+    const folded = foldName(name)
+    if (nominated.has(name) || name === 'host' || name === 'cookie') continue
+    if (GATEWAY_OWNED.some((pattern) => pattern.test(folded))) continue
+    headers.append(name, value)
+  }
+  const cookie = cookieWithoutSession(incoming.get('cookie'))
+  if (cookie) headers.set('cookie', cookie)
+
+  const url = new URL(c.req.url)
+  headers.set('x-forwarded-host', url.host)
+  headers.set('x-forwarded-proto', url.protocol.slice(0, -1))
+  headers.set('x-forwarded-for', clientIp(c))
+  const requestId = c.get('requestId')
+  if (requestId) headers.set('x-request-id', requestId)
+  if (identity) {
+    headers.set('x-auth-user', identity.userId)
+    headers.set('x-auth-email', identity.email)
+  }
+  return headers
+}
+
+/**
+ * Forwards the request to the origin and streams the answer back unchanged: body streamed both
+ * ways, the origin's redirects handed to the browser rather than followed.
+ */
+export async function forwardToOrigin(
+  c: Context,
+  identity: Pick<SessionRecord, 'userId' | 'email'> | null,
+): Promise<Response> {
+  const target = originTarget(c.get('config').originUrl, new URL(c.req.url))
+  try {
+    return await proxy(target, {
+      raw: c.req.raw,
+      headers: forwardedHeaders(c, identity),
+      redirect: 'manual',
+    })
+  } catch {
+    log({ event: 'origin_unreachable' })
+    throw new GatewayError(
+      502,
+      'origin_unavailable',
+      'The site is not answering. Please try again.',
+    )
+  }
+}

@@ -1,0 +1,45 @@
+// returnTo validation: the only redirect targets the gateway accepts are paths on its own origin.
+// Anything doubtful falls back to "/" rather than being repaired.
+
+const FALLBACK = '/'
+const MAX_LENGTH = 2048
+const PLACEHOLDER_ORIGIN = 'https://gateway.invalid'
+
+// Control characters (C0, DEL, C1) and the backslash, which browsers read as "/" in URLs.
+// eslint-disable-next-line no-control-regex
+const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\\]/
+
+function decodesToUnsafe(value: string): boolean {
+  // Undo up to three rounds of percent-encoding, looking for "//", "/\" or control characters
+  // that a later decoder (the origin, a framework's redirect helper) might act on.
+  let current = value
+  for (let round = 0; round < 3; round++) {
+    let decoded: string
+    try {
+      decoded = decodeURIComponent(current)
+    } catch {
+      return true
+    }
+    if (decoded === current) return false
+    if (UNSAFE_CHARACTERS.test(decoded) || /^[/\\]{2}/.test(decoded)) return true
+    current = decoded
+  }
+  return true
+}
+
+/** A same-origin path with its query, or "/" for anything else. */
+export function safeReturnTo(value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_LENGTH) return FALLBACK
+  if (!value.startsWith('/') || value.startsWith('//')) return FALLBACK
+  if (UNSAFE_CHARACTERS.test(value) || decodesToUnsafe(value)) return FALLBACK
+  let url: URL
+  try {
+    url = new URL(value, PLACEHOLDER_ORIGIN)
+  } catch {
+    return FALLBACK
+  }
+  if (url.origin !== PLACEHOLDER_ORIGIN) return FALLBACK
+  // The gateway's own sign-in routes are never a destination (no loops back into /auth/login).
+  if (url.pathname === '/auth' || url.pathname.startsWith('/auth/')) return FALLBACK
+  return url.pathname + url.search
+}

@@ -1,0 +1,23 @@
+import { z } from 'zod/mini'
+
+/** What the gateway keeps about one signed-in browser. Stored as JSON; see STORAGE.md. */
+export const sessionRecordSchema = z.object({
+  v: z.literal(1),
+  /** A non-secret handle for this session (logs, the sessions page); never the cookie id. */
+  sid: z.string(),
+  /** The WorkOS id of what authenticated: a `prof_…` (Magic Link) or a `user_…` (Magic Auth). */
+  userId: z.string(),
+  /** Lowercased; the person. */
+  email: z.string(),
+  firstName: z.nullable(z.string()),
+  lastName: z.nullable(z.string()),
+  method: z.enum(['magic_link', 'magic_auth']),
+  /** Epoch milliseconds. */
+  createdAt: z.number(),
+  expiresAt: z.number(),
+  lastSeenAt: z.number(),
+  ip: z.string(),
+  userAgent: z.string(),
+})
+
+export type SessionRecord = z.infer<typeof sessionRecordSchema>

@@ -1,0 +1,41 @@
+import type { Context } from 'hono'
+import { clientIp } from '../context'
+import { randomToken } from '../crypto'
+import { setSessionCookie } from './cookie'
+import { sessionStore } from './current'
+import type { SessionRecord } from './record'
+
+export interface SignedInIdentity {
+  userId: string
+  email: string
+  firstName: string | null
+  lastName: string | null
+  method: SessionRecord['method']
+}
+
+/**
+ * Makes a new session for a person who just proved their address and sets its cookie. The id is
+ * always fresh (never one the browser brought), so a planted cookie cannot be fixed in place.
+ */
+export async function startSession(c: Context, identity: SignedInIdentity): Promise<SessionRecord> {
+  const config = c.get('config')
+  const now = Date.now()
+  const sessionId = randomToken(32)
+  const record: SessionRecord = {
+    v: 1,
+    sid: randomToken(12),
+    userId: identity.userId,
+    email: identity.email.toLowerCase(),
+    firstName: identity.firstName,
+    lastName: identity.lastName,
+    method: identity.method,
+    createdAt: now,
+    expiresAt: now + config.sessionTtlSeconds * 1000,
+    lastSeenAt: now,
+    ip: clientIp(c),
+    userAgent: (c.req.header('user-agent') ?? '').slice(0, 256),
+  }
+  await sessionStore(c).put(sessionId, record)
+  await setSessionCookie(c, config.sessionSecrets, sessionId, config.sessionTtlSeconds)
+  return record
+}

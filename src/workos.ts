@@ -1,0 +1,99 @@
+import {
+  GenericServerException,
+  NotFoundException,
+  OauthException,
+  RateLimitExceededException,
+  UnauthorizedException,
+  UnprocessableEntityException,
+  WorkOS,
+} from '@workos-inc/node'
+import type { Config } from './config'
+
+// One retry for a blip, then give up: the SDK's default (3 retries, honouring Retry-After up to
+// 60 s) could hold a sign-in request for minutes.
+const MAX_RETRIES = 1
+// The worker build of the SDK ignores its `timeout` option, so the gateway bounds every call
+// itself. 8 s covers a slow answer plus one retry's backoff (at most ~1.1 s) and stays well inside
+// what a person waits for before pressing the button again.
+export const WORKOS_DEADLINE_MS = 8000
+
+const clients = new WeakMap<Config, WorkOS>()
+
+export function workosClient(config: Config): WorkOS {
+  let client = clients.get(config)
+  if (!client) {
+    client = new WorkOS(config.workosApiKey, {
+      clientId: config.workosClientId,
+      maxRetries: MAX_RETRIES,
+      ...(config.workosApi && {
+        apiHostname: config.workosApi.hostname,
+        https: config.workosApi.https,
+        ...(config.workosApi.port !== undefined && { port: config.workosApi.port }),
+      }),
+    })
+    clients.set(config, client)
+  }
+  return client
+}
+
+export class WorkosDeadlineError extends Error {
+  override name = 'WorkosDeadlineError'
+}
+
+/** Resolves with the call, or rejects once the deadline passes (the call itself is abandoned). */
+export async function withDeadline<T>(call: Promise<T>, ms = WORKOS_DEADLINE_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new WorkosDeadlineError()), ms)
+  })
+  try {
+    return await Promise.race([call, deadline])
+  } finally {
+    if (timer !== undefined) clearTimeout(timer)
+  }
+}
+
+/** What went wrong with a WorkOS call, in the terms the gateway answers with. */
+export type WorkosFailure =
+  | { kind: 'invalid_grant' }
+  | { kind: 'rejected'; code: string | undefined; status: number }
+  | { kind: 'rate_limited'; retryAfterSeconds: number }
+  | { kind: 'unavailable' }
+  | { kind: 'misconfigured' }
+
+export function classifyWorkosError(error: unknown): WorkosFailure {
+  if (error instanceof OauthException) {
+    if (error.error === 'invalid_grant') return { kind: 'invalid_grant' }
+    if (error.error === 'invalid_client' || error.error === 'unauthorized_client')
+      return { kind: 'misconfigured' }
+    if (error.status >= 500 || error.status === 408) return { kind: 'unavailable' }
+    return { kind: 'rejected', code: error.error, status: error.status }
+  }
+  if (error instanceof UnauthorizedException) return { kind: 'misconfigured' }
+  if (error instanceof RateLimitExceededException) {
+    const retryAfter = error.retryAfter ?? 30
+    return { kind: 'rate_limited', retryAfterSeconds: Math.min(Math.max(1, retryAfter), 3600) }
+  }
+  if (error instanceof UnprocessableEntityException || error instanceof NotFoundException)
+    return { kind: 'rejected', code: error.code, status: error.status }
+  if (error instanceof GenericServerException) {
+    if (error.status >= 500) return { kind: 'unavailable' }
+    return { kind: 'rejected', code: error.code, status: error.status }
+  }
+  // Deadline, network failure, a non-JSON body: WorkOS could not be reached properly.
+  return { kind: 'unavailable' }
+}
+
+/** The WorkOS error's name and status, for logs: never its message (it may echo input). */
+export function describeWorkosError(error: unknown): Record<string, unknown> {
+  if (error instanceof Error) {
+    const status = (error as { status?: unknown }).status
+    const requestId = (error as { requestID?: unknown }).requestID
+    return {
+      workosError: error.name,
+      ...(typeof status === 'number' && { workosStatus: status }),
+      ...(typeof requestId === 'string' && requestId && { workosRequestId: requestId }),
+    }
+  }
+  return { workosError: 'unknown' }
+}

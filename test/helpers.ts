@@ -1,0 +1,125 @@
+import { env, exports } from 'cloudflare:workers'
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import worker from '../src/index'
+
+export const GATEWAY = 'https://gateway.test'
+// Set by vitest.config.mts from the emulator that test/setup/global-setup.ts started.
+export const EMULATOR = (env as unknown as Record<string, string>).WORKOS_API_URL!
+
+let counter = 0
+/** A fresh address per call: test files share one emulator, so mail is picked by recipient. */
+export function uniqueEmail(label = 'person'): string {
+  counter += 1
+  return `${label}-${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}@example.com`
+}
+
+/** A request to the gateway as deployed (the Worker's default export, real KV, real SDK). */
+export function gateway(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(`${GATEWAY}${path}`, { redirect: 'manual', ...init }))
+}
+
+/** The same Worker with some bindings replaced: for settings other than the test defaults. */
+export async function gatewayWith(
+  overrides: Record<string, unknown>,
+  path: string,
+  init?: RequestInit,
+): Promise<Response> {
+  const ctx = createExecutionContext()
+  const response = await worker.fetch(
+    new Request(`${GATEWAY}${path}`, { redirect: 'manual', ...init }),
+    { ...env, ...overrides } as Env,
+    ctx,
+  )
+  await waitOnExecutionContext(ctx)
+  return response
+}
+
+export const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+})
+
+export const form = (
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+): RequestInit => ({
+  method: 'POST',
+  headers: {
+    'content-type': 'application/x-www-form-urlencoded',
+    origin: GATEWAY,
+    accept: 'text/html',
+    ...headers,
+  },
+  body: new URLSearchParams(fields).toString(),
+})
+
+export interface MailboxEntry {
+  to: string
+  subject: string
+  link: string | null
+  code: string | null
+  sentAt: string
+}
+
+export async function mailFor(email: string): Promise<MailboxEntry[]> {
+  const response = await fetch(`${EMULATOR}/__mailbox?to=${encodeURIComponent(email)}`)
+  return ((await response.json()) as { messages: MailboxEntry[] }).messages
+}
+
+export async function latestLink(email: string): Promise<string> {
+  const [message] = await mailFor(email)
+  if (!message?.link) throw new Error(`no link was mailed to ${email}`)
+  return message.link
+}
+
+/** Opens a link as a browser would, without following the redirect; returns where it points. */
+export async function openLink(link: string): Promise<string> {
+  const response = await fetch(link, { redirect: 'manual' })
+  await response.body?.cancel()
+  const location = response.headers.get('location')
+  if (!location) throw new Error(`link answered ${response.status} without a redirect`)
+  return location
+}
+
+/** Path and query of an absolute URL on the gateway. */
+export function pathOf(url: string): string {
+  const parsed = new URL(url)
+  return parsed.pathname + parsed.search
+}
+
+/** `name=value` of the session cookie a response sets, or undefined. */
+export function sessionCookieFrom(response: Response): string | undefined {
+  for (const header of response.headers.getSetCookie()) {
+    const [pair] = header.split(';')
+    if (pair?.startsWith('__Host-session=') && pair.length > '__Host-session='.length) return pair
+  }
+  return undefined
+}
+
+export async function armFault(fault: Record<string, unknown>): Promise<void> {
+  const response = await fetch(`${EMULATOR}/__faults`, json(fault))
+  if (response.status !== 201) throw new Error(`fault refused: ${await response.text()}`)
+}
+
+export async function clearFaults(): Promise<void> {
+  await fetch(`${EMULATOR}/__faults`, { method: 'DELETE' })
+}
+
+export async function expireEverythingFor(email: string): Promise<void> {
+  await fetch(`${EMULATOR}/__expire`, json({ email }))
+}
+
+/** Walks the whole Magic Link sign-in and returns the session cookie and where it landed. */
+export async function signIn(
+  email = uniqueEmail(),
+  returnTo = '/',
+): Promise<{ cookie: string; location: string; email: string }> {
+  const requested = await gateway('/auth/magic-link', json({ email, returnTo }))
+  if (requested.status !== 200) throw new Error(`magic-link answered ${requested.status}`)
+  const callback = await openLink(await latestLink(email))
+  const response = await gateway(pathOf(callback))
+  const cookie = sessionCookieFrom(response)
+  if (!cookie) throw new Error(`callback answered ${response.status} without a session`)
+  return { cookie, location: response.headers.get('location') ?? '', email }
+}

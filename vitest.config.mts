@@ -1,0 +1,27 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        bindings: {
+          DEV_MODE: 'true',
+          WORKOS_API_URL: inject('emulatorUrl'),
+          ORIGIN_URL: inject('originUrl'),
+          SESSION_SECRET: 'test-session-secret-0123456789-abcdefghij',
+          // Tests name the gateway https://gateway.test; the emulator allows its callback.
+          PUBLIC_URL: 'https://gateway.test',
+        },
+      },
+    })),
+  ],
+  test: {
+    globalSetup: ['./test/setup/global-setup.ts'],
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+    // The Worker logs one JSON line per event; show them only for a failing test.
+    silent: 'passed-only',
+  },
+})
