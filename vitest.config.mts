@@ -21,6 +21,8 @@ export default defineConfig({
     globalSetup: ['./test/setup/global-setup.ts'],
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
+    // Test files share one emulator, and its fault switch is global: run files one at a time.
+    fileParallelism: false,
     // The Worker logs one JSON line per event; show them only for a failing test.
     silent: 'passed-only',
   },

@@ -12,7 +12,7 @@ export function base64url(bytes: ArrayBuffer | Uint8Array): string {
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/
 
-/** Decodes base64url; `null` for anything that is not strictly base64url. */
+/** Decodes base64url; `null` for anything that is not strictly (canonically) base64url. */
 export function fromBase64url(text: string): Uint8Array | null {
   if (!BASE64URL.test(text) || text.length % 4 === 1) return null
   const padded =
@@ -20,7 +20,9 @@ export function fromBase64url(text: string): Uint8Array | null {
   const binary = atob(padded)
   const bytes = new Uint8Array(binary.length)
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
-  return bytes
+  // Refuse non-canonical encodings (unused low bits set in the last character), so each value
+  // has exactly one accepted spelling.
+  return base64url(bytes) === text ? bytes : null
 }
 
 export function randomToken(byteLength = 32): string {

@@ -6,8 +6,18 @@ import { log } from './log'
 import { SESSION_COOKIE } from './session/cookie'
 import type { SessionRecord } from './session/record'
 
-// Hop-by-hop headers, RFC 9110 §7.6.1; hono/proxy removes the standard list, and we also remove
-// whatever the Connection header names.
+// Hop-by-hop headers (RFC 9110 §7.6.1, and hono/proxy's list), plus whatever the Connection
+// header names: they describe one connection and must not be forwarded.
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+])
 // Headers only the gateway may set. Matched after folding case and "_" to "-", because many
 // origins (CGI, Rack, Django, nginx's underscores_in_headers) read X_Auth_User as X-Auth-User.
 const GATEWAY_OWNED = [/^x-auth-/, /^x-forwarded-/, /^forwarded$/, /^x-real-ip$/, /^x-request-id$/]
@@ -49,7 +59,8 @@ export function forwardedHeaders(
   )
   for (const [name, value] of incoming) {
     const folded = foldName(name)
-    if (nominated.has(name) || name === 'host' || name === 'cookie') continue
+    if (HOP_BY_HOP.has(name) || nominated.has(name) || name === 'host' || name === 'cookie')
+      continue
     if (GATEWAY_OWNED.some((pattern) => pattern.test(folded))) continue
     headers.append(name, value)
   }
@@ -79,11 +90,17 @@ export async function forwardToOrigin(
 ): Promise<Response> {
   const target = originTarget(c.get('config').originUrl, new URL(c.req.url))
   try {
-    return await proxy(target, {
+    const response = await proxy(target, {
       raw: c.req.raw,
       headers: forwardedHeaders(c, identity),
       redirect: 'manual',
     })
+    // The origin's own headers stay as they are; the request id is added so a person reporting a
+    // problem can quote it.
+    const requestId = c.get('requestId')
+    if (requestId && !response.headers.has('x-request-id'))
+      response.headers.set('x-request-id', requestId)
+    return response
   } catch {
     log({ event: 'origin_unreachable' })
     throw new GatewayError(

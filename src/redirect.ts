@@ -9,6 +9,10 @@ const PLACEHOLDER_ORIGIN = 'https://gateway.invalid'
 // eslint-disable-next-line no-control-regex
 const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\\]/
 
+// Characters that look like "/" or "\\" and that some decoders or IDNA mappings fold into them
+// (∕ ⁄ ／ ⧸ ＼ ∖ ﹨). No genuine path needs them raw.
+const SLASH_LOOKALIKES = /[\u2215\u2044\uff0f\u29f8\uff3c\u2216\ufe68]/
+
 function decodesToUnsafe(value: string): boolean {
   // Undo up to three rounds of percent-encoding, looking for "//", "/\" or control characters
   // that a later decoder (the origin, a framework's redirect helper) might act on.
@@ -32,6 +36,9 @@ export function safeReturnTo(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_LENGTH) return FALLBACK
   if (!value.startsWith('/') || value.startsWith('//')) return FALLBACK
   if (UNSAFE_CHARACTERS.test(value) || decodesToUnsafe(value)) return FALLBACK
+  const folded = value.normalize('NFKC')
+  if (SLASH_LOOKALIKES.test(value) || folded.startsWith('//') || folded.includes('\\'))
+    return FALLBACK
   let url: URL
   try {
     url = new URL(value, PLACEHOLDER_ORIGIN)

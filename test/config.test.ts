@@ -1,0 +1,140 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it, vi } from 'vitest'
+import { ConfigError, parseConfig } from '../src/config'
+import { gateway, gatewayWith } from './helpers'
+
+const base = env as unknown as Record<string, unknown>
+
+function problemsOf(overrides: Record<string, unknown>): string[] {
+  try {
+    parseConfig({ ...base, ...overrides })
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map((p) => p.variable)
+    throw error
+  }
+  return []
+}
+
+describe('configuration', () => {
+  it('accepts the test settings and fills the defaults', () => {
+    const config = parseConfig(base)
+    expect(config.sessionTtlSeconds).toBe(604800)
+    expect(config.emailDelivery).toBe('workos')
+    expect(config.devMode).toBe(true)
+    expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  it.each([
+    ['SESSION_SECRET', { SESSION_SECRET: undefined }],
+    ['SESSION_SECRET', { SESSION_SECRET: 'short' }],
+    ['SESSION_SECRET', { SESSION_SECRET: 'a'.repeat(40) + ',short' }],
+    ['ORIGIN_URL', { ORIGIN_URL: undefined }],
+    ['ORIGIN_URL', { ORIGIN_URL: 'ftp://files.example' }],
+    ['ORIGIN_URL', { ORIGIN_URL: 'not a url' }],
+    ['SESSION_TTL_SECONDS', { SESSION_TTL_SECONDS: '30' }],
+    ['SESSION_TTL_SECONDS', { SESSION_TTL_SECONDS: 'week' }],
+    ['EMAIL_DELIVERY', { EMAIL_DELIVERY: 'smtp' }],
+    ['WORKOS_API_URL', { WORKOS_API_URL: 'http://127.0.0.1:4100/v1' }],
+    ['PUBLIC_PATHS', { PUBLIC_PATHS: 'assets/*' }],
+    ['PUBLIC_PATHS', { PUBLIC_PATHS: '/auth/*' }],
+    ['PUBLIC_URL', { PUBLIC_URL: 'gateway.example' }],
+    ['WORKOS_API_KEY', { DEV_MODE: undefined, WORKOS_API_KEY: undefined }],
+    ['WORKOS_API_KEY', { WORKOS_API_KEY: 'pk_live_123' }],
+    ['WORKOS_CLIENT_ID', { DEV_MODE: undefined, WORKOS_CLIENT_ID: undefined }],
+    [
+      'EMAIL_API_KEY',
+      {
+        DEV_MODE: undefined,
+        EMAIL_DELIVERY: 'custom',
+        WORKOS_API_KEY: 'sk_test_x',
+        WORKOS_CLIENT_ID: 'client_x',
+      },
+    ],
+  ])('names %s when it is wrong', (variable, overrides) => {
+    expect(problemsOf(overrides)).toContain(variable)
+  })
+
+  it('reports every problem at once', () => {
+    const problems = problemsOf({
+      SESSION_SECRET: 'short',
+      ORIGIN_URL: undefined,
+      EMAIL_DELIVERY: 'x',
+    })
+    expect(problems).toEqual(
+      expect.arrayContaining(['SESSION_SECRET', 'ORIGIN_URL', 'EMAIL_DELIVERY']),
+    )
+  })
+
+  it('without DEV_MODE there are no dev credentials', () => {
+    const problems = problemsOf({ DEV_MODE: 'false' })
+    expect(problems).toEqual(expect.arrayContaining(['WORKOS_API_KEY', 'WORKOS_CLIENT_ID']))
+  })
+})
+
+describe('a misconfigured gateway', () => {
+  it('fails closed with a generic 500 and a log line naming the variable, never its value', async () => {
+    const secret = 'too-short-secret-value'
+    const logged = vi.spyOn(console, 'log')
+    try {
+      const response = await gatewayWith({ SESSION_SECRET: secret }, '/anything', {
+        headers: { accept: 'text/html' },
+      })
+      expect(response.status).toBe(500)
+      const page = await response.text()
+      expect(page).toContain('not configured correctly')
+      expect(page).not.toContain(secret)
+      expect(page).not.toContain('SESSION_SECRET')
+      const lines = logged.mock.calls.map((call) => String(call[0]))
+      const line = lines.find((l) => l.includes('config_invalid'))
+      expect(line).toContain('SESSION_SECRET')
+      expect(lines.join('\n')).not.toContain(secret)
+    } finally {
+      logged.mockRestore()
+    }
+  })
+
+  it('does not proxy anything, not even a public path', async () => {
+    const response = await gatewayWith(
+      { PUBLIC_PATHS: '/open', SESSION_SECRET: undefined },
+      '/open',
+    )
+    expect(response.status).toBe(500)
+    expect(response.headers.get('x-origin')).toBeNull()
+    expect(await response.json()).toEqual({
+      error: 'misconfigured',
+      message: 'The gateway is not configured correctly.',
+    })
+  })
+})
+
+describe('health and dev routes', () => {
+  it('GET /healthz answers {ok:true}', async () => {
+    const response = await gateway('/healthz')
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ ok: true })
+  })
+
+  it('serves the dev mailbox in dev mode', async () => {
+    const json = await gateway('/__dev/mailbox.json')
+    expect(json.status).toBe(200)
+    expect(Array.isArray(((await json.json()) as { messages: unknown[] }).messages)).toBe(true)
+    const page = await gateway('/__dev/mailbox', { headers: { accept: 'text/html' } })
+    expect(await page.text()).toContain('Dev mailbox')
+  })
+
+  it('answers 404 for /__dev/* without DEV_MODE', async () => {
+    const settings = {
+      DEV_MODE: undefined,
+      WORKOS_API_KEY: 'sk_test_emulator',
+      WORKOS_CLIENT_ID: 'client_emulator',
+    }
+    expect((await gatewayWith(settings, '/__dev/mailbox.json')).status).toBe(404)
+    expect((await gatewayWith(settings, '/__dev/mailbox')).status).toBe(404)
+  })
+
+  it('answers 404 for an unknown /auth/ route instead of proxying it', async () => {
+    const response = await gateway('/auth/nope')
+    expect(response.status).toBe(404)
+    expect(response.headers.get('x-origin')).toBeNull()
+  })
+})

@@ -1,0 +1,309 @@
+import {
+  GenericServerException,
+  OauthException,
+  RateLimitExceededException,
+  UnauthorizedException,
+  UnprocessableEntityException,
+  WorkOS,
+} from '@workos-inc/node'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  EMULATOR,
+  armFault,
+  clearFaults,
+  expireEverythingFor,
+  json,
+  mailFor,
+  uniqueEmail,
+} from './helpers'
+
+// The emulator is tested the way the gateway uses it: through the official SDK over HTTP.
+
+const emulatorUrl = new URL(EMULATOR)
+const CALLBACK = 'https://gateway.test/auth/callback'
+
+function sdk(apiKey = 'sk_test_emulator', maxRetries = 0) {
+  return new WorkOS(apiKey, {
+    clientId: 'client_emulator',
+    apiHostname: emulatorUrl.hostname,
+    port: Number(emulatorUrl.port),
+    https: false,
+    maxRetries,
+  })
+}
+
+async function createLink(email = uniqueEmail(), state: string | undefined = 'opaque-state') {
+  return sdk().passwordless.createSession({
+    type: 'MagicLink',
+    email,
+    redirectURI: CALLBACK,
+    ...(state !== undefined && { state }),
+  })
+}
+
+async function follow(link: string): Promise<URL> {
+  const response = await fetch(link, { redirect: 'manual' })
+  expect(response.status).toBe(302)
+  return new URL(response.headers.get('location')!)
+}
+
+afterEach(clearFaults)
+
+describe('emulator: passwordless sessions', () => {
+  it('creates a session with the real shape (201, passwordless_session_ id, 15-minute expiry)', async () => {
+    const email = uniqueEmail()
+    const before = Date.now()
+    const session = await createLink(email)
+    expect(session.id).toMatch(/^passwordless_session_[0-9A-Z]{26}$/)
+    expect(session.email).toBe(email)
+    expect(session.object).toBe('passwordless_session')
+    expect(session.link).toMatch(new RegExp(`^${EMULATOR}/passwordless/[^/]+/confirm$`))
+    const expiresIn = new Date(session.expiresAt).getTime() - before
+    expect(expiresIn).toBeGreaterThan(14 * 60_000)
+    expect(expiresIn).toBeLessThanOrEqual(15 * 60_000 + 1000)
+  })
+
+  it('refuses a wrong API key with 401 (UnauthorizedException)', async () => {
+    await expect(
+      sdk('sk_test_wrong').passwordless.createSession({ type: 'MagicLink', email: uniqueEmail() }),
+    ).rejects.toBeInstanceOf(UnauthorizedException)
+  })
+
+  it('validates the body with 422 and a list of requirements', async () => {
+    const error = await sdk()
+      .passwordless.createSession({ type: 'MagicLink', email: 'not-an-email' })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(UnprocessableEntityException)
+    expect((error as Error).message).toContain('email')
+  })
+
+  it('refuses a redirect URI that is neither loopback nor allowed', async () => {
+    const error = await sdk()
+      .passwordless.createSession({
+        type: 'MagicLink',
+        email: uniqueEmail(),
+        redirectURI: 'https://evil.example/callback',
+      })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(UnprocessableEntityException)
+    // Loopback is always allowed, so a changed --port needs no set-up.
+    const loopback = await sdk().passwordless.createSession({
+      type: 'MagicLink',
+      email: uniqueEmail(),
+      redirectURI: 'http://localhost:8787/auth/callback',
+    })
+    expect(loopback.id).toBeTruthy()
+  })
+
+  it('sendSession answers {success:true} and puts the link in the mailbox', async () => {
+    const email = uniqueEmail()
+    const session = await createLink(email)
+    expect(await sdk().passwordless.sendSession(session.id)).toEqual({ success: true })
+    const [message] = await mailFor(email)
+    expect(message).toMatchObject({ to: email, link: session.link, code: null })
+    expect(new Date(message!.sentAt).getTime()).toBeGreaterThan(Date.now() - 60_000)
+  })
+
+  it('sendSession refuses an unknown session with 422', async () => {
+    await expect(
+      sdk().passwordless.sendSession('passwordless_session_UNKNOWN'),
+    ).rejects.toBeInstanceOf(UnprocessableEntityException)
+  })
+
+  it('spends a link on its first GET; the second gets error=access_denied', async () => {
+    const session = await createLink()
+    const first = await follow(session.link)
+    expect(first.origin + first.pathname).toBe(CALLBACK)
+    expect(first.searchParams.get('code')).toBeTruthy()
+    expect(first.searchParams.get('state')).toBe('opaque-state')
+    const second = await follow(session.link)
+    expect(second.searchParams.get('error')).toBe('access_denied')
+    expect(second.searchParams.get('code')).toBeNull()
+  })
+
+  it('an expired link redirects with error=access_denied', async () => {
+    const email = uniqueEmail()
+    const session = await createLink(email)
+    await expireEverythingFor(email)
+    expect((await follow(session.link)).searchParams.get('error')).toBe('access_denied')
+  })
+})
+
+describe('emulator: /sso/token and /sso/profile', () => {
+  async function codeFor(email = uniqueEmail()) {
+    const session = await createLink(email)
+    return { email, code: (await follow(session.link)).searchParams.get('code')! }
+  }
+
+  it('exchanges a code (form-encoded, from the SDK) for a MagicLink profile', async () => {
+    const { email, code } = await codeFor()
+    const { profile, accessToken } = await sdk().sso.getProfileAndToken({
+      code,
+      clientId: 'client_emulator',
+    })
+    expect(profile).toMatchObject({
+      email,
+      connectionType: 'MagicLink',
+      organizationId: null,
+      firstName: null,
+      lastName: null,
+      idpId: email,
+      rawAttributes: {},
+    })
+    expect(profile.id).toMatch(/^prof_/)
+    expect(profile.connectionId).toMatch(/^conn_/)
+    expect(accessToken).toBeTruthy()
+    expect(await sdk().sso.getProfile({ accessToken })).toMatchObject({ id: profile.id, email })
+  })
+
+  it('keeps one profile per address across sign-ins', async () => {
+    const email = uniqueEmail()
+    const first = await sdk().sso.getProfileAndToken({
+      code: (await codeFor(email)).code,
+      clientId: 'client_emulator',
+    })
+    const second = await sdk().sso.getProfileAndToken({
+      code: (await codeFor(email)).code,
+      clientId: 'client_emulator',
+    })
+    expect(second.profile.id).toBe(first.profile.id)
+  })
+
+  it('accepts JSON too, as the spec allows', async () => {
+    const { email, code } = await codeFor()
+    const response = await fetch(
+      `${EMULATOR}/sso/token`,
+      json({
+        client_id: 'client_emulator',
+        client_secret: 'sk_test_emulator',
+        grant_type: 'authorization_code',
+        code,
+      }),
+    )
+    expect(response.status).toBe(200)
+    const body = (await response.json()) as { token_type: string; profile: { email: string } }
+    expect(body.token_type).toBe('Bearer')
+    expect(body.profile.email).toBe(email)
+  })
+
+  it('a code is single use: the second exchange is invalid_grant', async () => {
+    const { code } = await codeFor()
+    await sdk().sso.getProfileAndToken({ code, clientId: 'client_emulator' })
+    const error = await sdk()
+      .sso.getProfileAndToken({ code, clientId: 'client_emulator' })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(OauthException)
+    expect((error as OauthException).error).toBe('invalid_grant')
+    expect((error as OauthException).status).toBe(400)
+    expect((error as OauthException).requestID).toMatch(/^req_/)
+  })
+
+  it('an expired code is invalid_grant', async () => {
+    const { email, code } = await codeFor()
+    await expireEverythingFor(email)
+    const error = await sdk()
+      .sso.getProfileAndToken({ code, clientId: 'client_emulator' })
+      .catch((e: unknown) => e)
+    expect((error as OauthException).error).toBe('invalid_grant')
+  })
+
+  it('checks the client id and the client secret (invalid_client)', async () => {
+    const { code } = await codeFor()
+    const wrongClient = await sdk()
+      .sso.getProfileAndToken({ code, clientId: 'client_other' })
+      .catch((e: unknown) => e)
+    expect((wrongClient as OauthException).error).toBe('invalid_client')
+    const wrongSecret = await sdk('sk_test_other')
+      .sso.getProfileAndToken({ code, clientId: 'client_emulator' })
+      .catch((e: unknown) => e)
+    expect((wrongSecret as OauthException).error).toBe('invalid_client')
+    // Neither attempt spent the code.
+    const { profile } = await sdk().sso.getProfileAndToken({ code, clientId: 'client_emulator' })
+    expect(profile.id).toMatch(/^prof_/)
+  })
+
+  it('refuses another grant type', async () => {
+    const response = await fetch(`${EMULATOR}/sso/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=password&client_id=client_emulator&client_secret=sk_test_emulator&code=x',
+    })
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as { error: string }).error).toBe('unsupported_grant_type')
+  })
+
+  it('/sso/profile refuses a missing or unknown access token with 401 JSON', async () => {
+    const response = await fetch(`${EMULATOR}/sso/profile`, {
+      headers: { authorization: 'Bearer nope' },
+    })
+    expect(response.status).toBe(401)
+    expect(response.headers.get('content-type')).toMatch(/application\/json/)
+    expect(response.headers.get('x-request-id')).toMatch(/^req_/)
+    await expect(sdk().sso.getProfile({ accessToken: 'nope' })).rejects.toBeInstanceOf(
+      UnauthorizedException,
+    )
+  })
+})
+
+describe('emulator: fault switch', () => {
+  it('fails the next `count` matching calls, then recovers, with no side effect', async () => {
+    const email = uniqueEmail()
+    await armFault({ method: 'POST', path: '/passwordless/sessions', status: 503, count: 2 })
+    const listed = (await (await fetch(`${EMULATOR}/__faults`)).json()) as { faults: unknown[] }
+    expect(listed.faults).toHaveLength(1)
+    for (let i = 0; i < 2; i++) {
+      const error = await createLink(email).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(GenericServerException)
+      expect((error as GenericServerException).status).toBe(503)
+    }
+    expect((await createLink(email)).id).toBeTruthy()
+  })
+
+  it('matches a path prefix ending in *', async () => {
+    const session = await createLink()
+    await armFault({ path: '/passwordless/sessions/*', status: 500, body: { message: 'boom' } })
+    await expect(sdk().passwordless.sendSession(session.id)).rejects.toBeInstanceOf(
+      GenericServerException,
+    )
+    expect(await sdk().passwordless.sendSession(session.id)).toEqual({ success: true })
+  })
+
+  it('sends 429 with Retry-After; the SDK raises RateLimitExceededException', async () => {
+    await armFault({
+      path: '/passwordless/sessions',
+      status: 429,
+      headers: { 'Retry-After': '7' },
+      body: { message: 'Slow down' },
+    })
+    const error = await createLink().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RateLimitExceededException)
+    expect((error as RateLimitExceededException).retryAfter).toBe(7)
+  })
+
+  it('sends a text body as text/plain; the SDK cannot parse it', async () => {
+    await armFault({
+      path: '/passwordless/sessions',
+      status: 502,
+      body: '<html>Bad gateway</html>',
+    })
+    const error = await createLink().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(Error)
+    expect(String(error)).toMatch(/Unexpected error|ParseError/i)
+  })
+
+  it('delays a call and then lets it through (a slow answer)', async () => {
+    await armFault({ path: '/passwordless/sessions', delayMs: 300 })
+    const started = Date.now()
+    expect((await createLink()).id).toBeTruthy()
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290)
+  })
+
+  it('refuses a malformed fault and clears them all on DELETE', async () => {
+    const bad = await fetch(`${EMULATOR}/__faults`, json({ path: 'no-slash', status: 99 }))
+    expect(bad.status).toBe(400)
+    await armFault({ path: '/sso/token', count: 5 })
+    await clearFaults()
+    const listed = (await (await fetch(`${EMULATOR}/__faults`)).json()) as { faults: unknown[] }
+    expect(listed.faults).toHaveLength(0)
+  })
+})
