@@ -1,4 +1,5 @@
-import { z } from 'zod/mini'
+// Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
+import * as z from 'zod/mini'
 
 /**
  * The gateway's settings, parsed once per `env` object (so once per isolate) and frozen.

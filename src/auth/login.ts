@@ -26,7 +26,13 @@ export async function showLogin(c: Context) {
 
 /** GET /auth/check-email — shown after a form post asked for a link. */
 export function showCheckEmail(c: Context) {
-  return c.html(CheckEmailPage({ productName: c.get('config').productName }))
+  const config = c.get('config')
+  return c.html(
+    CheckEmailPage({
+      productName: config.productName,
+      devMailbox: config.devMode && config.workosApi !== undefined,
+    }),
+  )
 }
 
 /** Where a failed sign-in sends the person: the form again, with a notice and their returnTo. */

@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
-import { z } from 'zod/mini'
+// Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
+import * as z from 'zod/mini'
 import { GatewayError } from '../errors'
 import { MailboxPage } from '../pages/mailbox'
 

@@ -1,6 +1,6 @@
-import { Layout } from './layout'
+import { Layout, Notice } from './layout'
 
-export function CheckEmailPage(props: { productName: string }) {
+export function CheckEmailPage(props: { productName: string; devMailbox: boolean }) {
   return (
     <Layout title={`Check your email · ${props.productName}`}>
       <h1>Check your email</h1>
@@ -8,6 +8,11 @@ export function CheckEmailPage(props: { productName: string }) {
         If that address can sign in, a link is on its way. Open it on this device to continue. The
         link works once and expires in 15 minutes.
       </p>
+      {props.devMailbox && (
+        <Notice kind="info">
+          Running locally: the email is in the <a href="/__dev/mailbox">dev mailbox</a>.
+        </Notice>
+      )}
       <p class="muted">
         No email? Check your spam folder, or <a href="/auth/login">try again</a>.
       </p>

@@ -1,4 +1,5 @@
-import { z } from 'zod/mini'
+// Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
+import * as z from 'zod/mini'
 
 /** What the gateway keeps about one signed-in browser. Stored as JSON; see STORAGE.md. */
 export const sessionRecordSchema = z.object({
