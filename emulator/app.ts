@@ -2,14 +2,16 @@ import { Hono } from 'hono'
 import { injectFaults, FaultSwitch } from './faults.ts'
 import { controlRoutes } from './routes/control.ts'
 import { emailRoutes } from './routes/email.ts'
+import { magicAuthRoutes } from './routes/magic-auth.ts'
 import { passwordlessRoutes } from './routes/passwordless.ts'
 import { ssoRoutes } from './routes/sso.ts'
 import { EmulatorState, type EmulatorOptions } from './state.ts'
 import { opaqueToken } from './ids.ts'
 
-// Routes that authenticate with the API key as a bearer token. /sso/token checks the key as
-// client_secret in its body instead, /sso/profile takes an access token, and the link is public.
-const BEARER_ROUTES = [/^\/passwordless\/sessions(\/|$)/, /^\/user_management\//]
+// Routes that authenticate with the API key as a bearer token. /sso/token and
+// /user_management/authenticate check the key as client_secret in their body instead,
+// /sso/profile takes an access token, and the link is public.
+const BEARER_ROUTES = [/^\/passwordless\/sessions(\/|$)/, /^\/user_management\/magic_auth/]
 
 export function createEmulatorApp(options: EmulatorOptions) {
   const state = new EmulatorState(options)
@@ -33,6 +35,7 @@ export function createEmulatorApp(options: EmulatorOptions) {
   controlRoutes(app, state, faults)
   passwordlessRoutes(app, state)
   ssoRoutes(app, state)
+  magicAuthRoutes(app, state)
   emailRoutes(app, state)
 
   app.notFound((c) =>

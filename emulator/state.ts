@@ -43,6 +43,8 @@ export interface Profile {
 }
 
 export interface MailboxMessage {
+  /** Who sent it: WorkOS itself, or the email provider stand-in (EMAIL_DELIVERY=custom). */
+  via: 'workos' | 'provider'
   to: string
   subject: string
   link: string | null
@@ -51,7 +53,41 @@ export interface MailboxMessage {
   sentAt: string
 }
 
+export interface User {
+  object: 'user'
+  id: string
+  email: string
+  email_verified: boolean
+  first_name: string | null
+  last_name: string | null
+  name: string | null
+  profile_picture_url: string | null
+  external_id: string | null
+  metadata: Record<string, string>
+  locale: string | null
+  last_sign_in_at: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface MagicAuthCode {
+  id: string
+  userId: string
+  email: string
+  code: string
+  createdAt: number
+  expiresAt: number
+  used: boolean
+  /** Wrong guesses against this code; at MAGIC_AUTH_MAX_ATTEMPTS it is burned. */
+  attempts: number
+}
+
 export const MAGIC_LINK_DEFAULT_TTL_S = 900
+export const MAGIC_AUTH_TTL_MS = 10 * 60 * 1000
+// WorkOS does not publish its cap; five wrong guesses is a common choice.
+export const MAGIC_AUTH_MAX_ATTEMPTS = 5
+// WorkOS's documented Magic Auth send limit: 3 per 60 s per email.
+export const MAGIC_AUTH_SENDS_PER_MINUTE = 3
 export const SSO_CODE_TTL_MS = 10 * 60 * 1000
 export const ACCESS_TOKEN_TTL_S = 600
 
@@ -63,6 +99,11 @@ export class EmulatorState {
   readonly accessTokens = new Map<string, { email: string; expiresAt: number }>()
   readonly profiles = new Map<string, Profile>()
   readonly connections = new Map<string, string>()
+  readonly users = new Map<string, User>()
+  readonly magicAuths = new Map<string, MagicAuthCode>()
+  readonly magicAuthSends = new Map<string, number[]>()
+  /** Domains whose new users may not sign up (sign_up_not_allowed); set through /__signup-blocked. */
+  readonly signUpBlockedDomains = new Set<string>()
   mailbox: MailboxMessage[] = []
 
   constructor(options: EmulatorOptions) {
@@ -100,6 +141,45 @@ export class EmulatorState {
       this.profiles.set(key, profile)
     }
     return profile
+  }
+
+  userFor(email: string): User | undefined {
+    return this.users.get(email.toLowerCase())
+  }
+
+  createUser(email: string): User {
+    const now = new Date(this.now()).toISOString()
+    const user: User = {
+      object: 'user',
+      id: workosId('user'),
+      email,
+      email_verified: false,
+      first_name: null,
+      last_name: null,
+      name: null,
+      profile_picture_url: null,
+      external_id: null,
+      metadata: {},
+      locale: null,
+      last_sign_in_at: null,
+      created_at: now,
+      updated_at: now,
+    }
+    this.users.set(email.toLowerCase(), user)
+    return user
+  }
+
+  /** True when this email may be sent another code now (sliding 60-second window). */
+  takeMagicAuthSend(email: string): boolean {
+    const key = email.toLowerCase()
+    const recent = (this.magicAuthSends.get(key) ?? []).filter((t) => t > this.now() - 60_000)
+    if (recent.length >= MAGIC_AUTH_SENDS_PER_MINUTE) {
+      this.magicAuthSends.set(key, recent)
+      return false
+    }
+    recent.push(this.now())
+    this.magicAuthSends.set(key, recent)
+    return true
   }
 
   /** Loopback redirect URIs are always allowed, so a changed --port needs no set-up. */

@@ -20,7 +20,15 @@ export interface Config {
   readonly publicUrl: string | undefined
   readonly devMode: boolean
   readonly productName: string
+  /** Offered on the login page, in this order; the first is the main button. */
+  readonly signInMethods: readonly SignInMethod[]
+  /** Lowercased; empty means any domain (unless allowedEmails is set). */
+  readonly allowedEmailDomains: readonly string[]
+  /** Lowercased whole addresses allowed besides the domains. */
+  readonly allowedEmails: readonly string[]
 }
+
+export type SignInMethod = 'code' | 'link'
 
 export type PublicPath = { prefix: true; path: string } | { prefix: false; path: string }
 
@@ -64,7 +72,12 @@ const rawEnv = z.object({
   PUBLIC_URL: optionalText,
   DEV_MODE: optionalText,
   PRODUCT_NAME: optionalText,
+  SIGN_IN_METHODS: optionalText,
+  ALLOWED_EMAIL_DOMAINS: optionalText,
+  ALLOWED_EMAILS: optionalText,
 })
+
+const RATE_LIMIT_BINDINGS = ['SEND_LIMIT_EMAIL', 'SEND_LIMIT_IP', 'VERIFY_LIMIT_IP'] as const
 
 export function parseConfig(env: Record<string, unknown>): Config {
   const problems: { variable: string; problem: string }[] = []
@@ -158,6 +171,31 @@ export function parseConfig(env: Record<string, unknown>): Config {
     else publicUrl = new URL(e.PUBLIC_URL).origin
   }
 
+  const signInMethods = list(e.SIGN_IN_METHODS ?? 'code,link').map((m) => m.toLowerCase())
+  if (
+    signInMethods.length === 0 ||
+    signInMethods.some((m) => m !== 'code' && m !== 'link') ||
+    new Set(signInMethods).size !== signInMethods.length
+  )
+    fail('SIGN_IN_METHODS', 'must list "code", "link" or both, e.g. "code,link"')
+
+  const allowedEmailDomains = list(e.ALLOWED_EMAIL_DOMAINS).map((d) => d.toLowerCase())
+  if (allowedEmailDomains.some((d) => !/^(\*\.)?[a-z0-9.-]+\.[a-z]{2,}$/.test(d)))
+    fail(
+      'ALLOWED_EMAIL_DOMAINS',
+      'must be a comma list of domains, e.g. "example.com,*.example.org"',
+    )
+  const allowedEmails = list(e.ALLOWED_EMAILS).map((a) => a.toLowerCase())
+  if (allowedEmails.some((a) => !/^[^@\s]+@[^@\s]+$/.test(a)))
+    fail('ALLOWED_EMAILS', 'must be a comma list of email addresses')
+
+  // The limiters are bindings, not strings: without them sending would be unlimited, so refuse.
+  for (const binding of RATE_LIMIT_BINDINGS) {
+    const limiter = env[binding] as { limit?: unknown } | undefined
+    if (typeof limiter?.limit !== 'function')
+      fail(binding, 'must be a Rate Limiting binding (see [[ratelimits]] in wrangler.toml)')
+  }
+
   if (problems.length > 0) throw new ConfigError(problems)
 
   return Object.freeze({
@@ -173,6 +211,9 @@ export function parseConfig(env: Record<string, unknown>): Config {
     publicUrl,
     devMode,
     productName: (e.PRODUCT_NAME ?? '').trim() || 'Sign in',
+    signInMethods: Object.freeze(signInMethods as SignInMethod[]),
+    allowedEmailDomains: Object.freeze(allowedEmailDomains),
+    allowedEmails: Object.freeze(allowedEmails),
   })
 }
 

@@ -82,3 +82,56 @@ export async function hmacVerify(
   }
   return false
 }
+
+// AES-256-GCM for values that travel through the browser and must be neither read nor altered
+// (the WorkOS state, the Magic Auth pending cookie). The key is SHA-256(purpose + secret), so each
+// purpose has its own key; every secret is tried on open, so rotation works as for the cookie.
+const aesKeys = new Map<string, Promise<CryptoKey>>()
+
+function aesKey(secret: string, purpose: string): Promise<CryptoKey> {
+  const cacheKey = `${purpose}\n${secret}`
+  let key = aesKeys.get(cacheKey)
+  if (!key) {
+    key = crypto.subtle
+      .digest('SHA-256', encoder.encode(cacheKey))
+      .then((raw) => crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']))
+    aesKeys.set(cacheKey, key)
+  }
+  return key
+}
+
+export async function seal(secret: string, purpose: string, plaintext: string): Promise<string> {
+  const iv = crypto.getRandomValues(new Uint8Array(12))
+  const ciphertext = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv },
+    await aesKey(secret, purpose),
+    encoder.encode(plaintext),
+  )
+  const sealed = new Uint8Array(iv.length + ciphertext.byteLength)
+  sealed.set(iv)
+  sealed.set(new Uint8Array(ciphertext), iv.length)
+  return base64url(sealed)
+}
+
+/** The plaintext, or null when no secret opens it (forged, altered, or from a retired secret). */
+export async function unseal(
+  secrets: readonly string[],
+  purpose: string,
+  sealed: string,
+): Promise<string | null> {
+  const bytes = fromBase64url(sealed)
+  if (!bytes || bytes.length < 12 + 16) return null
+  for (const secret of secrets) {
+    try {
+      const plaintext = await crypto.subtle.decrypt(
+        { name: 'AES-GCM', iv: bytes.subarray(0, 12) },
+        await aesKey(secret, purpose),
+        bytes.subarray(12),
+      )
+      return new TextDecoder().decode(plaintext)
+    } catch {
+      // Not this secret; try the next.
+    }
+  }
+  return null
+}

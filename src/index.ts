@@ -3,9 +3,11 @@ import { bodyLimit } from 'hono/body-limit'
 import { csrf } from 'hono/csrf'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
-import { handleCallback } from './auth/callback'
+import { confirmCallback, handleCallback } from './auth/callback'
 import { returnToFrom, showCheckEmail, showLogin } from './auth/login'
 import { logout } from './auth/logout'
+import { requestMagicAuth, showCodePage, verifyMagicAuth } from './auth/magic-auth'
+import { continueToWorkos, showContinue } from './auth/magic-continue'
 import { requestMagicLink } from './auth/magic-link'
 import { showMe } from './auth/me'
 import { configFor } from './config'
@@ -40,6 +42,8 @@ for (const path of gatewayPages) {
       },
       referrerPolicy: 'no-referrer',
       crossOriginResourcePolicy: 'same-origin',
+      // A page may set its own CSP (the Continue page allows WorkOS as a form target).
+      overwrite: false,
     }),
     async function noStore(c, next) {
       await next()
@@ -71,12 +75,18 @@ app.get('/auth/login', showLogin)
 app.post('/auth/magic-link', requestMagicLink)
 app.get('/auth/check-email', showCheckEmail)
 app.get('/auth/callback', handleCallback)
+app.post('/auth/callback', confirmCallback)
+app.get('/auth/magic/:token', showContinue)
+app.post('/auth/magic/:token', continueToWorkos)
+app.post('/auth/magic-auth', requestMagicAuth)
+app.get('/auth/code', showCodePage)
+app.post('/auth/magic-auth/verify', verifyMagicAuth)
 app.post('/auth/logout', logout)
 app.get('/auth/me', showMe)
 app.get('/__dev/mailbox', mailboxPage)
 app.get('/__dev/mailbox.json', mailboxJson)
 // A GET to the login form's action (a bookmark, a reload) lands on the form instead of a 404.
-app.get('/auth/magic-link', (c) =>
+app.on('GET', ['/auth/magic-link', '/auth/magic-auth'], (c) =>
   c.redirect(`/auth/login?returnTo=${encodeURIComponent(returnToFrom(c))}`, 302),
 )
 app.all('/auth/*', () => {

@@ -3,6 +3,8 @@ import { proxy } from 'hono/proxy'
 import { clientIp } from './context'
 import { GatewayError } from './errors'
 import { log } from './log'
+import { SIGNIN_COOKIE } from './auth/browser-binding'
+import { PENDING_CODE_COOKIE } from './auth/pending-code'
 import { SESSION_COOKIE } from './session/cookie'
 import type { SessionRecord } from './session/record'
 
@@ -24,7 +26,12 @@ const GATEWAY_OWNED = [/^x-auth-/, /^x-forwarded-/, /^forwarded$/, /^x-real-ip$/
 
 const foldName = (name: string) => name.toLowerCase().replace(/_/g, '-')
 
-/** The Cookie header without the gateway's own cookie (any copy of it), or null if nothing is left. */
+// The gateway's own cookies never reach the origin.
+const GATEWAY_COOKIES = new Set(
+  [SESSION_COOKIE, SIGNIN_COOKIE, PENDING_CODE_COOKIE].map((name) => name.toLowerCase()),
+)
+
+/** The Cookie header without the gateway's own cookies (any copy), or null if nothing is left. */
 export function cookieWithoutSession(cookie: string | null): string | null {
   if (!cookie) return null
   const kept = cookie
@@ -32,7 +39,7 @@ export function cookieWithoutSession(cookie: string | null): string | null {
     .map((pair) => pair.trim())
     .filter((pair) => {
       const name = pair.split('=', 1)[0]!.trim()
-      return pair.length > 0 && name.toLowerCase() !== SESSION_COOKIE.toLowerCase()
+      return pair.length > 0 && !GATEWAY_COOKIES.has(name.toLowerCase())
     })
   return kept.length > 0 ? kept.join('; ') : null
 }

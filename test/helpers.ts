@@ -13,8 +13,43 @@ export function uniqueEmail(label = 'person'): string {
   return `${label}-${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}@example.com`
 }
 
+// The suite acts as one browser for the sign-in nonce cookie (`__Host-signin`), which ties a
+// link to the browser that asked for it: requests carry it, responses update it. A test that
+// plays another browser uses `fromAnotherBrowser`.
+let signinCookie: string | undefined
+
+function asThisBrowser(path: string, init?: RequestInit): Request {
+  const request = new Request(`${GATEWAY}${path}`, { redirect: 'manual', ...init })
+  if (!request.headers.has('cf-connecting-ip')) {
+    // A different client address per request, so the per-IP send limit only trips where a test
+    // means it to.
+    request.headers.set('cf-connecting-ip', `198.18.${randomByte()}.${randomByte()}`)
+  }
+  const cookie = request.headers.get('cookie') ?? ''
+  if (signinCookie && !cookie.includes('__Host-signin=')) {
+    request.headers.set('cookie', cookie ? `${cookie}; ${signinCookie}` : signinCookie)
+  }
+  return request
+}
+
+const randomByte = () => Math.floor(Math.random() * 256)
+
+function rememberSigninCookie(response: Response): Response {
+  for (const header of response.headers.getSetCookie()) {
+    if (!header.startsWith('__Host-signin=')) continue
+    const [pair] = header.split(';')
+    signinCookie = /Max-Age=0/i.test(header) || pair === '__Host-signin=' ? undefined : pair
+  }
+  return response
+}
+
 /** A request to the gateway as deployed (the Worker's default export, real KV, real SDK). */
-export function gateway(path: string, init?: RequestInit): Promise<Response> {
+export async function gateway(path: string, init?: RequestInit): Promise<Response> {
+  return rememberSigninCookie(await exports.default.fetch(asThisBrowser(path, init)))
+}
+
+/** A request from a browser that never asked for a sign-in (another device, a victim). */
+export function fromAnotherBrowser(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`${GATEWAY}${path}`, { redirect: 'manual', ...init }))
 }
 
@@ -26,12 +61,12 @@ export async function gatewayWith(
 ): Promise<Response> {
   const ctx = createExecutionContext()
   const response = await worker.fetch(
-    new Request(`${GATEWAY}${path}`, { redirect: 'manual', ...init }),
+    asThisBrowser(path, init),
     { ...env, ...overrides } as Env,
     ctx,
   )
   await waitOnExecutionContext(ctx)
-  return response
+  return rememberSigninCookie(response)
 }
 
 export const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
@@ -55,6 +90,7 @@ export const form = (
 })
 
 export interface MailboxEntry {
+  via: 'workos' | 'provider'
   to: string
   subject: string
   link: string | null

@@ -12,7 +12,7 @@ export function controlRoutes(app: Hono, state: EmulatorState, faults: FaultSwit
     const to = c.req.query('to')?.toLowerCase()
     const messages = state.mailbox
       .filter((message) => !to || message.to.toLowerCase() === to)
-      .map(({ to, subject, link, code, sentAt }) => ({ to, subject, link, code, sentAt }))
+      .map(({ via, to, subject, link, code, sentAt }) => ({ to, subject, link, code, sentAt, via }))
     return c.json({ messages })
   })
   app.delete('/__mailbox', (c) => {
@@ -51,6 +51,12 @@ export function controlRoutes(app: Hono, state: EmulatorState, faults: FaultSwit
         expired++
       }
     }
+    for (const magicAuth of state.magicAuths.values()) {
+      if (magicAuth.email.toLowerCase() === email) {
+        magicAuth.expiresAt = past
+        expired++
+      }
+    }
     for (const code of state.codes.values()) {
       if (code.email.toLowerCase() === email) {
         code.expiresAt = past
@@ -58,5 +64,14 @@ export function controlRoutes(app: Hono, state: EmulatorState, faults: FaultSwit
       }
     }
     return c.json({ expired })
+  })
+
+  // Refuses sign-up (new users) for a domain, as an environment with sign-up disabled would.
+  app.post('/__signup-blocked', async (c) => {
+    const body = (await c.req.json().catch(() => null)) as { domain?: unknown } | null
+    if (typeof body?.domain !== 'string')
+      return c.json({ message: 'Send {"domain": "<domain>"}.' }, 400)
+    state.signUpBlockedDomains.add(body.domain.toLowerCase())
+    return c.json({ success: true }, 201)
   })
 }

@@ -36,12 +36,15 @@ export function emailRoutes(app: Hono, state: EmulatorState) {
     }
     const message = parsed.data
     const text = message.text ?? message.html ?? ''
+    const link = FIRST_URL.exec(text)?.[0] ?? null
     for (const to of Array.isArray(message.to) ? message.to : [message.to]) {
       state.deliver({
+        via: 'provider',
         to,
         subject: message.subject,
-        link: FIRST_URL.exec(text)?.[0] ?? null,
-        code: SIX_DIGIT_CODE.exec(`${message.subject}\n${text}`)?.[0] ?? null,
+        link,
+        // A link email has no code; digits inside its URL are not one.
+        code: link ? null : (SIX_DIGIT_CODE.exec(`${message.subject}\n${text}`)?.[0] ?? null),
         text,
       })
     }

@@ -77,6 +77,7 @@ export function passwordlessRoutes(app: Hono, state: EmulatorState) {
     }
     const link = linkFor(new URL(c.req.url).origin, session)
     state.deliver({
+      via: 'workos',
       to: session.email,
       subject: 'Your Magic Link',
       link,

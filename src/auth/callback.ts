@@ -1,21 +1,26 @@
 import type { Context } from 'hono'
+import { isEmailAllowed } from '../abuse/allow-list'
+import { readFields } from '../body'
 import { log } from '../log'
+import { ConfirmPage } from '../pages/continue'
 import { currentSession, sessionStore } from '../session/current'
-import { startSession } from '../session/start'
+import { startSession, type SignedInIdentity } from '../session/start'
 import { classifyWorkosError, describeWorkosError, withDeadline, workosClient } from '../workos'
+import { isSameBrowser } from './browser-binding'
 import { loginUrl } from './login'
-import { verifyState } from './state'
+import { verifyState, type SignInState } from './state'
 
 const MAX_CODE_LENGTH = 512
 
 /**
- * GET /auth/callback — where WorkOS sends the person after they open the link. The code is an SSO
- * code: it is exchanged with `sso.getProfileAndToken`, with the client id passed explicitly (the
- * SDK does not fall back to the constructor's for this call).
+ * GET /auth/callback — where WorkOS sends the person after they open the link. In the browser
+ * that asked for the link, signs in at once; in any other browser, first shows a page naming the
+ * account and signs in only when the person confirms (POST /auth/callback).
  */
 export async function handleCallback(c: Context) {
   const config = c.get('config')
-  const state = await verifyState(config.sessionSecrets, c.req.query('state'))
+  const rawState = c.req.query('state')
+  const state = await verifyState(config.sessionSecrets, rawState)
   const returnTo = state?.returnTo ?? '/'
 
   // WorkOS redirects an expired or already-used link with error=access_denied.
@@ -24,12 +29,43 @@ export async function handleCallback(c: Context) {
     return c.redirect(loginUrl({ error: 'expired', returnTo }), 302)
   }
   const code = c.req.query('code')
-  if (!code || code.length > MAX_CODE_LENGTH || !state) {
-    // No code, or a state we did not sign: do not spend the code on a flow we did not start.
+  if (!code || code.length > MAX_CODE_LENGTH || !state || !rawState) {
+    // No code, or a state we did not seal: do not spend the code on a flow we did not start.
     log({ event: 'callback_refused', outcome: state ? 'missing_code' : 'invalid_state' })
     return c.redirect(loginUrl({ error: 'auth_failed', returnTo }), 302)
   }
+  if (!(await isSameBrowser(c, state.browser))) {
+    log({ event: 'callback_needs_confirmation' })
+    c.header('Referrer-Policy', 'no-referrer')
+    return c.html(
+      ConfirmPage({ productName: config.productName, email: state.email, code, state: rawState }),
+    )
+  }
+  return completeSignIn(c, code, state, 302)
+}
 
+/** POST /auth/callback — the confirmation from another browser (same-origin form only). */
+export async function confirmCallback(c: Context) {
+  const fields = await readFields(c)
+  const state = await verifyState(
+    c.get('config').sessionSecrets,
+    typeof fields.state === 'string' ? fields.state : undefined,
+  )
+  const code = typeof fields.code === 'string' ? fields.code : ''
+  if (!state || !code || code.length > MAX_CODE_LENGTH) {
+    log({ event: 'callback_refused', outcome: state ? 'missing_code' : 'invalid_state' })
+    return c.redirect(loginUrl({ error: 'auth_failed', returnTo: state?.returnTo }), 303)
+  }
+  return completeSignIn(c, code, state, 303)
+}
+
+/**
+ * Exchanges the code (an SSO code: `sso.getProfileAndToken`, with the client id passed
+ * explicitly, since the SDK does not fall back to the constructor's for this call) and signs in.
+ */
+async function completeSignIn(c: Context, code: string, state: SignInState, status: 302 | 303) {
+  const config = c.get('config')
+  const { returnTo } = state
   let profile
   try {
     ;({ profile } = await withDeadline(
@@ -39,20 +75,30 @@ export async function handleCallback(c: Context) {
     const failure = classifyWorkosError(error)
     log({ event: 'callback_failed', outcome: failure.kind, ...describeWorkosError(error) })
     const reason = failure.kind === 'invalid_grant' ? 'expired' : 'auth_failed'
-    return c.redirect(loginUrl({ error: reason, returnTo }), 302)
+    return c.redirect(loginUrl({ error: reason, returnTo }), status)
   }
-
-  // A browser that signs in again drops its previous session rather than leaving it alive.
-  const previous = await currentSession(c)
-  if (previous.state === 'active') await sessionStore(c).delete(previous.sessionId)
-
-  const record = await startSession(c, {
+  const email = profile.email.toLowerCase()
+  if (email !== state.email.toLowerCase() || !isEmailAllowed(config, email)) {
+    log({ event: 'callback_refused', outcome: 'email_mismatch_or_not_allowed' })
+    return c.redirect(loginUrl({ error: 'auth_failed', returnTo }), status)
+  }
+  await signInAs(c, {
     userId: profile.id,
-    email: profile.email,
+    email,
     firstName: profile.firstName ?? null,
     lastName: profile.lastName ?? null,
     method: 'magic_link',
   })
-  log({ event: 'signed_in', method: 'magic_link', sid: record.sid })
-  return c.redirect(returnTo, 302)
+  return c.redirect(returnTo, status)
+}
+
+/**
+ * Replaces whatever session this browser had with a new one (fresh id, no fixation).
+ * Shared by both sign-in methods.
+ */
+export async function signInAs(c: Context, identity: SignedInIdentity): Promise<void> {
+  const previous = await currentSession(c)
+  if (previous.state === 'active') await sessionStore(c).delete(previous.sessionId)
+  const record = await startSession(c, identity)
+  log({ event: 'signed_in', method: identity.method, sid: record.sid })
 }

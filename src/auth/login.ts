@@ -4,7 +4,7 @@ import { LoginPage, type LoginNotice } from '../pages/login'
 import { safeReturnTo } from '../redirect'
 import { currentSession } from '../session/current'
 
-const NOTICES = new Set(['expired', 'auth_failed'])
+const NOTICES = new Set(['expired', 'auth_failed', 'code_expired'])
 
 /** The `returnTo` query parameter, validated: a same-origin path, else "/". */
 export const returnToFrom = (c: Context) => safeReturnTo(c.req.query('returnTo'))
@@ -21,7 +21,10 @@ export async function showLogin(c: Context) {
       : c.req.query('signed_out') === '1'
         ? 'signed_out'
         : undefined
-  return c.html(LoginPage({ productName: c.get('config').productName, returnTo, notice }))
+  const config = c.get('config')
+  return c.html(
+    LoginPage({ productName: config.productName, methods: config.signInMethods, returnTo, notice }),
+  )
 }
 
 /** GET /auth/check-email — shown after a form post asked for a link. */

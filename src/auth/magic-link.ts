@@ -1,15 +1,15 @@
 import type { Context } from 'hono'
-import { readFields } from '../body'
 import { publicOrigin } from '../context'
-import { normaliseEmail } from '../email'
+import { randomToken } from '../crypto'
 import { GatewayError, WorkosUnavailableError } from '../errors'
 import { log } from '../log'
-import { sendEmail, MailerError } from '../mail/mailer'
+import { MailerError, sendEmail, type OutgoingEmail } from '../mail/mailer'
 import { magicLinkEmail } from '../mail/templates'
 import { isFormPost } from '../negotiate'
-import { LoginPage } from '../pages/login'
-import { safeReturnTo } from '../redirect'
 import { classifyWorkosError, describeWorkosError, withDeadline, workosClient } from '../workos'
+import { bindBrowser } from './browser-binding'
+import { savePendingLink } from './magic-link-store'
+import { onLoginForm, readSignInRequest } from './sign-in-request'
 import { signState } from './state'
 
 /** How long a Magic Link lives; WorkOS accepts 900–86400 s. */
@@ -18,69 +18,78 @@ export const MAGIC_LINK_TTL_SECONDS = 900
 /**
  * POST /auth/magic-link — asks WorkOS for a Magic Link and has it emailed. The answer is the same
  * whether or not the address has signed in before.
+ *
+ * EMAIL_DELIVERY=workos: WorkOS emails its own link. EMAIL_DELIVERY=custom: the gateway emails
+ * /auth/magic/<token> instead, a page whose Continue button spends the WorkOS link, so a mail
+ * scanner that opens every URL spends nothing.
  */
-export async function requestMagicLink(c: Context) {
-  const config = c.get('config')
-  const fields = await readFields(c)
-  const returnTo = safeReturnTo(fields.returnTo)
-  const email = normaliseEmail(fields.email)
-  if (!email.ok) {
-    if (isFormPost(c)) {
-      const page = LoginPage({
-        productName: config.productName,
-        returnTo,
-        notice: undefined,
-        email: typeof fields.email === 'string' ? fields.email.slice(0, 254) : '',
-        error: email.problem,
-      })
-      return c.html(page, 400)
-    }
-    throw new GatewayError(400, 'invalid_email', email.problem)
-  }
+export function requestMagicLink(c: Context) {
+  return onLoginForm(c, async () => {
+    const config = c.get('config')
+    const { email, returnTo } = await readSignInRequest(c, 'link')
+    const state = await signState(config.sessionSecrets, {
+      returnTo,
+      email,
+      browser: await bindBrowser(c),
+    })
 
-  const workos = workosClient(config)
-  let link: string
-  try {
-    const session = await withDeadline(
-      workos.passwordless.createSession({
-        type: 'MagicLink',
-        email: email.email,
-        redirectURI: `${publicOrigin(c)}/auth/callback`,
-        state: await signState(config.sessionSecrets, returnTo),
-        expiresIn: MAGIC_LINK_TTL_SECONDS,
-      }),
-    )
-    link = session.link
-    if (config.emailDelivery === 'workos') {
-      await withDeadline(workos.passwordless.sendSession(session.id))
-    }
-  } catch (error) {
-    throw workosFailureToError(error, 'magic_link_request_failed')
-  }
-
-  if (config.emailDelivery === 'custom' && config.email) {
+    const workos = workosClient(config)
+    let session
     try {
-      await sendEmail(
-        config.email,
-        await magicLinkEmail({ to: email.email, productName: config.productName, link }),
+      session = await withDeadline(
+        workos.passwordless.createSession({
+          type: 'MagicLink',
+          email,
+          redirectURI: `${publicOrigin(c)}/auth/callback`,
+          state,
+          expiresIn: MAGIC_LINK_TTL_SECONDS,
+        }),
       )
+      if (config.emailDelivery === 'workos') {
+        await withDeadline(workos.passwordless.sendSession(session.id))
+      }
     } catch (error) {
-      log({
-        event: 'email_send_failed',
-        providerStatus: error instanceof MailerError ? error.status : undefined,
+      throw workosFailureToError(error, 'magic_link_request_failed')
+    }
+
+    if (config.emailDelivery === 'custom') {
+      const token = randomToken(32)
+      await savePendingLink(c.env.SESSIONS, token, {
+        link: session.link,
+        email,
+        expiresAt: Date.now() + MAGIC_LINK_TTL_SECONDS * 1000,
       })
-      throw new GatewayError(
-        503,
-        'email_unavailable',
-        'We could not send the email just now. Please try again in a minute.',
-        { 'Retry-After': '30' },
+      const gatewayLink = `${publicOrigin(c)}/auth/magic/${token}`
+      await deliver(
+        c,
+        await magicLinkEmail({ to: email, productName: config.productName, link: gatewayLink }),
       )
     }
-  }
 
-  log({ event: 'magic_link_sent', delivery: config.emailDelivery })
-  if (isFormPost(c)) return c.redirect('/auth/check-email', 303)
-  return c.json({ success: true })
+    log({ event: 'magic_link_sent', delivery: config.emailDelivery })
+    if (isFormPost(c)) return c.redirect('/auth/check-email', 303)
+    return c.json({ success: true })
+  })
+}
+
+/** Sends through the configured provider; a failure asks the person to retry, and logs no address. */
+export async function deliver(c: Context, message: OutgoingEmail): Promise<void> {
+  const settings = c.get('config').email
+  if (!settings) throw new Error('EMAIL_DELIVERY=custom without email settings')
+  try {
+    await sendEmail(settings, message)
+  } catch (error) {
+    log({
+      event: 'email_send_failed',
+      providerStatus: error instanceof MailerError ? error.status : undefined,
+    })
+    throw new GatewayError(
+      503,
+      'email_unavailable',
+      'We could not send the email just now. Please try again in a minute.',
+      { 'Retry-After': '30' },
+    )
+  }
 }
 
 /** Maps a failed WorkOS call to the answer a person gets, logging what went wrong (no input). */
@@ -96,10 +105,22 @@ export function workosFailureToError(error: unknown, event: string): GatewayErro
         { 'Retry-After': String(failure.retryAfterSeconds) },
       )
     case 'rejected':
+      if (failure.code === 'sign_up_not_allowed')
+        return new GatewayError(
+          403,
+          'sign_up_not_allowed',
+          'This address has no account here, and new sign-ups are closed. Ask your administrator for access.',
+        )
+      if (failure.code === 'email_domain_not_deliverable')
+        return new GatewayError(
+          400,
+          'email_not_deliverable',
+          'Email cannot be delivered to that domain. Check the address and try again.',
+        )
       return new GatewayError(
         400,
         'email_not_accepted',
-        'We could not send a sign-in link to that address. Check it and try again.',
+        'We could not send a sign-in email to that address. Check it and try again.',
       )
     case 'invalid_grant':
     case 'unavailable':

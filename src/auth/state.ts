@@ -1,43 +1,50 @@
-import { base64url, fromBase64url, hmacSign, hmacVerify } from '../crypto'
+import { seal, unseal } from '../crypto'
 import { safeReturnTo } from '../redirect'
 
-// The `state` WorkOS echoes back on the callback. It travels through the email and the user's
-// address bar, so it is signed: nobody can forge or alter the returnTo it carries.
+// The `state` WorkOS echoes back on the callback. It travels through the email and the address
+// bar, so it is sealed (AES-GCM): nobody can read the address in it, or forge or alter the
+// returnTo it carries.
 const PURPOSE = 'workos-state'
 // A link lives 15 minutes and the code it yields 10 more; allow that and a little clock skew.
 export const STATE_MAX_AGE_SECONDS = 30 * 60
+const MAX_STATE_LENGTH = 4096
 
-interface StatePayload {
+export interface SignInState {
   returnTo: string
+  /** The address the link was sent to. */
+  email: string
+  /** SHA-256 of the sign-in nonce cookie of the browser that asked for the link. */
+  browser: string
+}
+
+interface SealedPayload extends SignInState {
   issuedAt: number
 }
 
-export async function signState(secrets: readonly string[], returnTo: string): Promise<string> {
-  const payload: StatePayload = { returnTo, issuedAt: Math.floor(Date.now() / 1000) }
-  const encoded = base64url(new TextEncoder().encode(JSON.stringify(payload)))
-  return `${encoded}.${await hmacSign(secrets[0]!, PURPOSE, encoded)}`
+export async function signState(secrets: readonly string[], state: SignInState): Promise<string> {
+  const payload: SealedPayload = { ...state, issuedAt: Math.floor(Date.now() / 1000) }
+  return seal(secrets[0]!, PURPOSE, JSON.stringify(payload))
 }
 
-/** The returnTo inside a genuine, fresh state; null when it is missing, forged or stale. */
+/** The contents of a genuine, fresh state; null when it is missing, forged or stale. */
 export async function verifyState(
   secrets: readonly string[],
   state: string | undefined,
   now = Date.now(),
-): Promise<{ returnTo: string } | null> {
-  if (!state || state.length > 4096) return null
-  const [encoded, signature, ...rest] = state.split('.')
-  if (!encoded || !signature || rest.length > 0) return null
-  if (!(await hmacVerify(secrets, PURPOSE, encoded, signature))) return null
-  const bytes = fromBase64url(encoded)
-  if (!bytes) return null
-  let payload: Partial<StatePayload>
+): Promise<SignInState | null> {
+  if (!state || state.length > MAX_STATE_LENGTH) return null
+  const plaintext = await unseal(secrets, PURPOSE, state)
+  if (plaintext === null) return null
+  let payload: Partial<SealedPayload>
   try {
-    payload = JSON.parse(new TextDecoder().decode(bytes)) as Partial<StatePayload>
+    payload = JSON.parse(plaintext) as Partial<SealedPayload>
   } catch {
     return null
   }
-  if (typeof payload.issuedAt !== 'number') return null
-  const age = now / 1000 - payload.issuedAt
+  const { issuedAt, email, browser } = payload
+  if (typeof issuedAt !== 'number' || typeof email !== 'string' || typeof browser !== 'string')
+    return null
+  const age = now / 1000 - issuedAt
   if (age > STATE_MAX_AGE_SECONDS || age < -60) return null
-  return { returnTo: safeReturnTo(payload.returnTo) }
+  return { returnTo: safeReturnTo(payload.returnTo), email, browser }
 }

@@ -1,31 +1,53 @@
+import type { SignInMethod } from '../config'
 import { Layout, Notice } from './layout'
 
-export type LoginNotice = 'expired' | 'auth_failed' | 'signed_out' | undefined
+export type LoginNotice = 'expired' | 'auth_failed' | 'signed_out' | 'code_expired' | undefined
 
 const NOTICES: Record<Exclude<LoginNotice, undefined>, { kind: 'error' | 'info'; text: string }> = {
   expired: {
     kind: 'error',
     text: 'That sign-in link has expired or was already used. Enter your email for a new one.',
   },
+  code_expired: {
+    kind: 'error',
+    text: 'Your sign-in took too long. Enter your email to get a new code.',
+  },
   auth_failed: { kind: 'error', text: 'We could not sign you in. Please try again.' },
   signed_out: { kind: 'info', text: 'You are signed out.' },
 }
 
+const BUTTONS: Record<SignInMethod, { action: string; label: string }> = {
+  code: { action: '/auth/magic-auth', label: 'Email me a sign-in code' },
+  link: { action: '/auth/magic-link', label: 'Email me a sign-in link' },
+}
+
+/**
+ * One form, one email field, a button per offered method: each button posts to its own route
+ * (formaction), so choosing needs no JavaScript.
+ */
 export function LoginPage(props: {
   productName: string
+  methods: readonly SignInMethod[]
   returnTo: string
   notice: LoginNotice
   email?: string
   error?: string
 }) {
   const notice = props.notice ? NOTICES[props.notice] : undefined
+  const [primary, ...others] = props.methods
+  const intro =
+    props.methods.length > 1
+      ? 'Enter your email and we will send you a code or a link to sign in.'
+      : primary === 'code'
+        ? 'Enter your email and we will send you a code to sign in.'
+        : 'Enter your email and we will send you a link to sign in.'
   return (
     <Layout title={props.productName}>
       <h1>{props.productName}</h1>
-      <p>Enter your email and we will send you a link to sign in.</p>
+      <p>{intro}</p>
       {notice && <Notice kind={notice.kind}>{notice.text}</Notice>}
       {props.error && <Notice kind="error">{props.error}</Notice>}
-      <form method="post" action="/auth/magic-link">
+      <form method="post" action={BUTTONS[primary ?? 'link'].action}>
         <input type="hidden" name="returnTo" value={props.returnTo} />
         <label for="email">Email address</label>
         <input
@@ -38,7 +60,12 @@ export function LoginPage(props: {
           maxlength={254}
           value={props.email ?? ''}
         />
-        <button type="submit">Email me a sign-in link</button>
+        {primary && <button type="submit">{BUTTONS[primary].label}</button>}
+        {others.map((method) => (
+          <button type="submit" class="secondary" formaction={BUTTONS[method].action}>
+            {BUTTONS[method].label}
+          </button>
+        ))}
       </form>
     </Layout>
   )

@@ -1,0 +1,69 @@
+import type { Context } from 'hono'
+import { clientIp } from '../context'
+import { sha256 } from '../crypto'
+import { GatewayError } from '../errors'
+import { log } from '../log'
+
+// Workers Rate Limiting bindings (wrangler.toml [[ratelimits]]). They count per Cloudflare
+// location and are meant for abuse control, not exact quotas: that is what this is.
+
+type LimitName = 'SEND_LIMIT_EMAIL' | 'SEND_LIMIT_IP' | 'VERIFY_LIMIT_IP'
+
+// The binding's windows are 10 or 60 s; Retry-After is the longest a person may have to wait.
+const RETRY_AFTER: Record<LimitName, number> = {
+  SEND_LIMIT_EMAIL: 60,
+  SEND_LIMIT_IP: 10,
+  VERIFY_LIMIT_IP: 10,
+}
+
+async function allowed(c: Context, name: LimitName, key: string): Promise<boolean> {
+  try {
+    const { success } = await (c.env[name] as RateLimit).limit({ key })
+    return success
+  } catch {
+    // A limiter that cannot answer fails closed: no unlimited sending while it is down.
+    log({ event: 'rate_limiter_failed', limiter: name })
+    throw new GatewayError(
+      503,
+      'rate_limiter_unavailable',
+      'Sign-in is busy. Please try again in a moment.',
+      {
+        'Retry-After': '10',
+      },
+    )
+  }
+}
+
+function tooMany(seconds: number): GatewayError {
+  return new GatewayError(
+    429,
+    'too_many_requests',
+    `Too many sign-in emails were asked for. Please wait ${seconds === 60 ? 'a minute' : `${seconds} seconds`} and try again.`,
+    { 'Retry-After': String(seconds) },
+  )
+}
+
+/** Before sending a link or a code: per client IP, then per address (keyed by its hash). */
+export async function enforceSendLimits(c: Context, email: string): Promise<void> {
+  if (!(await allowed(c, 'SEND_LIMIT_IP', `ip:${clientIp(c)}`))) {
+    log({ event: 'rate_limited', limiter: 'SEND_LIMIT_IP' })
+    throw tooMany(RETRY_AFTER.SEND_LIMIT_IP)
+  }
+  if (!(await allowed(c, 'SEND_LIMIT_EMAIL', `email:${await sha256(email.toLowerCase())}`))) {
+    log({ event: 'rate_limited', limiter: 'SEND_LIMIT_EMAIL' })
+    throw tooMany(RETRY_AFTER.SEND_LIMIT_EMAIL)
+  }
+}
+
+/** Before checking a typed code: per client IP, across addresses. */
+export async function enforceVerifyLimit(c: Context): Promise<void> {
+  if (!(await allowed(c, 'VERIFY_LIMIT_IP', `ip:${clientIp(c)}`))) {
+    log({ event: 'rate_limited', limiter: 'VERIFY_LIMIT_IP' })
+    throw new GatewayError(
+      429,
+      'too_many_attempts',
+      'Too many codes were tried. Please wait 10 seconds and try again.',
+      { 'Retry-After': String(RETRY_AFTER.VERIFY_LIMIT_IP) },
+    )
+  }
+}

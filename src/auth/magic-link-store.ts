@@ -1,0 +1,48 @@
+import { sha256 } from '../crypto'
+import { log } from '../log'
+import * as z from 'zod/mini'
+
+// Scanner-proof links (EMAIL_DELIVERY=custom): the email carries /auth/magic/<token>, and KV maps
+// the token's hash to the WorkOS link it stands for until the person clicks Continue. A KV dump
+// therefore holds WorkOS links but no token that leads to them through the gateway.
+
+const KV_MIN_TTL_SECONDS = 60
+
+const pendingLinkSchema = z.object({
+  link: z.string(),
+  email: z.string(),
+  expiresAt: z.number(),
+})
+
+export type PendingLink = z.infer<typeof pendingLinkSchema>
+
+const keyFor = async (token: string) => `magic:${await sha256(token)}`
+
+export async function savePendingLink(kv: KVNamespace, token: string, value: PendingLink) {
+  const ttl = Math.ceil((value.expiresAt - Date.now()) / 1000)
+  await kv.put(await keyFor(token), JSON.stringify(value), {
+    expirationTtl: Math.max(KV_MIN_TTL_SECONDS, ttl),
+  })
+}
+
+/** The pending link, without spending it (a GET, a scanner, a preview). */
+export async function peekPendingLink(kv: KVNamespace, token: string): Promise<PendingLink | null> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null
+  const raw = await kv.get(await keyFor(token), 'text')
+  if (raw === null) return null
+  try {
+    const parsed = pendingLinkSchema.safeParse(JSON.parse(raw))
+    if (parsed.success && parsed.data.expiresAt > Date.now()) return parsed.data
+  } catch {
+    // fall through
+  }
+  log({ event: 'pending_link_unreadable' })
+  return null
+}
+
+/** The pending link, spent: deleted so the same email link cannot be continued twice. */
+export async function takePendingLink(kv: KVNamespace, token: string): Promise<PendingLink | null> {
+  const pending = await peekPendingLink(kv, token)
+  if (pending) await kv.delete(await keyFor(token))
+  return pending
+}

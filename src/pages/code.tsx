@@ -1,0 +1,50 @@
+import { Layout, Notice } from './layout'
+
+/** GET /auth/code: where a person types the 6-digit code they were emailed. */
+export function CodePage(props: {
+  productName: string
+  email: string
+  returnTo: string
+  error?: string
+}) {
+  return (
+    <Layout title={`Enter your code · ${props.productName}`}>
+      <h1>Check your email for a code</h1>
+      <p>
+        We sent a 6-digit code to <strong>{props.email}</strong>. It expires in 10 minutes.
+      </p>
+      {props.error && <Notice kind="error">{props.error}</Notice>}
+      <form method="post" action="/auth/magic-auth/verify">
+        <label for="code">Sign-in code</label>
+        <input
+          id="code"
+          name="code"
+          type="text"
+          inputmode="numeric"
+          autocomplete="one-time-code"
+          pattern="[0-9]{6}"
+          maxlength={6}
+          minlength={6}
+          required
+          autofocus
+          aria-describedby="code-help"
+        />
+        <p id="code-help" class="muted">
+          Six digits, from the email.
+        </p>
+        <button type="submit">Sign in</button>
+      </form>
+      <form method="post" action="/auth/magic-auth">
+        <input type="hidden" name="email" value={props.email} />
+        <input type="hidden" name="returnTo" value={props.returnTo} />
+        <button type="submit" class="secondary">
+          Send a new code
+        </button>
+      </form>
+      <p class="muted">
+        Not you?{' '}
+        <a href={`/auth/login?returnTo=${encodeURIComponent(props.returnTo)}`}>Use another email</a>
+      </p>
+    </Layout>
+  )
+}
