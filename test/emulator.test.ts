@@ -1,5 +1,6 @@
 import {
   GenericServerException,
+  NotFoundException,
   OauthException,
   RateLimitExceededException,
   UnauthorizedException,
@@ -305,5 +306,134 @@ describe('emulator: fault switch', () => {
     await clearFaults()
     const listed = (await (await fetch(`${EMULATOR}/__faults`)).json()) as { faults: unknown[] }
     expect(listed.faults).toHaveLength(0)
+  })
+})
+
+describe('emulator: Magic Auth', () => {
+  it('creates a 6-digit code for 10 minutes, creating the user on first use', async () => {
+    const email = uniqueEmail('ma')
+    const before = Date.now()
+    const magicAuth = await sdk().userManagement.createMagicAuth({ email })
+    expect(magicAuth.id).toMatch(/^magic_auth_/)
+    expect(magicAuth.userId).toMatch(/^user_/)
+    expect(magicAuth.email).toBe(email)
+    expect(magicAuth.code).toMatch(/^\d{6}$/)
+    const lifetime = new Date(magicAuth.expiresAt).getTime() - before
+    expect(lifetime).toBeGreaterThan(9 * 60_000)
+    expect(lifetime).toBeLessThanOrEqual(10 * 60_000 + 1000)
+    const [message] = await mailFor(email)
+    expect(message).toMatchObject({ to: email, code: magicAuth.code, link: null, via: 'workos' })
+    expect(await sdk().userManagement.getMagicAuth(magicAuth.id)).toMatchObject({
+      id: magicAuth.id,
+      code: magicAuth.code,
+    })
+  })
+
+  it('getMagicAuth of an unknown id is a 404 NotFoundException with entity_not_found', async () => {
+    const error = await sdk()
+      .userManagement.getMagicAuth('magic_auth_UNKNOWN')
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(NotFoundException)
+    expect((error as NotFoundException).code).toBe('entity_not_found')
+  })
+
+  it('authenticates with the code once, verifying the email', async () => {
+    const email = uniqueEmail()
+    const { code, userId } = await sdk().userManagement.createMagicAuth({ email })
+    const result = await sdk().userManagement.authenticateWithMagicAuth({
+      code,
+      email,
+      clientId: 'client_emulator',
+      ipAddress: '203.0.113.5',
+      userAgent: 'test-agent',
+    })
+    expect(result.user).toMatchObject({ id: userId, email, emailVerified: true })
+    expect(result.authenticationMethod).toBe('MagicAuth')
+    expect(result.accessToken.split('.')).toHaveLength(3)
+    const again = await sdk()
+      .userManagement.authenticateWithMagicAuth({ code, email, clientId: 'client_emulator' })
+      .catch((e: unknown) => e)
+    expect(again).toBeInstanceOf(GenericServerException)
+    expect((again as GenericServerException).code).toBe('one_time_code_previously_used')
+  })
+
+  it.each([
+    ['a wrong code', 'invalid_one_time_code'],
+    ['an expired code', 'one_time_code_expired'],
+  ])('answers %s with 400 %s', async (what, expected) => {
+    const email = uniqueEmail()
+    const { code } = await sdk().userManagement.createMagicAuth({ email })
+    if (what === 'an expired code') await expireEverythingFor(email)
+    const typed = what === 'a wrong code' ? String((Number(code) + 1) % 1e6).padStart(6, '0') : code
+    const error = await sdk()
+      .userManagement.authenticateWithMagicAuth({ code: typed, email, clientId: 'client_emulator' })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(GenericServerException)
+    expect((error as GenericServerException).status).toBe(400)
+    expect((error as GenericServerException).code).toBe(expected)
+  })
+
+  it('caps wrong guesses at 5, after which even the right code is refused', async () => {
+    const email = uniqueEmail()
+    const { code } = await sdk().userManagement.createMagicAuth({ email })
+    const wrongCode = String((Number(code) + 7) % 1e6).padStart(6, '0')
+    const codes: unknown[] = []
+    for (let i = 0; i < 5; i++) {
+      const error = await sdk()
+        .userManagement.authenticateWithMagicAuth({
+          code: wrongCode,
+          email,
+          clientId: 'client_emulator',
+        })
+        .catch((e: GenericServerException) => e.code)
+      codes.push(error)
+    }
+    expect(codes.at(-1)).toBe('one_time_code_too_many_attempts')
+    const right = await sdk()
+      .userManagement.authenticateWithMagicAuth({ code, email, clientId: 'client_emulator' })
+      .catch((e: GenericServerException) => e.code)
+    expect(right).toBe('one_time_code_too_many_attempts')
+  })
+
+  it('refuses sign-up for a blocked domain with OAuth-shaped sign_up_not_allowed', async () => {
+    const domain = `blocked-${Date.now()}.example`
+    await fetch(`${EMULATOR}/__signup-blocked`, json({ domain }))
+    const error = await sdk()
+      .userManagement.createMagicAuth({ email: `new@${domain}` })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(OauthException)
+    expect((error as OauthException).error).toBe('sign_up_not_allowed')
+  })
+
+  it('limits codes to 3 a minute per address (RateLimitExceededException)', async () => {
+    const email = uniqueEmail()
+    for (let i = 0; i < 3; i++) await sdk().userManagement.createMagicAuth({ email })
+    const error = await sdk()
+      .userManagement.createMagicAuth({ email })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RateLimitExceededException)
+  })
+
+  it('checks the client id, the secret and the parameters', async () => {
+    const email = uniqueEmail()
+    const { code } = await sdk().userManagement.createMagicAuth({ email })
+    const wrongClient = await sdk()
+      .userManagement.authenticateWithMagicAuth({ code, email, clientId: 'client_other' })
+      .catch((e: unknown) => e)
+    expect((wrongClient as OauthException).error).toBe('invalid_client')
+    const missing = await fetch(
+      `${EMULATOR}/user_management/authenticate`,
+      json({
+        grant_type: 'urn:workos:oauth:grant-type:magic-auth:code',
+        client_id: 'client_emulator',
+        client_secret: 'sk_test_emulator',
+        email,
+      }),
+    )
+    expect(missing.status).toBe(400)
+    expect(((await missing.json()) as { error: string }).error).toBe('invalid_request')
+    await expect(
+      sdk('sk_test_wrong').userManagement.createMagicAuth({ email }),
+    ).rejects.toBeInstanceOf(UnauthorizedException)
   })
 })

@@ -159,3 +159,36 @@ export async function signIn(
   if (!cookie) throw new Error(`callback answered ${response.status} without a session`)
   return { cookie, location: response.headers.get('location') ?? '', email }
 }
+
+export async function latestCode(email: string): Promise<string> {
+  const message = (await mailFor(email)).find((m) => m.code)
+  if (!message?.code) throw new Error(`no code was mailed to ${email}`)
+  return message.code
+}
+
+/** `name=value` of a cookie a response sets (not a clearing one), or undefined. */
+export function cookieFrom(response: Response, name: string): string | undefined {
+  for (const header of response.headers.getSetCookie()) {
+    const [pair] = header.split(';')
+    if (pair?.startsWith(`${name}=`) && pair.length > name.length + 1) return pair
+  }
+  return undefined
+}
+
+/** Walks the whole Magic Auth sign-in (code) and returns the session cookie. */
+export async function signInWithCode(
+  email = uniqueEmail(),
+  returnTo = '/',
+): Promise<{ cookie: string; email: string; returnTo: string }> {
+  const requested = await gateway('/auth/magic-auth', json({ email, returnTo }))
+  if (requested.status !== 200) throw new Error(`magic-auth answered ${requested.status}`)
+  const pending = cookieFrom(requested, '__Host-magic-auth')!
+  const verified = await gateway(
+    '/auth/magic-auth/verify',
+    json({ email, code: await latestCode(email) }, { cookie: pending }),
+  )
+  const cookie = sessionCookieFrom(verified)
+  if (!cookie) throw new Error(`verify answered ${verified.status} without a session`)
+  const body = (await verified.json()) as { returnTo: string }
+  return { cookie, email, returnTo: body.returnTo }
+}
