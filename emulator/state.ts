@@ -9,6 +9,11 @@ export interface EmulatorOptions {
   emailApiKey: string
   /** Redirect URIs allowed besides any loopback one; the first is the default. */
   redirectUris: string[]
+  /**
+   * Whether WorkOS emails Magic Auth codes itself (its default). Off mirrors an environment whose
+   * default emails are turned off because the app sends its own (EMAIL_DELIVERY=custom).
+   */
+  magicAuthEmails?: boolean
 }
 
 export interface PasswordlessSession {

@@ -6,6 +6,7 @@
 // (DEV_MODE is then off too, so /__dev/* answers 404).
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { startEmulator, type RunningEmulator } from '../emulator/server.ts'
 import { startDemoOrigin, type RunningOrigin } from './demo-origin.ts'
 
@@ -40,6 +41,9 @@ function passedVarNames(args: string[]): Set<string> {
 const fileVars = devVars()
 const cliVars = passedVarNames(passedArgs)
 const isSet = (name: string) => fileVars.has(name) || cliVars.has(name)
+const customDelivery =
+  fileVars.get('EMAIL_DELIVERY') === 'custom' ||
+  passedArgs.some((arg) => /(^|=)EMAIL_DELIVERY:custom$/.test(arg))
 const vars: string[] = []
 
 let emulator: RunningEmulator | undefined
@@ -53,6 +57,8 @@ if (!isSet('WORKOS_API_KEY')) {
     clientId: 'client_emulator',
     emailApiKey: 're_dev_emulator',
     redirectUris: [],
+    // With custom delivery the gateway mails codes itself; WorkOS's own email would be a second.
+    magicAuthEmails: !customDelivery,
   })
   vars.push(`DEV_MODE:true`, `WORKOS_API_URL:${emulator.url}`)
   console.log(`WorkOS emulator on ${emulator.url} (dev mailbox: /__dev/mailbox)`)
@@ -66,9 +72,13 @@ if (!isSet('ORIGIN_URL')) {
   console.log(`Demo origin on ${origin.url}`)
 }
 
+// The project's own wrangler, on the Node that runs this script (npm gives us its Node 22).
+const wranglerBin = fileURLToPath(
+  new URL('../node_modules/wrangler/bin/wrangler.js', import.meta.url),
+)
 const wrangler = spawn(
-  'wrangler',
-  ['dev', ...(vars.length > 0 ? ['--var', ...vars] : []), ...passedArgs],
+  process.execPath,
+  [wranglerBin, 'dev', ...(vars.length > 0 ? ['--var', ...vars] : []), ...passedArgs],
   {
     stdio: 'inherit',
     env: {

@@ -210,7 +210,7 @@ export function parseConfig(env: Record<string, unknown>): Config {
     publicPaths: Object.freeze(publicPaths),
     publicUrl,
     devMode,
-    productName: (e.PRODUCT_NAME ?? '').trim() || 'Sign in',
+    productName: (e.PRODUCT_NAME ?? '').trim() || 'this site',
     signInMethods: Object.freeze(signInMethods as SignInMethod[]),
     allowedEmailDomains: Object.freeze(allowedEmailDomains),
     allowedEmails: Object.freeze(allowedEmails),

@@ -82,14 +82,15 @@ export function magicAuthRoutes(app: Hono, state: EmulatorState) {
       attempts: 0,
     }
     state.magicAuths.set(record.id, record)
-    state.deliver({
-      via: 'workos',
-      to: user.email,
-      subject: `Your sign-in code is ${record.code}`,
-      link: null,
-      code: record.code,
-      text: `Enter this code to sign in: ${record.code}\nIt expires in 10 minutes.`,
-    })
+    if (state.options.magicAuthEmails !== false)
+      state.deliver({
+        via: 'workos',
+        to: user.email,
+        subject: `Your sign-in code is ${record.code}`,
+        link: null,
+        code: record.code,
+        text: `Enter this code to sign in: ${record.code}\nIt expires in 10 minutes.`,
+      })
     return c.json(toJson(record), 201)
   })
 

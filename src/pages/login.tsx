@@ -42,8 +42,8 @@ export function LoginPage(props: {
         ? 'Enter your email and we will send you a code to sign in.'
         : 'Enter your email and we will send you a link to sign in.'
   return (
-    <Layout title={props.productName}>
-      <h1>{props.productName}</h1>
+    <Layout title={`Sign in · ${props.productName}`}>
+      <h1>Sign in to {props.productName}</h1>
       <p>{intro}</p>
       {notice && <Notice kind={notice.kind}>{notice.text}</Notice>}
       {props.error && <Notice kind="error">{props.error}</Notice>}
