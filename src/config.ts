@@ -13,7 +13,10 @@ export interface Config {
   /** First signs, all verify. */
   readonly sessionSecrets: readonly string[]
   readonly originUrl: URL
+  /** The absolute lifetime of a session. */
   readonly sessionTtlSeconds: number
+  /** A session unused this long ends; used after half of it, it is renewed (sliding refresh). */
+  readonly sessionIdleSeconds: number
   readonly emailDelivery: 'workos' | 'custom'
   readonly email: { apiUrl: string; apiKey: string; from: string } | undefined
   readonly publicPaths: readonly PublicPath[]
@@ -26,6 +29,14 @@ export interface Config {
   readonly allowedEmailDomains: readonly string[]
   /** Lowercased whole addresses allowed besides the domains. */
   readonly allowedEmails: readonly string[]
+  /** Private JWKs (ES256) for X-Auth-Assertion: the first signs, all are published. */
+  readonly assertionKeys: readonly JsonWebKey[]
+  /** The assertion's `aud`: ASSERTION_AUDIENCE, else the origin's own origin. */
+  readonly assertionAudience: string
+  /** Bearer token for the admin revocation endpoint; undefined turns the endpoint off. */
+  readonly adminToken: string | undefined
+  /** WORKOS_WEBHOOK_SECRET; undefined turns the webhook endpoint off. */
+  readonly webhookSecret: string | undefined
 }
 
 export type SignInMethod = 'code' | 'link'
@@ -75,6 +86,11 @@ const rawEnv = z.object({
   SIGN_IN_METHODS: optionalText,
   ALLOWED_EMAIL_DOMAINS: optionalText,
   ALLOWED_EMAILS: optionalText,
+  SESSION_IDLE_TIMEOUT_SECONDS: optionalText,
+  ASSERTION_KEYS: optionalText,
+  ASSERTION_AUDIENCE: optionalText,
+  ADMIN_TOKEN: optionalText,
+  WORKOS_WEBHOOK_SECRET: optionalText,
 })
 
 const RATE_LIMIT_BINDINGS = ['SEND_LIMIT_EMAIL', 'SEND_LIMIT_IP', 'VERIFY_LIMIT_IP'] as const
@@ -135,6 +151,19 @@ export function parseConfig(env: Record<string, unknown>): Config {
   )
     fail('SESSION_TTL_SECONDS', 'must be a whole number of seconds between 60 and 31536000')
 
+  const sessionIdleSeconds = Number(
+    e.SESSION_IDLE_TIMEOUT_SECONDS ?? Math.min(86400, sessionTtlSeconds),
+  )
+  if (
+    !Number.isInteger(sessionIdleSeconds) ||
+    sessionIdleSeconds < 60 ||
+    sessionIdleSeconds > sessionTtlSeconds
+  )
+    fail(
+      'SESSION_IDLE_TIMEOUT_SECONDS',
+      'must be a whole number of seconds from 60 up to SESSION_TTL_SECONDS',
+    )
+
   const emailDelivery = e.EMAIL_DELIVERY ?? 'workos'
   if (emailDelivery !== 'workos' && emailDelivery !== 'custom')
     fail('EMAIL_DELIVERY', 'must be "workos" or "custom"')
@@ -189,6 +218,37 @@ export function parseConfig(env: Record<string, unknown>): Config {
   if (allowedEmails.some((a) => !/^[^@\s]+@[^@\s]+$/.test(a)))
     fail('ALLOWED_EMAILS', 'must be a comma list of email addresses')
 
+  let assertionKeys: JsonWebKey[] = []
+  if (e.ASSERTION_KEYS !== undefined) {
+    try {
+      const parsed = JSON.parse(e.ASSERTION_KEYS) as unknown
+      const keys = Array.isArray(parsed) ? parsed : [parsed]
+      if (keys.length === 0 || !keys.every(isEs256PrivateJwk)) throw new Error('shape')
+      assertionKeys = keys as JsonWebKey[]
+    } catch {
+      fail(
+        'ASSERTION_KEYS',
+        'must be a JSON array of EC P-256 private JWKs, each with a "kid" (npm run keys)',
+      )
+    }
+  } else if (!devMode) {
+    fail(
+      'ASSERTION_KEYS',
+      'must be set: every proxied request carries a signed assertion (npm run keys)',
+    )
+  }
+
+  let assertionAudience = originUrl.origin
+  if (e.ASSERTION_AUDIENCE !== undefined) {
+    if (e.ASSERTION_AUDIENCE.trim() === '') fail('ASSERTION_AUDIENCE', 'must not be empty')
+    else assertionAudience = e.ASSERTION_AUDIENCE.trim()
+  }
+
+  if (e.ADMIN_TOKEN !== undefined && e.ADMIN_TOKEN.length < 32)
+    fail('ADMIN_TOKEN', 'must be at least 32 characters')
+  if (e.WORKOS_WEBHOOK_SECRET !== undefined && e.WORKOS_WEBHOOK_SECRET.length < 16)
+    fail('WORKOS_WEBHOOK_SECRET', 'must be the webhook secret from the WorkOS dashboard')
+
   // The limiters are bindings, not strings: without them sending would be unlimited, so refuse.
   for (const binding of RATE_LIMIT_BINDINGS) {
     const limiter = env[binding] as { limit?: unknown } | undefined
@@ -205,6 +265,7 @@ export function parseConfig(env: Record<string, unknown>): Config {
     sessionSecrets: Object.freeze(sessionSecrets),
     originUrl,
     sessionTtlSeconds,
+    sessionIdleSeconds,
     emailDelivery: emailDelivery as Config['emailDelivery'],
     email,
     publicPaths: Object.freeze(publicPaths),
@@ -214,7 +275,26 @@ export function parseConfig(env: Record<string, unknown>): Config {
     signInMethods: Object.freeze(signInMethods as SignInMethod[]),
     allowedEmailDomains: Object.freeze(allowedEmailDomains),
     allowedEmails: Object.freeze(allowedEmails),
+    assertionKeys: Object.freeze(assertionKeys),
+    assertionAudience,
+    adminToken: e.ADMIN_TOKEN,
+    webhookSecret: e.WORKOS_WEBHOOK_SECRET,
   })
+}
+
+function isEs256PrivateJwk(key: unknown): boolean {
+  const jwk = key as Record<string, unknown> | null
+  return (
+    typeof jwk === 'object' &&
+    jwk !== null &&
+    jwk.kty === 'EC' &&
+    jwk.crv === 'P-256' &&
+    typeof jwk.d === 'string' &&
+    typeof jwk.x === 'string' &&
+    typeof jwk.y === 'string' &&
+    typeof jwk.kid === 'string' &&
+    jwk.kid.length > 0
+  )
 }
 
 // One parse per env object: workerd hands the same `env` to every request of an isolate.

@@ -10,6 +10,11 @@ import { requestMagicAuth, showCodePage, verifyMagicAuth } from './auth/magic-au
 import { continueToWorkos, showContinue } from './auth/magic-continue'
 import { requestMagicLink } from './auth/magic-link'
 import { showMe } from './auth/me'
+import { listSessions, revokeSession } from './auth/sessions'
+import { forwardAuth } from './auth/verify'
+import { adminRevoke } from './admin/revoke'
+import { serveJwks } from './assertion/sign'
+import { workosWebhook } from './webhooks/workos'
 import { configFor } from './config'
 import { publicOrigin, type AppEnv } from './context'
 import { mailboxJson, mailboxPage } from './dev/mailbox'
@@ -83,6 +88,12 @@ app.get('/auth/code', showCodePage)
 app.post('/auth/magic-auth/verify', verifyMagicAuth)
 app.post('/auth/logout', logout)
 app.get('/auth/me', showMe)
+app.get('/auth/verify', forwardAuth)
+app.get('/auth/sessions', listSessions)
+app.post('/auth/sessions/:sid/revoke', revokeSession)
+app.post('/auth/admin/revoke', adminRevoke)
+app.post('/auth/webhooks/workos', workosWebhook)
+app.get('/.well-known/jwks.json', serveJwks)
 app.get('/__dev/mailbox', mailboxPage)
 app.get('/__dev/mailbox.json', mailboxJson)
 // A GET to the login form's action (a bookmark, a reload) lands on the form instead of a 404.

@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import { proxy } from 'hono/proxy'
+import { ASSERTION_HEADER, signAssertion } from './assertion/sign'
 import { clientIp } from './context'
 import { GatewayError } from './errors'
 import { log } from './log'
@@ -52,10 +53,10 @@ export function originTarget(originUrl: URL, requestUrl: URL): string {
   return `${originUrl.origin}${basePath}${requestUrl.pathname}${requestUrl.search}`
 }
 
-export function forwardedHeaders(
+export async function forwardedHeaders(
   c: Context,
-  identity: Pick<SessionRecord, 'userId' | 'email'> | null,
-): Headers {
+  identity: Pick<SessionRecord, 'userId' | 'email' | 'sid'> | null,
+): Promise<Headers> {
   const incoming = c.req.raw.headers
   const headers = new Headers()
   const nominated = new Set(
@@ -83,6 +84,7 @@ export function forwardedHeaders(
   if (identity) {
     headers.set('x-auth-user', identity.userId)
     headers.set('x-auth-email', identity.email)
+    headers.set(ASSERTION_HEADER, await signAssertion(c, identity))
   }
   return headers
 }
@@ -93,13 +95,13 @@ export function forwardedHeaders(
  */
 export async function forwardToOrigin(
   c: Context,
-  identity: Pick<SessionRecord, 'userId' | 'email'> | null,
+  identity: Pick<SessionRecord, 'userId' | 'email' | 'sid'> | null,
 ): Promise<Response> {
   const target = originTarget(c.get('config').originUrl, new URL(c.req.url))
   try {
     const response = await proxy(target, {
       raw: c.req.raw,
-      headers: forwardedHeaders(c, identity),
+      headers: await forwardedHeaders(c, identity),
       redirect: 'manual',
     })
     // The origin's own headers stay as they are; the request id is added so a person reporting a

@@ -2,6 +2,8 @@
 // Anything doubtful falls back to "/" rather than being repaired.
 
 const FALLBACK = '/'
+// The gateway's own pages a person may be sent back to after signing in.
+const RETURNABLE_GATEWAY_PAGES = new Set(['/auth/sessions'])
 const MAX_LENGTH = 2048
 const PLACEHOLDER_ORIGIN = 'https://gateway.invalid'
 
@@ -47,6 +49,10 @@ export function safeReturnTo(value: unknown): string {
   }
   if (url.origin !== PLACEHOLDER_ORIGIN) return FALLBACK
   // The gateway's own sign-in routes are never a destination (no loops back into /auth/login).
-  if (url.pathname === '/auth' || url.pathname.startsWith('/auth/')) return FALLBACK
+  if (
+    (url.pathname === '/auth' || url.pathname.startsWith('/auth/')) &&
+    !RETURNABLE_GATEWAY_PAGES.has(url.pathname)
+  )
+    return FALLBACK
   return url.pathname + url.search
 }

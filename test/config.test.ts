@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import { ConfigError, parseConfig } from '../src/config'
-import { gateway, gatewayWith } from './helpers'
+import { gateway, gatewayWith, newAssertionKey } from './helpers'
 
 const base = env as unknown as Record<string, unknown>
 
@@ -127,6 +127,7 @@ describe('health and dev routes', () => {
       DEV_MODE: undefined,
       WORKOS_API_KEY: 'sk_test_emulator',
       WORKOS_CLIENT_ID: 'client_emulator',
+      ASSERTION_KEYS: JSON.stringify([await newAssertionKey()]),
     }
     expect((await gatewayWith(settings, '/__dev/mailbox.json')).status).toBe(404)
     expect((await gatewayWith(settings, '/__dev/mailbox')).status).toBe(404)

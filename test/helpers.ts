@@ -192,3 +192,12 @@ export async function signInWithCode(
   const body = (await verified.json()) as { returnTo: string }
   return { cookie, email, returnTo: body.returnTo }
 }
+
+/** A fresh ES256 private JWK with a kid, as `npm run keys` makes. */
+export async function newAssertionKey(kid = `k-${Math.random().toString(36).slice(2, 8)}`) {
+  const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair
+  return { ...((await crypto.subtle.exportKey('jwk', pair.privateKey)) as JsonWebKey), kid }
+}

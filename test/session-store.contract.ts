@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { randomToken } from '../src/crypto'
 import type { SessionRecord } from '../src/session/record'
-import type { SessionStore } from '../src/session/store'
+import { personKeyOf, type SessionStore } from '../src/session/store'
 
 /** What every SessionStore must do. Run it against each implementation. */
 export function sessionStoreContract(name: string, makeStore: () => SessionStore) {
@@ -18,6 +18,7 @@ export function sessionStoreContract(name: string, makeStore: () => SessionStore
       createdAt: now,
       expiresAt: now + 3600_000,
       lastSeenAt: now,
+      idleExpiresAt: now + 1800_000,
       ip: '203.0.113.1',
       userAgent: 'test',
       ...overrides,
@@ -40,7 +41,7 @@ export function sessionStoreContract(name: string, makeStore: () => SessionStore
     it('returns null once expiresAt has passed', async () => {
       const store = makeStore()
       const id = randomToken()
-      const stored = record({ expiresAt: Date.now() + 1000 })
+      const stored = record({ expiresAt: Date.now() + 1000, idleExpiresAt: Date.now() + 1000 })
       await store.put(id, stored)
       expect(await store.get(id, Date.now())).not.toBeNull()
       expect(await store.get(id, Date.now() + 2000)).toBeNull()
@@ -53,6 +54,54 @@ export function sessionStoreContract(name: string, makeStore: () => SessionStore
       await store.delete(id)
       expect(await store.get(id)).toBeNull()
       await store.delete(id)
+    })
+
+    it('returns null once idleExpiresAt has passed, even before expiresAt', async () => {
+      const store = makeStore()
+      const id = randomToken()
+      await store.put(id, record({ idleExpiresAt: Date.now() + 1000 }))
+      expect(await store.get(id, Date.now() + 2000)).toBeNull()
+    })
+
+    it('lists the live sessions of a person, newest first, and deletes by handle', async () => {
+      const store = makeStore()
+      const email = `${randomToken(6)}@example.com`
+      const person = await personKeyOf(email)
+      const [a, b, other] = [randomToken(), randomToken(), randomToken()]
+      await store.put(a, record({ email, createdAt: Date.now() - 1000 }))
+      await store.put(b, record({ email }))
+      await store.put(other, record({ email: `x${email}` }))
+      const listed = await store.listForPerson(person)
+      expect(listed.map((s) => s.record.createdAt)).toEqual(
+        [...listed.map((s) => s.record.createdAt)].sort((x, y) => y - x),
+      )
+      expect(listed).toHaveLength(2)
+      await store.deleteByHandle(listed[0]!.handle)
+      expect(await store.get(b)).toBeNull()
+      expect(await store.get(a)).not.toBeNull()
+      expect(await store.listForPerson(person)).toHaveLength(1)
+      // A deleted session drops out of the listing.
+      await store.delete(a)
+      expect(await store.listForPerson(person)).toHaveLength(0)
+    })
+
+    it('refresh rewrites the record; the session stays listed', async () => {
+      const store = makeStore()
+      const id = randomToken()
+      const email = `${randomToken(6)}@example.com`
+      const stored = record({ email })
+      await store.put(id, stored)
+      await store.refresh(id, { ...stored, lastSeenAt: stored.lastSeenAt + 5 })
+      expect((await store.get(id))?.lastSeenAt).toBe(stored.lastSeenAt + 5)
+      expect(await store.listForPerson(await personKeyOf(email))).toHaveLength(1)
+    })
+
+    it('maps a WorkOS user id to its person', async () => {
+      const store = makeStore()
+      const userId = `user_${randomToken(8)}`
+      expect(await store.personForUserId(userId)).toBeNull()
+      await store.rememberUserId(userId, 'person-key', Date.now() + 3600_000)
+      expect(await store.personForUserId(userId)).toBe('person-key')
     })
 
     it('keeps sessions apart', async () => {

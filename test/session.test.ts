@@ -56,15 +56,19 @@ describe('sessions in KV', () => {
     expect(keys.some((key) => key.name.includes(id))).toBe(false)
   })
 
-  it('stores the session with an expiration TTL matching its lifetime', async () => {
-    const { cookie } = await signIn()
-    const key = `session:${await sha256(idOf(cookie))}`
-    const { keys } = await kv.list({ prefix: key })
-    const expiration = keys[0]?.expiration
-    expect(expiration).toBeDefined()
-    const secondsLeft = expiration! - Date.now() / 1000
-    expect(secondsLeft).toBeGreaterThan(604800 - 120)
-    expect(secondsLeft).toBeLessThanOrEqual(604800 + 5)
+  it('stores the session until its idle end, and its index entry until the absolute end', async () => {
+    const { cookie, email } = await signIn()
+    const handle = await sha256(idOf(cookie))
+    const secondsLeft = async (prefix: string) => {
+      const { keys } = await kv.list({ prefix })
+      return keys[0]!.expiration! - Date.now() / 1000
+    }
+    const idle = await secondsLeft(`session:${handle}`)
+    expect(idle).toBeGreaterThan(86400 - 120)
+    expect(idle).toBeLessThanOrEqual(86400 + 5)
+    const absolute = await secondsLeft(`person:${await sha256(email)}:${handle}`)
+    expect(absolute).toBeGreaterThan(604800 - 120)
+    expect(absolute).toBeLessThanOrEqual(604800 + 5)
   })
 
   it('costs one KV read and no write on a protected request', async () => {

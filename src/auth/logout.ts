@@ -1,15 +1,27 @@
 import type { Context } from 'hono'
+import { readFields } from '../body'
 import { log } from '../log'
 import { isFormPost } from '../negotiate'
 import { clearSessionCookie } from '../session/cookie'
 import { currentSession, sessionStore } from '../session/current'
+import { revokeAllForPerson } from '../session/revoke'
+import { personKeyOf } from '../session/store'
 
-/** POST /auth/logout — deletes the session from KV and clears the cookie. */
+/**
+ * POST /auth/logout — deletes the session from KV and clears the cookie. With
+ * `{"everywhere": true}` (or the form field everywhere=1), ends every session of the person.
+ */
 export async function logout(c: Context) {
+  const fields = c.req.header('content-type') ? await readFields(c).catch(() => ({})) : {}
+  const everywhere = (fields as Record<string, unknown>).everywhere
   const session = await currentSession(c)
   if (session.state === 'active') {
-    await sessionStore(c).delete(session.sessionId)
-    log({ event: 'signed_out', sid: session.record.sid })
+    const store = sessionStore(c)
+    if (everywhere === true || everywhere === '1' || everywhere === 'true') {
+      await revokeAllForPerson(store, await personKeyOf(session.record.email))
+    }
+    await store.delete(session.sessionId)
+    log({ event: 'signed_out', sid: session.record.sid, everywhere: Boolean(everywhere) })
   }
   clearSessionCookie(c)
   if (isFormPost(c)) return c.redirect('/auth/login?signed_out=1', 303)

@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { log } from '../log'
 import { clearSessionCookie, verifySessionCookie } from './cookie'
 import type { SessionRecord } from './record'
 import { KvSessionStore, type SessionStore } from './store'
@@ -12,8 +13,9 @@ export type CurrentSession =
 export const sessionStore = (c: Context): SessionStore => new KvSessionStore(c.env.SESSIONS)
 
 /**
- * The request's session: a signature check (no I/O), then at most one KV read. A cookie that
- * fails either step is cleared so the browser stops sending it.
+ * The request's session: a signature check (no I/O), then one KV read. A cookie that fails either
+ * step is cleared so the browser stops sending it. A session used after half its idle window is
+ * renewed (at most one KV write per half window).
  */
 export async function currentSession(c: Context): Promise<CurrentSession> {
   const cookie = await verifySessionCookie(c, c.get('config').sessionSecrets)
@@ -22,10 +24,36 @@ export async function currentSession(c: Context): Promise<CurrentSession> {
     clearSessionCookie(c)
     return { state: 'invalid_cookie' }
   }
-  const record = await sessionStore(c).get(cookie.sessionId)
+  const store = sessionStore(c)
+  const record = await store.get(cookie.sessionId)
   if (!record) {
     clearSessionCookie(c)
     return { state: 'expired' }
   }
-  return { state: 'active', sessionId: cookie.sessionId, record }
+  return {
+    state: 'active',
+    sessionId: cookie.sessionId,
+    record: refreshIfDue(c, store, cookie.sessionId, record),
+  }
+}
+
+function refreshIfDue(c: Context, store: SessionStore, sessionId: string, record: SessionRecord) {
+  const idleMs = c.get('config').sessionIdleSeconds * 1000
+  const now = Date.now()
+  if (now - record.lastSeenAt < idleMs / 2) return record
+  const refreshed: SessionRecord = {
+    ...record,
+    lastSeenAt: now,
+    idleExpiresAt: Math.min(now + idleMs, record.expiresAt),
+  }
+  // The response need not wait for the write; waitUntil keeps the isolate alive until it lands.
+  const write = store
+    .refresh(sessionId, refreshed)
+    .catch(() => log({ event: 'session_refresh_failed' }))
+  try {
+    c.executionCtx.waitUntil(write)
+  } catch {
+    // No execution context (app.request in a unit test): the write still runs.
+  }
+  return refreshed
 }

@@ -15,10 +15,17 @@ export const sessionRecordSchema = z.object({
   method: z.enum(['magic_link', 'magic_auth']),
   /** Epoch milliseconds. */
   createdAt: z.number(),
+  /** The absolute end: no refresh goes past it. */
   expiresAt: z.number(),
+  /** When the session was last refreshed (so "last seen" is accurate to half the idle window). */
   lastSeenAt: z.number(),
+  /** The idle end: pushed forward by a sliding refresh, never past expiresAt. */
+  idleExpiresAt: z.number(),
   ip: z.string(),
   userAgent: z.string(),
 })
 
 export type SessionRecord = z.infer<typeof sessionRecordSchema>
+
+export const isLive = (record: SessionRecord, now = Date.now()) =>
+  record.expiresAt > now && record.idleExpiresAt > now

@@ -4,6 +4,7 @@ import { randomToken } from '../crypto'
 import { setSessionCookie } from './cookie'
 import { sessionStore } from './current'
 import type { SessionRecord } from './record'
+import { personKeyOf } from './store'
 
 export interface SignedInIdentity {
   userId: string
@@ -32,10 +33,13 @@ export async function startSession(c: Context, identity: SignedInIdentity): Prom
     createdAt: now,
     expiresAt: now + config.sessionTtlSeconds * 1000,
     lastSeenAt: now,
+    idleExpiresAt: now + config.sessionIdleSeconds * 1000,
     ip: clientIp(c),
     userAgent: (c.req.header('user-agent') ?? '').slice(0, 256),
   }
-  await sessionStore(c).put(sessionId, record)
+  const store = sessionStore(c)
+  await store.put(sessionId, record)
+  await store.rememberUserId(record.userId, await personKeyOf(record.email), record.expiresAt)
   await setSessionCookie(c, config.sessionSecrets, sessionId, config.sessionTtlSeconds)
   return record
 }

@@ -1,0 +1,54 @@
+import type { Context } from 'hono'
+import { readFields } from '../body'
+import { normaliseEmail } from '../email'
+import { GatewayError } from '../errors'
+import { log } from '../log'
+import { sessionStore } from '../session/current'
+import { revokeAllForPerson } from '../session/revoke'
+import { personKeyOf } from '../session/store'
+
+const encoder = new TextEncoder()
+
+/** Constant-time comparison of two secrets (hashed first, so lengths never leak either). */
+async function sameSecret(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest('SHA-256', encoder.encode(given)),
+    crypto.subtle.digest('SHA-256', encoder.encode(expected)),
+  ])
+  return crypto.subtle.timingSafeEqual(a, b)
+}
+
+/**
+ * POST /auth/admin/revoke — an operator ends every session of a person:
+ * `Authorization: Bearer <ADMIN_TOKEN>`, body `{"email"}` or `{"userId"}` (a user_… or prof_… id).
+ * Off (404) unless ADMIN_TOKEN is set.
+ */
+export async function adminRevoke(c: Context) {
+  const token = c.get('config').adminToken
+  if (!token) throw new GatewayError(404, 'not_found', 'Not found.')
+  const given = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1] ?? ''
+  if (!(await sameSecret(given, token))) {
+    log({ event: 'admin_refused' })
+    throw new GatewayError(401, 'unauthorized', 'A valid admin token is required.', {
+      'WWW-Authenticate': 'Bearer',
+    })
+  }
+  const fields = await readFields(c)
+  let personKey: string | null = null
+  if (fields.email !== undefined) {
+    const email = normaliseEmail(fields.email)
+    if (!email.ok) throw new GatewayError(400, 'invalid_email', email.problem)
+    personKey = await personKeyOf(email.email)
+  } else if (
+    typeof fields.userId === 'string' &&
+    /^(user|prof)_[A-Za-z0-9]+$/.test(fields.userId)
+  ) {
+    personKey = await sessionStore(c).personForUserId(fields.userId)
+    if (!personKey) return c.json({ success: true, revoked: 0 })
+  } else {
+    throw new GatewayError(400, 'invalid_body', 'Send {"email": "…"} or {"userId": "user_…"}.')
+  }
+  const revoked = await revokeAllForPerson(sessionStore(c), personKey)
+  log({ event: 'admin_revoked', revoked })
+  return c.json({ success: true, revoked })
+}

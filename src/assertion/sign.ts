@@ -1,0 +1,51 @@
+import type { Context } from 'hono'
+import { publicOrigin } from '../context'
+import { base64url } from '../crypto'
+import type { SessionRecord } from '../session/record'
+import { assertionKeys } from './keys'
+
+export const ASSERTION_HEADER = 'X-Auth-Assertion'
+/** Long enough for one request to reach the origin; short enough that a leaked one is stale. */
+export const ASSERTION_TTL_SECONDS = 60
+
+const encoder = new TextEncoder()
+const encodeJson = (value: unknown) => base64url(encoder.encode(JSON.stringify(value)))
+
+/**
+ * A compact JWS (ES256) asserting who the request is for. Written here rather than with
+ * hono/jwt's `sign` because that one imports the key on every call and sets `kid` only from a JWK;
+ * this keeps the imported CryptoKey and names the key that signed. Web Crypto's ECDSA signature is
+ * already the JWS form (r‖s, 64 bytes).
+ */
+export async function signAssertion(
+  c: Context,
+  record: Pick<SessionRecord, 'userId' | 'email' | 'sid'>,
+): Promise<string> {
+  const config = c.get('config')
+  const { signing } = await assertionKeys(config)
+  const now = Math.floor(Date.now() / 1000)
+  const header = encodeJson({ alg: 'ES256', typ: 'JWT', kid: signing.kid })
+  const payload = encodeJson({
+    iss: publicOrigin(c),
+    aud: config.assertionAudience,
+    sub: record.userId,
+    email: record.email,
+    sid: record.sid,
+    iat: now,
+    nbf: now - 5,
+    exp: now + ASSERTION_TTL_SECONDS,
+  })
+  const signature = await crypto.subtle.sign(
+    { name: 'ECDSA', hash: 'SHA-256' },
+    signing.privateKey,
+    encoder.encode(`${header}.${payload}`),
+  )
+  return `${header}.${payload}.${base64url(signature)}`
+}
+
+/** GET /.well-known/jwks.json — every published public key. */
+export async function serveJwks(c: Context) {
+  const { published } = await assertionKeys(c.get('config'))
+  c.header('Cache-Control', 'public, max-age=300')
+  return c.json({ keys: published })
+}

@@ -1,0 +1,83 @@
+import type { Context } from 'hono'
+import { GatewayError } from '../errors'
+import { log } from '../log'
+import { sessionStore } from '../session/current'
+import { revokeAllForPerson } from '../session/revoke'
+import { personKeyOf } from '../session/store'
+import { sha256 } from '../crypto'
+import { workosClient } from '../workos'
+
+// WorkOS signs each delivery: `WorkOS-Signature: t=<ms>, v1=<hex HMAC-SHA256 of "t.body">`.
+const TOLERANCE_MS = 3 * 60 * 1000
+const REPLAY_MEMORY_SECONDS = 10 * 60
+
+const refused = (message: string) => new GatewayError(400, 'invalid_webhook', message)
+
+/**
+ * POST /auth/webhooks/workos — WorkOS events that change who a person is:
+ * `user.deleted` ends every session of that person; `user.updated` ends them when the email
+ * changed, and otherwise updates the names the sessions carry. The signature is checked with the
+ * SDK's webhook verification; a bad signature, a stale or future timestamp, or the exact same
+ * delivery replayed, is refused with 400 and changes nothing.
+ */
+export async function workosWebhook(c: Context) {
+  const config = c.get('config')
+  if (!config.webhookSecret) throw new GatewayError(404, 'not_found', 'Not found.')
+  const signature = c.req.header('workos-signature')
+  if (!signature || signature.length > 512) throw refused('The WorkOS-Signature header is missing.')
+  const timestamp = Number(/t=(\d+)/.exec(signature)?.[1])
+  // The SDK refuses stale timestamps; one from the future is refused here too.
+  if (!Number.isFinite(timestamp) || timestamp > Date.now() + TOLERANCE_MS)
+    throw refused('The signature timestamp is not valid.')
+  const payload = await c.req.text()
+
+  let event
+  try {
+    event = await workosClient(config).webhooks.constructEvent({
+      payload,
+      sigHeader: signature,
+      secret: config.webhookSecret,
+      tolerance: TOLERANCE_MS,
+    })
+  } catch {
+    log({ event: 'webhook_refused', outcome: 'bad_signature' })
+    throw refused('The signature does not match, or it is too old.')
+  }
+
+  const kv = c.env.SESSIONS as KVNamespace
+  const replayKey = `webhook:${await sha256(signature)}`
+  if ((await kv.get(replayKey)) !== null) {
+    log({ event: 'webhook_refused', outcome: 'replayed' })
+    throw refused('This delivery was already received.')
+  }
+  await kv.put(replayKey, '1', { expirationTtl: REPLAY_MEMORY_SECONDS })
+
+  const store = sessionStore(c)
+  if (event.event === 'user.deleted' || event.event === 'user.updated') {
+    const user = event.data
+    const newPerson = await personKeyOf(user.email)
+    const knownPerson = await store.personForUserId(user.id)
+    let revoked = 0
+    if (event.event === 'user.deleted') {
+      revoked += await revokeAllForPerson(store, newPerson)
+      if (knownPerson && knownPerson !== newPerson)
+        revoked += await revokeAllForPerson(store, knownPerson)
+    } else if (knownPerson && knownPerson !== newPerson) {
+      // The email changed: the sessions were made for someone this user no longer is.
+      revoked += await revokeAllForPerson(store, knownPerson)
+    } else {
+      for (const { handle, record } of await store.listForPerson(newPerson)) {
+        if (record.userId !== user.id) continue
+        await store.rewriteByHandle(handle, {
+          ...record,
+          firstName: user.firstName ?? null,
+          lastName: user.lastName ?? null,
+        })
+      }
+    }
+    log({ event: 'webhook_applied', type: event.event, revoked })
+  } else {
+    log({ event: 'webhook_ignored', type: event.event })
+  }
+  return c.json({ received: true })
+}
