@@ -1,5 +1,6 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
+import { TEST_WEBHOOK_SECRET } from './test/setup/global-setup.ts'
 
 export default defineConfig({
   plugins: [
@@ -13,6 +14,8 @@ export default defineConfig({
           SESSION_SECRET: 'test-session-secret-0123456789-abcdefghij',
           // Tests name the gateway https://gateway.test; the emulator allows its callback.
           PUBLIC_URL: 'https://gateway.test',
+          WORKOS_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+          ADMIN_TOKEN: 'test-admin-token-0123456789-abcdefghijkl',
         },
       },
     })),

@@ -5,13 +5,17 @@ import { emailRoutes } from './routes/email.ts'
 import { magicAuthRoutes } from './routes/magic-auth.ts'
 import { passwordlessRoutes } from './routes/passwordless.ts'
 import { ssoRoutes } from './routes/sso.ts'
+import { userRoutes } from './routes/users.ts'
 import { EmulatorState, type EmulatorOptions } from './state.ts'
 import { opaqueToken } from './ids.ts'
 
 // Routes that authenticate with the API key as a bearer token. /sso/token and
 // /user_management/authenticate check the key as client_secret in their body instead,
 // /sso/profile takes an access token, and the link is public.
-const BEARER_ROUTES = [/^\/passwordless\/sessions(\/|$)/, /^\/user_management\/magic_auth/]
+const BEARER_ROUTES = [
+  /^\/passwordless\/sessions(\/|$)/,
+  /^\/user_management\/(magic_auth|users)(\/|$)/,
+]
 
 export function createEmulatorApp(options: EmulatorOptions) {
   const state = new EmulatorState(options)
@@ -36,6 +40,7 @@ export function createEmulatorApp(options: EmulatorOptions) {
   passwordlessRoutes(app, state)
   ssoRoutes(app, state)
   magicAuthRoutes(app, state)
+  userRoutes(app, state)
   emailRoutes(app, state)
 
   app.notFound((c) =>

@@ -1,4 +1,5 @@
 import { workosId } from './ids.ts'
+import { WebhookOutbox } from './webhooks.ts'
 
 // Everything the emulator remembers, in memory, for one run.
 
@@ -14,7 +15,13 @@ export interface EmulatorOptions {
    * default emails are turned off because the app sends its own (EMAIL_DELIVERY=custom).
    */
   magicAuthEmails?: boolean
+  /** The secret webhook deliveries are signed with (WORKOS_WEBHOOK_SECRET on the gateway). */
+  webhookSecret?: string
+  /** Where to post webhook deliveries (dev); tests read them from GET /__webhooks instead. */
+  webhookUrl?: string
 }
+
+export const DEFAULT_WEBHOOK_SECRET = 'whsec_emulator_dev_secret'
 
 export interface PasswordlessSession {
   id: string
@@ -110,9 +117,14 @@ export class EmulatorState {
   /** Domains whose new users may not sign up (sign_up_not_allowed); set through /__signup-blocked. */
   readonly signUpBlockedDomains = new Set<string>()
   mailbox: MailboxMessage[] = []
+  readonly webhooks: WebhookOutbox
 
   constructor(options: EmulatorOptions) {
     this.options = options
+    this.webhooks = new WebhookOutbox(
+      options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET,
+      options.webhookUrl,
+    )
   }
 
   now(): number {

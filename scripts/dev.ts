@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { startEmulator, type RunningEmulator } from '../emulator/server.ts'
+import { DEFAULT_WEBHOOK_SECRET } from '../emulator/state.ts'
 import { startDemoOrigin, type RunningOrigin } from './demo-origin.ts'
 
 const DEV_SESSION_SECRET = 'dev-only-session-secret-do-not-use-in-production'
@@ -38,6 +39,21 @@ function passedVarNames(args: string[]): Set<string> {
   return names
 }
 
+/** The value of a wrangler flag passed through (`--port 8787` or `--port=8787`). */
+function passedFlag(name: string): string | undefined {
+  for (let i = 0; i < passedArgs.length; i++) {
+    const arg = passedArgs[i]!
+    if (arg === `--${name}`) return passedArgs[i + 1]
+    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3)
+  }
+  return undefined
+}
+const gatewayPort = () => passedFlag('port') ?? '3000'
+const gatewayHost = () => {
+  const ip = passedFlag('ip')
+  return !ip || ip === '0.0.0.0' || ip === '*' ? 'localhost' : ip.includes(':') ? `[${ip}]` : ip
+}
+
 const fileVars = devVars()
 const cliVars = passedVarNames(passedArgs)
 const isSet = (name: string) => fileVars.has(name) || cliVars.has(name)
@@ -59,8 +75,11 @@ if (!isSet('WORKOS_API_KEY')) {
     redirectUris: [],
     // With custom delivery the gateway mails codes itself; WorkOS's own email would be a second.
     magicAuthEmails: !customDelivery,
+    webhookSecret: DEFAULT_WEBHOOK_SECRET,
+    webhookUrl: `http://${gatewayHost()}:${gatewayPort()}/auth/webhooks/workos`,
   })
   vars.push(`DEV_MODE:true`, `WORKOS_API_URL:${emulator.url}`)
+  if (!isSet('WORKOS_WEBHOOK_SECRET')) vars.push(`WORKOS_WEBHOOK_SECRET:${DEFAULT_WEBHOOK_SECRET}`)
   console.log(`WorkOS emulator on ${emulator.url} (dev mailbox: /__dev/mailbox)`)
 } else {
   console.log('WORKOS_API_KEY found in .dev.vars: using real WorkOS, no emulator.')

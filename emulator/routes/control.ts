@@ -1,6 +1,7 @@
 import type { Hono } from 'hono'
 import { faultSchema, type FaultSwitch } from '../faults.ts'
-import type { EmulatorState } from '../state.ts'
+import { DEFAULT_WEBHOOK_SECRET, type EmulatorState } from '../state.ts'
+import { signDelivery } from '../webhooks.ts'
 
 // The emulator's own switches, under /__ so they never collide with a WorkOS route:
 // the mailbox, the fault switch and expiry on demand.
@@ -73,5 +74,32 @@ export function controlRoutes(app: Hono, state: EmulatorState, faults: FaultSwit
       return c.json({ message: 'Send {"domain": "<domain>"}.' }, 400)
     state.signUpBlockedDomains.add(body.domain.toLowerCase())
     return c.json({ success: true }, 201)
+  })
+
+  // Signed webhook deliveries, newest first (?user=<id> filters), for tests to deliver by hand.
+  app.get('/__webhooks', (c) => {
+    const user = c.req.query('user')
+    return c.json({
+      deliveries: state.webhooks.deliveries.filter((d) => !user || d.userId === user),
+    })
+  })
+  // Signs any event, for tests of events the emulator does not emit by itself.
+  app.post('/__webhooks/sign', async (c) => {
+    const body = (await c.req.json().catch(() => null)) as {
+      event?: unknown
+      data?: unknown
+      at?: unknown
+    } | null
+    if (typeof body?.event !== 'string' || typeof body.data !== 'object' || body.data === null)
+      return c.json({ message: 'Send {"event": "<type>", "data": {…}, "at"?: <ms>}.' }, 400)
+    const at = typeof body.at === 'number' ? body.at : Date.now()
+    return c.json(
+      signDelivery(
+        state.options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET,
+        body.event,
+        body.data as Record<string, unknown>,
+        at,
+      ),
+    )
   })
 }

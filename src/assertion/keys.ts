@@ -37,17 +37,21 @@ const toPublic = (jwk: JsonWebKey & { kid?: string }): PublicJwk => ({
   use: 'sig',
 })
 
+let devKey: Promise<JsonWebKey & { kid: string }> | undefined
+
+async function generateDevKey() {
+  const pair = (await crypto.subtle.generateKey(ALGORITHM, true, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair
+  const jwk = (await crypto.subtle.exportKey('jwk', pair.privateKey)) as JsonWebKey
+  return { ...jwk, kid: `dev-${randomToken(6)}` }
+}
+
 async function loadKeySet(config: Config): Promise<KeySet> {
   let jwks = config.assertionKeys as (JsonWebKey & { kid?: string })[]
-  if (jwks.length === 0) {
-    // DEV_MODE only (config refuses this otherwise): a key for this isolate's lifetime.
-    const pair = (await crypto.subtle.generateKey(ALGORITHM, true, [
-      'sign',
-      'verify',
-    ])) as CryptoKeyPair
-    const jwk = (await crypto.subtle.exportKey('jwk', pair.privateKey)) as JsonWebKey
-    jwks = [{ ...jwk, kid: `dev-${randomToken(6)}` }]
-  }
+  // DEV_MODE only (config refuses this otherwise): one key for this isolate's lifetime.
+  if (jwks.length === 0) jwks = [await (devKey ??= generateDevKey())]
   const first = jwks[0]!
   const {
     kid: _kid,

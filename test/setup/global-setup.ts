@@ -6,6 +6,7 @@ import { startDemoOrigin } from '../../scripts/demo-origin.ts'
 // ports, handed to the Worker as bindings (vitest.config.mts).
 
 export const TEST_GATEWAY_ORIGIN = 'https://gateway.test'
+export const TEST_WEBHOOK_SECRET = 'whsec_test_0123456789abcdef'
 
 export default async function setup(project: TestProject) {
   const emulator = await startEmulator({
@@ -14,6 +15,7 @@ export default async function setup(project: TestProject) {
     clientId: 'client_emulator',
     emailApiKey: 're_dev_emulator',
     redirectUris: [`${TEST_GATEWAY_ORIGIN}/auth/callback`],
+    webhookSecret: TEST_WEBHOOK_SECRET,
   })
   const origin = await startDemoOrigin(0)
   project.provide('emulatorUrl', emulator.url)

@@ -1,0 +1,60 @@
+import { createHmac } from 'node:crypto'
+import { workosId } from './ids.ts'
+
+// Signed webhook deliveries, as WorkOS makes them: the body is the event JSON, and
+// `WorkOS-Signature: t=<ms>, v1=<hex HMAC-SHA256 of "<t>.<body>" with the endpoint's secret>`.
+
+export interface Delivery {
+  id: string
+  event: string
+  userId: string | undefined
+  body: string
+  signature: string
+}
+
+export function signDelivery(
+  secret: string,
+  event: string,
+  data: Record<string, unknown>,
+  at = Date.now(),
+): Delivery {
+  const id = workosId('event')
+  const body = JSON.stringify({ id, event, data, created_at: new Date(at).toISOString() })
+  const digest = createHmac('sha256', secret).update(`${at}.${body}`).digest('hex')
+  return {
+    id,
+    event,
+    userId: typeof data.id === 'string' ? data.id : undefined,
+    body,
+    signature: `t=${at}, v1=${digest}`,
+  }
+}
+
+export class WebhookOutbox {
+  readonly deliveries: Delivery[] = []
+
+  private readonly secret: string
+  private readonly url: string | undefined
+
+  constructor(secret: string, url: string | undefined) {
+    this.secret = secret
+    this.url = url
+  }
+
+  /** Records a signed delivery and, when an endpoint URL is configured (dev), posts it there. */
+  emit(event: string, data: Record<string, unknown>): Delivery {
+    const delivery = signDelivery(this.secret, event, data)
+    this.deliveries.unshift(delivery)
+    if (this.deliveries.length > 1000) this.deliveries.length = 1000
+    if (this.url) {
+      fetch(this.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'workos-signature': delivery.signature },
+        body: delivery.body,
+      }).catch((error: unknown) =>
+        console.error(`webhook delivery to ${this.url} failed: ${String(error)}`),
+      )
+    }
+    return delivery
+  }
+}
