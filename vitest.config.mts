@@ -16,6 +16,7 @@ export default defineConfig({
           PUBLIC_URL: 'https://gateway.test',
           WORKOS_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
           ADMIN_TOKEN: 'test-admin-token-0123456789-abcdefghijkl',
+          FORWARD_AUTH_TOKEN: 'test-forward-auth-token-0123456789-abcdef',
         },
       },
     })),

@@ -23,6 +23,8 @@ export interface Config {
   readonly publicUrl: string | undefined
   readonly devMode: boolean
   readonly productName: string
+  /** The pages' accent colour, a CSS hex colour. */
+  readonly accentColor: string
   /** Offered on the login page, in this order; the first is the main button. */
   readonly signInMethods: readonly SignInMethod[]
   /** Lowercased; empty means any domain (unless allowedEmails is set). */
@@ -35,6 +37,8 @@ export interface Config {
   readonly assertionAudience: string
   /** Bearer token for the admin revocation endpoint; undefined turns the endpoint off. */
   readonly adminToken: string | undefined
+  /** A proxy that sends this in X-Forward-Auth-Token gets the assertion from /auth/verify. */
+  readonly forwardAuthToken: string | undefined
   /** WORKOS_WEBHOOK_SECRET; undefined turns the webhook endpoint off. */
   readonly webhookSecret: string | undefined
 }
@@ -83,6 +87,7 @@ const rawEnv = z.object({
   PUBLIC_URL: optionalText,
   DEV_MODE: optionalText,
   PRODUCT_NAME: optionalText,
+  ACCENT_COLOR: optionalText,
   SIGN_IN_METHODS: optionalText,
   ALLOWED_EMAIL_DOMAINS: optionalText,
   ALLOWED_EMAILS: optionalText,
@@ -91,6 +96,7 @@ const rawEnv = z.object({
   ASSERTION_AUDIENCE: optionalText,
   ADMIN_TOKEN: optionalText,
   WORKOS_WEBHOOK_SECRET: optionalText,
+  FORWARD_AUTH_TOKEN: optionalText,
 })
 
 const RATE_LIMIT_BINDINGS = ['SEND_LIMIT_EMAIL', 'SEND_LIMIT_IP', 'VERIFY_LIMIT_IP'] as const
@@ -244,8 +250,14 @@ export function parseConfig(env: Record<string, unknown>): Config {
     else assertionAudience = e.ASSERTION_AUDIENCE.trim()
   }
 
+  const accentColor = (e.ACCENT_COLOR ?? '#4f46e5').trim()
+  if (!/^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(accentColor))
+    fail('ACCENT_COLOR', 'must be a hex colour such as #4f46e5')
+
   if (e.ADMIN_TOKEN !== undefined && e.ADMIN_TOKEN.length < 32)
     fail('ADMIN_TOKEN', 'must be at least 32 characters')
+  if (e.FORWARD_AUTH_TOKEN !== undefined && e.FORWARD_AUTH_TOKEN.length < 32)
+    fail('FORWARD_AUTH_TOKEN', 'must be at least 32 characters')
   if (e.WORKOS_WEBHOOK_SECRET !== undefined && e.WORKOS_WEBHOOK_SECRET.length < 16)
     fail('WORKOS_WEBHOOK_SECRET', 'must be the webhook secret from the WorkOS dashboard')
 
@@ -272,12 +284,14 @@ export function parseConfig(env: Record<string, unknown>): Config {
     publicUrl,
     devMode,
     productName: (e.PRODUCT_NAME ?? '').trim() || 'this site',
+    accentColor,
     signInMethods: Object.freeze(signInMethods as SignInMethod[]),
     allowedEmailDomains: Object.freeze(allowedEmailDomains),
     allowedEmails: Object.freeze(allowedEmails),
     assertionKeys: Object.freeze(assertionKeys),
     assertionAudience,
     adminToken: e.ADMIN_TOKEN,
+    forwardAuthToken: e.FORWARD_AUTH_TOKEN,
     webhookSecret: e.WORKOS_WEBHOOK_SECRET,
   })
 }

@@ -4,6 +4,8 @@ import type { Config } from './config'
 declare module 'hono' {
   interface ContextVariableMap {
     config: Config
+    /** Made by the gateway for every request; returned and passed to the origin as X-Request-ID. */
+    requestId: string
   }
 }
 

@@ -1,7 +1,6 @@
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { csrf } from 'hono/csrf'
-import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { confirmCallback, handleCallback } from './auth/callback'
 import { returnToFrom, showCheckEmail, showLogin } from './auth/login'
@@ -20,13 +19,19 @@ import { publicOrigin, type AppEnv } from './context'
 import { mailboxJson, mailboxPage } from './dev/mailbox'
 import { GatewayError, renderError } from './errors'
 import { gateAndForward } from './proxy-gate'
-import { STYLESHEET } from './pages/stylesheet'
+import { stylesheet } from './pages/stylesheet'
 
 // The request path, top to bottom: request id → config → (gateway pages: security headers, CSRF,
 // body limit) → route; everything else → session gate → origin.
 const app = new Hono<AppEnv>()
 
-app.use(requestId({ headerName: 'X-Request-ID' }))
+// Always the gateway's own id: a client-chosen one would reach the origin as if we had made it.
+app.use(async function requestId(c, next) {
+  const id = crypto.randomUUID()
+  c.set('requestId', id)
+  c.header('X-Request-ID', id)
+  await next()
+})
 app.use(async function loadConfig(c, next) {
   c.set('config', configFor(c.env))
   await next()
@@ -74,7 +79,9 @@ app.use(
 app.get('/healthz', (c) => c.json({ ok: true }))
 app.get('/auth/assets/gateway.css', (c) => {
   c.header('Cache-Control', 'public, max-age=3600')
-  return c.body(STYLESHEET, 200, { 'Content-Type': 'text/css; charset=utf-8' })
+  return c.body(stylesheet(c.get('config').accentColor), 200, {
+    'Content-Type': 'text/css; charset=utf-8',
+  })
 })
 app.get('/auth/login', showLogin)
 app.post('/auth/magic-link', requestMagicLink)

@@ -98,12 +98,9 @@ export async function forwardToOrigin(
   identity: Pick<SessionRecord, 'userId' | 'email' | 'sid'> | null,
 ): Promise<Response> {
   const target = originTarget(c.get('config').originUrl, new URL(c.req.url))
+  const headers = await forwardedHeaders(c, identity)
   try {
-    const response = await proxy(target, {
-      raw: c.req.raw,
-      headers: await forwardedHeaders(c, identity),
-      redirect: 'manual',
-    })
+    const response = await proxy(target, { raw: c.req.raw, headers, redirect: 'manual' })
     // The origin's own headers stay as they are; the request id is added so a person reporting a
     // problem can quote it.
     const requestId = c.get('requestId')

@@ -48,6 +48,9 @@ export function safeReturnTo(value: unknown): string {
     return FALLBACK
   }
   if (url.origin !== PLACEHOLDER_ORIGIN) return FALLBACK
+  // Dot segments are resolved by the parse: "/.//evil.example" becomes "//evil.example", which a
+  // browser reads as another host. Check the result, not only the input.
+  if (/^[/\\]{2}/.test(url.pathname) || decodesToUnsafe(url.pathname)) return FALLBACK
   // The gateway's own sign-in routes are never a destination (no loops back into /auth/login).
   if (
     (url.pathname === '/auth' || url.pathname.startsWith('/auth/')) &&

@@ -9,12 +9,13 @@ import {
 } from '@workos-inc/node'
 import type { Config } from './config'
 
-// One retry for a blip, then give up: the SDK's default (3 retries, honouring Retry-After up to
-// 60 s) could hold a sign-in request for minutes.
-const MAX_RETRIES = 1
+// No SDK retries. The SDK sleeps out a 429's Retry-After (up to 60 s) before retrying, which would
+// turn WorkOS's "slow down" into our timeout, and a retried send could mail a person twice. A
+// failure is answered at once (503 or 429 with Retry-After) and the person tries again.
+const MAX_RETRIES = 0
 // The worker build of the SDK ignores its `timeout` option, so the gateway bounds every call
-// itself. 8 s covers a slow answer plus one retry's backoff (at most ~1.1 s) and stays well inside
-// what a person waits for before pressing the button again.
+// itself: 8 s covers a slow answer and stays well inside what a person waits for before pressing
+// the button again.
 export const WORKOS_DEADLINE_MS = 8000
 
 const clients = new WeakMap<Config, WorkOS>()

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import { ConfigError, parseConfig } from '../src/config'
-import { gateway, gatewayWith, newAssertionKey } from './helpers'
+import { gateway, gatewayWith, newAssertionKey, signIn } from './helpers'
 
 const base = env as unknown as Record<string, unknown>
 
@@ -88,6 +88,25 @@ describe('a misconfigured gateway', () => {
       const line = lines.find((l) => l.includes('config_invalid'))
       expect(line).toContain('SESSION_SECRET')
       expect(lines.join('\n')).not.toContain(secret)
+    } finally {
+      logged.mockRestore()
+    }
+  })
+
+  it('names ASSERTION_KEYS when a key has the right shape but cannot be imported', async () => {
+    const key = await newAssertionKey('broken')
+    const logged = vi.spyOn(console, 'log')
+    try {
+      const { cookie } = await signIn()
+      const response = await gatewayWith(
+        { ASSERTION_KEYS: JSON.stringify([{ ...key, x: key.y, y: key.x }]) },
+        '/api',
+        { headers: { cookie } },
+      )
+      expect(response.status).toBe(500)
+      const lines = logged.mock.calls.map((call) => String(call[0]))
+      expect(lines.find((l) => l.includes('config_invalid'))).toContain('ASSERTION_KEYS')
+      expect(lines.join('\n')).not.toContain(key.d!)
     } finally {
       logged.mockRestore()
     }

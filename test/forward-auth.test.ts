@@ -1,14 +1,29 @@
 import { describe, expect, it } from 'vitest'
 import { gateway, json, signIn } from './helpers'
 
+const FORWARD_AUTH_TOKEN = 'test-forward-auth-token-0123456789-abcdef'
+
 // What nginx `auth_request`, Caddy `forward_auth` and Traefik `ForwardAuth` send: the browser's
 // Cookie header plus the original URI in X-Original-URI / X-Forwarded-Uri.
 
 describe('GET /auth/verify (forward-auth)', () => {
-  it('answers 200 with the identity headers and the assertion for a live session', async () => {
+  it('answers 200 with the identity headers, and the assertion only to the proxy', async () => {
     const { cookie, email } = await signIn()
+    // A page on the same hostname fetching /auth/verify gets no assertion it could replay.
+    const fromPage = await gateway('/auth/verify', { headers: { cookie } })
+    expect(fromPage.status).toBe(200)
+    expect(fromPage.headers.get('x-auth-assertion')).toBeNull()
+    const wrongToken = await gateway('/auth/verify', {
+      headers: { cookie, 'x-forward-auth-token': 'not-the-token' },
+    })
+    expect(wrongToken.headers.get('x-auth-assertion')).toBeNull()
     const response = await gateway('/auth/verify', {
-      headers: { cookie, 'x-original-uri': '/app/page?x=1', 'x-forwarded-method': 'GET' },
+      headers: {
+        cookie,
+        'x-original-uri': '/app/page?x=1',
+        'x-forwarded-method': 'GET',
+        'x-forward-auth-token': FORWARD_AUTH_TOKEN,
+      },
     })
     expect(response.status).toBe(200)
     expect(response.headers.get('x-auth-email')).toBe(email)

@@ -137,13 +137,44 @@ describe('Magic Auth for JSON callers', () => {
     expect(bad.status).toBe(400)
   })
 
-  it('tells a person when sign-up is closed for their address', async () => {
+  it('does not reveal that an address has no account when sign-up is closed', async () => {
     const domain = `closed-${Date.now()}.example`
     await fetch(`${EMULATOR}/__signup-blocked`, json({ domain }))
-    const response = await gateway('/auth/magic-auth', json({ email: `new@${domain}` }))
-    expect(response.status).toBe(403)
-    expect(await response.json()).toMatchObject({ error: 'sign_up_not_allowed' })
+    const unknown = await gateway('/auth/magic-auth', json({ email: `new@${domain}` }))
+    const known = await gateway('/auth/magic-auth', json({ email: uniqueEmail() }))
+    expect(unknown.status).toBe(known.status)
+    expect(await unknown.text()).toBe(await known.text())
     expect(await mailFor(`new@${domain}`)).toHaveLength(0)
+    const page = await gateway('/auth/magic-auth', form({ email: `new2@${domain}` }))
+    expect(page.status).toBe(303)
+    expect(page.headers.get('location')).toBe('/auth/code')
+  })
+
+  it('passes a WorkOS rate limit on at once as 429 with its Retry-After', async () => {
+    await armFault({
+      path: '/user_management/magic_auth',
+      status: 429,
+      headers: { 'Retry-After': '60' },
+      body: { message: 'Too many requests', code: 'rate_limit_exceeded' },
+    })
+    const started = Date.now()
+    const response = await gateway('/auth/magic-auth', json({ email: uniqueEmail() }))
+    expect(response.status).toBe(429)
+    expect(response.headers.get('retry-after')).toBe('60')
+    expect(Date.now() - started).toBeLessThan(3000)
+  })
+
+  it('maps an OAuth invalid_grant from WorkOS to a wrong-code answer', async () => {
+    const email = uniqueEmail()
+    const { code } = await requestCode(email)
+    await armFault({
+      path: '/user_management/authenticate',
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'The code is invalid.' },
+    })
+    const response = await verify({ email, code })
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({ error: 'invalid_code' })
   })
 
   it('answers 503 with Retry-After while WorkOS fails, for both steps', async () => {

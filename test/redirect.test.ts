@@ -37,6 +37,12 @@ const OPEN_REDIRECTS = [
   '/\uff0f\uff0fevil.example',
   '\u3002evil.example',
   '/auth/login?returnTo=//evil.example',
+  '/.//evil.example',
+  '/..//evil.example',
+  '/a/..//evil.example',
+  '/%2e//evil.example',
+  '/%2e%2e//evil.example',
+  '/./%2F/evil.example',
   '',
   '/' + 'a'.repeat(3000),
 ]

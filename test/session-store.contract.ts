@@ -96,6 +96,16 @@ export function sessionStoreContract(name: string, makeStore: () => SessionStore
       expect(await store.listForPerson(await personKeyOf(email))).toHaveLength(1)
     })
 
+    it('a refresh racing a delete does not bring the session back', async () => {
+      const store = makeStore()
+      const id = randomToken()
+      const stored = record()
+      await store.put(id, stored)
+      await store.delete(id)
+      await store.refresh(id, { ...stored, lastSeenAt: Date.now() })
+      expect(await store.get(id)).toBeNull()
+    })
+
     it('maps a WorkOS user id to its person', async () => {
       const store = makeStore()
       const userId = `user_${randomToken(8)}`

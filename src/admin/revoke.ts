@@ -3,20 +3,10 @@ import { readFields } from '../body'
 import { normaliseEmail } from '../email'
 import { GatewayError } from '../errors'
 import { log } from '../log'
+import { sameSecret } from '../secret-compare'
 import { sessionStore } from '../session/current'
 import { revokeAllForPerson } from '../session/revoke'
 import { personKeyOf } from '../session/store'
-
-const encoder = new TextEncoder()
-
-/** Constant-time comparison of two secrets (hashed first, so lengths never leak either). */
-async function sameSecret(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest('SHA-256', encoder.encode(given)),
-    crypto.subtle.digest('SHA-256', encoder.encode(expected)),
-  ])
-  return crypto.subtle.timingSafeEqual(a, b)
-}
 
 /**
  * POST /auth/admin/revoke — an operator ends every session of a person:

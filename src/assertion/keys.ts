@@ -1,4 +1,4 @@
-import type { Config } from '../config'
+import { ConfigError, type Config } from '../config'
 import { randomToken } from '../crypto'
 
 // The ES256 keys behind X-Auth-Assertion. ASSERTION_KEYS holds private JWKs: the first signs,
@@ -63,7 +63,17 @@ async function loadKeySet(config: Config): Promise<KeySet> {
     kid?: string
     use?: string
   }
-  const privateKey = await crypto.subtle.importKey('jwk', material, ALGORITHM, false, ['sign'])
+  let privateKey: CryptoKey
+  try {
+    privateKey = await crypto.subtle.importKey('jwk', material, ALGORITHM, false, ['sign'])
+    // The published keys must import too, or an origin could not use them.
+    for (const jwk of jwks)
+      await crypto.subtle.importKey('jwk', toPublic(jwk), ALGORITHM, false, ['verify'])
+  } catch {
+    throw new ConfigError([
+      { variable: 'ASSERTION_KEYS', problem: 'a key could not be imported as an EC P-256 key' },
+    ])
+  }
   return { signing: { kid: first.kid!, privateKey }, published: jwks.map(toPublic) }
 }
 

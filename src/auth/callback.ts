@@ -97,7 +97,7 @@ async function completeSignIn(c: Context, code: string, state: SignInState, stat
  * Shared by both sign-in methods.
  */
 export async function signInAs(c: Context, identity: SignedInIdentity): Promise<void> {
-  const previous = await currentSession(c)
+  const previous = await currentSession(c, { refresh: false })
   if (previous.state === 'active') await sessionStore(c).delete(previous.sessionId)
   const record = await startSession(c, identity)
   log({ event: 'signed_in', method: identity.method, sid: record.sid })

@@ -13,15 +13,16 @@ import { personKeyOf } from '../session/store'
  */
 export async function logout(c: Context) {
   const fields = c.req.header('content-type') ? await readFields(c).catch(() => ({})) : {}
-  const everywhere = (fields as Record<string, unknown>).everywhere
-  const session = await currentSession(c)
+  const flag = (fields as Record<string, unknown>).everywhere
+  const everywhere = flag === true || flag === '1' || flag === 'true'
+  const session = await currentSession(c, { refresh: false })
   if (session.state === 'active') {
     const store = sessionStore(c)
-    if (everywhere === true || everywhere === '1' || everywhere === 'true') {
+    if (everywhere) {
       await revokeAllForPerson(store, await personKeyOf(session.record.email))
     }
     await store.delete(session.sessionId)
-    log({ event: 'signed_out', sid: session.record.sid, everywhere: Boolean(everywhere) })
+    log({ event: 'signed_out', sid: session.record.sid, everywhere })
   }
   clearSessionCookie(c)
   if (isFormPost(c)) return c.redirect('/auth/login?signed_out=1', 303)

@@ -72,11 +72,17 @@ export function requestMagicAuth(c: Context) {
         workosClient(config).userManagement.createMagicAuth({ email, ...clientContext(c) }),
       )
     } catch (error) {
-      throw workosFailureToError(error, 'magic_auth_request_failed')
+      const failure = classifyWorkosError(error)
+      // "No such user, and sign-up is closed": answering that would tell anyone which addresses
+      // have accounts. The person is answered as if a code were on its way; the code page says
+      // "if this address can sign in here".
+      if (failure.kind !== 'rejected' || failure.code !== 'sign_up_not_allowed')
+        throw workosFailureToError(error, 'magic_auth_request_failed')
+      log({ event: 'magic_auth_not_sent', outcome: 'sign_up_not_allowed' })
     }
     // With EMAIL_DELIVERY=workos, WorkOS has emailed the code; with custom, we do. (WorkOS's own
     // email must then be turned off in its dashboard, or the person gets two.)
-    if (config.emailDelivery === 'custom') {
+    if (magicAuth && config.emailDelivery === 'custom') {
       await deliver(
         c,
         await magicAuthEmail({ to: email, productName: config.productName, code: magicAuth.code }),
@@ -165,6 +171,10 @@ export async function verifyMagicAuth(c: Context) {
 
 function codeFailureToError(error: unknown): GatewayError {
   const failure = classifyWorkosError(error)
+  if (failure.kind === 'invalid_grant') {
+    log({ event: 'magic_auth_refused', outcome: 'invalid_grant' })
+    return CODE_ERRORS.invalid_one_time_code!
+  }
   if (failure.kind === 'rejected' && failure.code && CODE_ERRORS[failure.code]) {
     log({ event: 'magic_auth_refused', outcome: failure.code })
     return CODE_ERRORS[failure.code]!

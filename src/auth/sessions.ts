@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { GatewayError } from '../errors'
 import { log } from '../log'
 import { isFormPost, wantsHtml } from '../negotiate'
 import { SessionsPage } from '../pages/sessions'
@@ -78,8 +79,11 @@ export async function listSessions(c: Context) {
 
 /** POST /auth/sessions/:sid/revoke — ends one of the person's own sessions. */
 export async function revokeSession(c: Context) {
-  const session = await currentSession(c)
-  if (session.state !== 'active') return notSignedIn(c)
+  const session = await currentSession(c, { refresh: false })
+  if (session.state !== 'active') {
+    if (isFormPost(c)) return c.redirect('/auth/login?returnTo=%2Fauth%2Fsessions', 303)
+    return notSignedIn(c)
+  }
   const sid = c.req.param('sid')
   const store = sessionStore(c)
   const target = (await store.listForPerson(await personKeyOf(session.record.email))).find(

@@ -38,7 +38,9 @@ async function readMailbox(c: Context): Promise<MailboxMessage[]> {
       'The dev mailbox is off: the emulator is not running.',
     )
   }
-  const parsed = mailboxSchema.safeParse(response.ok ? await response.json() : null)
+  const parsed = mailboxSchema.safeParse(
+    response.ok ? await response.json().catch(() => null) : null,
+  )
   if (!parsed.success)
     throw new GatewayError(
       404,

@@ -11,7 +11,8 @@ export function CodePage(props: {
     <Layout title={`Enter your code · ${props.productName}`}>
       <h1>Check your email for a code</h1>
       <p>
-        We sent a 6-digit code to <strong>{props.email}</strong>. It expires in 10 minutes.
+        If <strong>{props.email}</strong> can sign in here, we sent it a 6-digit code. It expires in
+        10 minutes.
       </p>
       {props.error && <Notice kind="error">{props.error}</Notice>}
       <form method="post" action="/auth/magic-auth/verify">

@@ -1,7 +1,7 @@
 import type { SessionView } from '../auth/sessions'
 import { Layout } from './layout'
 
-const when = (iso: string) => iso.replace('T', ' ').slice(0, 16) + ' UTC'
+const when = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`
 
 /** GET /auth/sessions: where a person sees and ends their sessions. */
 export function SessionsPage(props: {
@@ -13,46 +13,32 @@ export function SessionsPage(props: {
     <Layout title={`Your sessions · ${props.productName}`}>
       <h1>Your sessions</h1>
       <p>
-        Signed in as <strong>{props.email}</strong>. These browsers and devices are signed in.
+        Signed in as <strong>{props.email}</strong> in these browsers and devices.
       </p>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Device</th>
-            <th scope="col">Signed in</th>
-            <th scope="col"></th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.sessions.map((session) => (
-            <tr>
-              <td>
-                {session.device}
-                <br />
-                <span class="muted">{session.ip}</span>
-                {session.current && (
-                  <>
-                    <br />
-                    <strong>This browser</strong>
-                  </>
-                )}
-              </td>
-              <td>
-                {when(session.createdAt)}
-                <br />
-                <span class="muted">last seen {when(session.lastSeenAt)}</span>
-              </td>
-              <td>
-                <form method="post" action={`/auth/sessions/${session.sid}/revoke`}>
-                  <button type="submit" class="secondary" aria-label={`Sign out ${session.device}`}>
-                    Sign out
-                  </button>
-                </form>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ul class="sessions">
+        {props.sessions.map((session) => (
+          <li>
+            <div>
+              <strong>{session.device}</strong>
+              {session.current && <span class="badge">This browser</span>}
+              <br />
+              <span class="muted">
+                {session.ip} · signed in {when(session.createdAt)} · last seen{' '}
+                {when(session.lastSeenAt)}
+              </span>
+            </div>
+            <form method="post" action={`/auth/sessions/${session.sid}/revoke`}>
+              <button
+                type="submit"
+                class="small secondary"
+                aria-label={`Sign out ${session.device}${session.current ? ' (this browser)' : ''}`}
+              >
+                Sign out
+              </button>
+            </form>
+          </li>
+        ))}
+      </ul>
       <form method="post" action="/auth/logout">
         <input type="hidden" name="everywhere" value="1" />
         <button type="submit">Sign out everywhere</button>

@@ -1,7 +1,7 @@
 // The one stylesheet of the gateway's pages, served from STYLESHEET_PATH so the CSP needs no
-// 'unsafe-inline'.
-export const STYLESHEET = `
-:root { --accent: #4f46e5; color-scheme: light; }
+// 'unsafe-inline'. The accent colour (ACCENT_COLOR, validated as a hex colour) is set here.
+export const stylesheet = (accent: string) => `
+:root { --accent: ${accent}; color-scheme: light; }
 * { box-sizing: border-box; }
 body { margin: 0; min-height: 100vh; display: grid; place-items: center; padding: 1rem;
   font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: #f4f4f6; color: #1c1c22; }
@@ -21,5 +21,13 @@ button.secondary { background: #fff; color: var(--accent); border: 1px solid var
 .notice-info { background: #eef2ff; color: #2f2a7a; }
 .muted { font-size: .875rem; color: #6b6b76; }
 table { width: 100%; border-collapse: collapse; font-size: .875rem; }
-th, td { text-align: left; padding: .4rem; border-bottom: 1px solid #ececf0; vertical-align: top; word-break: break-all; }
+th, td { text-align: left; padding: .4rem; border-bottom: 1px solid #ececf0; vertical-align: top; overflow-wrap: anywhere; }
+.sessions { list-style: none; padding: 0; margin: 1rem 0; }
+.sessions li { display: flex; gap: .75rem; align-items: center; justify-content: space-between;
+  padding: .75rem 0; border-bottom: 1px solid #ececf0; }
+.sessions .muted { overflow-wrap: anywhere; }
+button.small { width: auto; margin: 0; padding: .4rem .8rem; font-size: .875rem; white-space: nowrap; }
+.badge { display: inline-block; margin-left: .5rem; padding: 0 .4rem; border-radius: 4px;
+  font-size: .75rem; background: #eef2ff; color: #2f2a7a; }
+code { font-size: 1rem; }
 `

@@ -17,7 +17,10 @@ export const sessionStore = (c: Context): SessionStore => new KvSessionStore(c.e
  * step is cleared so the browser stops sending it. A session used after half its idle window is
  * renewed (at most one KV write per half window).
  */
-export async function currentSession(c: Context): Promise<CurrentSession> {
+export async function currentSession(
+  c: Context,
+  options: { refresh?: boolean } = {},
+): Promise<CurrentSession> {
   const cookie = await verifySessionCookie(c, c.get('config').sessionSecrets)
   if (cookie.state === 'absent') return cookie
   if (cookie.state === 'invalid') {
@@ -30,11 +33,11 @@ export async function currentSession(c: Context): Promise<CurrentSession> {
     clearSessionCookie(c)
     return { state: 'expired' }
   }
-  return {
-    state: 'active',
-    sessionId: cookie.sessionId,
-    record: refreshIfDue(c, store, cookie.sessionId, record),
-  }
+  // A handler about to end the session asks for no refresh: a background write landing after its
+  // delete would bring the session back.
+  const current =
+    options.refresh === false ? record : refreshIfDue(c, store, cookie.sessionId, record)
+  return { state: 'active', sessionId: cookie.sessionId, record: current }
 }
 
 function refreshIfDue(c: Context, store: SessionStore, sessionId: string, record: SessionRecord) {

@@ -17,7 +17,10 @@ export interface SessionStore {
   get(sessionId: string, now?: number): Promise<SessionRecord | null>
   /** Stores a new session and indexes it under its person, until it ends. */
   put(sessionId: string, record: SessionRecord): Promise<void>
-  /** Rewrites an existing session (a sliding refresh): one write, the index is left alone. */
+  /**
+   * Rewrites an existing session (a sliding refresh): one write, the index is left alone. A
+   * session ended in the last ten minutes is not written back.
+   */
   refresh(sessionId: string, record: SessionRecord): Promise<void>
   delete(sessionId: string): Promise<void>
   /** The live sessions of a person, by the SHA-256 of their lowercased email. */
@@ -38,6 +41,11 @@ const KV_MIN_TTL_SECONDS = 60
 const ttlUntil = (ms: number) => Math.max(KV_MIN_TTL_SECONDS, Math.ceil((ms - Date.now()) / 1000))
 
 const sessionKeyOf = (handle: string) => `session:${handle}`
+// A short-lived marker left by every deletion: a sliding refresh that read the session just
+// before it was ended (in this request's background, or from a stale KV copy elsewhere) checks it
+// and does not write the session back. KV's cached reads last about 60 s; ten minutes is ample.
+const endedKeyOf = (handle: string) => `ended:${handle}`
+const ENDED_MARKER_SECONDS = 600
 const indexPrefix = (personKey: string) => `person:${personKey}:`
 
 export const sessionKey = async (sessionId: string) => sessionKeyOf(await sha256(sessionId))
@@ -73,13 +81,15 @@ export class KvSessionStore implements SessionStore {
   }
 
   async refresh(sessionId: string, record: SessionRecord): Promise<void> {
-    await this.kv.put(await sessionKey(sessionId), JSON.stringify(record), {
+    const handle = await sha256(sessionId)
+    if ((await this.kv.get(endedKeyOf(handle))) !== null) return
+    await this.kv.put(sessionKeyOf(handle), JSON.stringify(record), {
       expirationTtl: ttlUntil(record.idleExpiresAt),
     })
   }
 
   async delete(sessionId: string): Promise<void> {
-    await this.kv.delete(await sessionKey(sessionId))
+    await this.deleteByHandle(await sha256(sessionId))
   }
 
   async listForPerson(personKey: string, now = Date.now()): Promise<StoredSession[]> {
@@ -101,6 +111,7 @@ export class KvSessionStore implements SessionStore {
 
   async deleteByHandle(handle: string): Promise<void> {
     await this.kv.delete(sessionKeyOf(handle))
+    await this.kv.put(endedKeyOf(handle), '1', { expirationTtl: ENDED_MARKER_SECONDS })
   }
 
   async rewriteByHandle(handle: string, record: SessionRecord): Promise<void> {

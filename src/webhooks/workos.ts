@@ -27,8 +27,8 @@ const refused = (message: string) => new GatewayError(400, 'invalid_webhook', me
  * POST /auth/webhooks/workos — WorkOS events that change who a person is:
  * `user.deleted` ends every session of that person; `user.updated` ends them when the email
  * changed, and otherwise updates the names the sessions carry. The signature is checked with the
- * SDK's webhook verification; a bad signature, a stale or future timestamp, or the exact same
- * delivery replayed, is refused with 400 and changes nothing.
+ * SDK's webhook verification; a bad signature, a stale or future timestamp, or an event already
+ * applied, is refused with 400 and changes nothing.
  */
 export async function workosWebhook(c: Context) {
   const config = c.get('config')
@@ -62,13 +62,15 @@ export async function workosWebhook(c: Context) {
     throw refused('The event body is not a WorkOS event.')
   }
 
+  // Each event is applied once: the marker is keyed on the event id (the header can be re-spaced
+  // and still verify) and written after the event is applied, so a delivery that failed midway
+  // can be redelivered.
   const kv = c.env.SESSIONS as KVNamespace
-  const replayKey = `webhook:${await sha256(signature)}`
+  const replayKey = `webhook:${await sha256(event.id)}`
   if ((await kv.get(replayKey)) !== null) {
     log({ event: 'webhook_refused', outcome: 'replayed' })
-    throw refused('This delivery was already received.')
+    throw refused('This event was already received.')
   }
-  await kv.put(replayKey, '1', { expirationTtl: REPLAY_MEMORY_SECONDS })
 
   const store = sessionStore(c)
   const user = userSchema.safeParse(event.data)
@@ -98,5 +100,6 @@ export async function workosWebhook(c: Context) {
   } else {
     log({ event: 'webhook_ignored', type: event.event })
   }
+  await kv.put(replayKey, '1', { expirationTtl: REPLAY_MEMORY_SECONDS })
   return c.json({ received: true })
 }

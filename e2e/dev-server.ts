@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+
+// Starts `npm run dev` (the launcher itself, on this Node) on free loopback ports, and stops
+// everything it started: the launcher's process group holds wrangler, workerd, the emulator and
+// the demo origin.
+
+export interface DevServer {
+  url: string
+  emulatorUrl: string
+  stop(): Promise<void>
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function waitFor(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`npm run dev exited with ${child.exitCode}`)
+    try {
+      const response = await fetch(url)
+      if (response.ok) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`)
+}
+
+export async function startDevServer(extraArgs: string[] = []): Promise<DevServer> {
+  const [port, inspector, emulatorPort, originPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ])
+  const launcher = fileURLToPath(new URL('../scripts/dev.ts', import.meta.url))
+  const child = spawn(
+    process.execPath,
+    [
+      launcher,
+      '--port',
+      String(port),
+      '--ip',
+      '127.0.0.1',
+      '--inspector-port',
+      String(inspector),
+      ...extraArgs,
+    ],
+    {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      env: {
+        ...process.env,
+        EMULATOR_PORT: String(emulatorPort),
+        DEMO_ORIGIN_PORT: String(originPort),
+      },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const url = `http://127.0.0.1:${port}`
+  try {
+    await waitFor(`${url}/healthz`, child, 60_000)
+  } catch (error) {
+    process.kill(-child.pid!, 'SIGKILL')
+    throw new Error(`${String(error)}\n${output.slice(-3000)}`)
+  }
+  return {
+    url,
+    emulatorUrl: `http://127.0.0.1:${emulatorPort}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        const force = setTimeout(() => {
+          try {
+            process.kill(-child.pid!, 'SIGKILL')
+          } catch {
+            // already gone
+          }
+        }, 10_000)
+        child.once('exit', () => {
+          clearTimeout(force)
+          // Anything of the group still alive (workerd) goes too.
+          try {
+            process.kill(-child.pid!, 'SIGKILL')
+          } catch {
+            // already gone
+          }
+          resolve()
+        })
+        process.kill(-child.pid!, 'SIGTERM')
+      }),
+  }
+}

@@ -1,0 +1,193 @@
+// A real browser walks the sign-in as a person would: Debian's Chromium driven by playwright-core
+// against `npm run dev` on free loopback ports. Screenshots of every page land in docs/screenshots.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { startDevServer, type DevServer } from './dev-server.ts'
+
+const SCREENSHOTS = new URL('../docs/screenshots/', import.meta.url).pathname
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+let server: DevServer
+let browser: Browser
+
+const uniqueEmail = (label: string) => `${label}-${Date.now().toString(36)}@example.com`
+
+async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
+  // A phone-sized window: the pages must read well there.
+  const context = await browser.newContext({ viewport: { width: 420, height: 860 } })
+  return { context, page: await context.newPage() }
+}
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true })
+}
+
+async function mailFor(email: string): Promise<{ link: string | null; code: string | null }[]> {
+  const response = await fetch(`${server.url}/__dev/mailbox.json?to=${encodeURIComponent(email)}`)
+  return ((await response.json()) as { messages: { link: string | null; code: string | null }[] })
+    .messages
+}
+
+before(async () => {
+  server = await startDevServer()
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+})
+
+after(async () => {
+  await browser?.close()
+  await server?.stop()
+})
+
+describe('sign-in in a real browser', () => {
+  it('Magic Link: deep link → sign-in page → email → dev mailbox → link → back on the deep link', async () => {
+    const { context, page } = await newPage()
+    const email = uniqueEmail('link')
+    await page.goto(`${server.url}/reports/q3?format=pdf`)
+    assert.match(page.url(), /\/auth\/login\?returnTo=%2Freports%2Fq3%3Fformat%3Dpdf$/)
+    // The email field has the focus, so a person can type straight away.
+    await page.waitForFunction('document.activeElement && document.activeElement.id === "email"')
+    await page.getByLabel('Email address').fill(email)
+    await shot(page, 'login')
+    await page.getByRole('button', { name: 'Email me a sign-in link' }).click()
+    await page.waitForURL(/\/auth\/check-email$/)
+    await shot(page, 'check-email')
+    await page.getByRole('link', { name: 'dev mailbox' }).click()
+    await page.waitForURL(/\/__dev\/mailbox$/)
+    await shot(page, 'mailbox')
+    const [message] = await mailFor(email)
+    assert.ok(message?.link)
+    await page.goto(message.link)
+    assert.equal(
+      page.url(),
+      `${server.url}/reports/q3?format=pdf`,
+      (await page.textContent('body')) ?? '',
+    )
+    assert.equal(await page.locator('#email').textContent(), email)
+    await shot(page, 'signed-in')
+
+    // The same link again, opened where nobody is signed in: spent, and the page says so.
+    const later = await newPage()
+    await later.page.goto(message.link)
+    await later.page.waitForURL(/error=expired/)
+    assert.match(
+      (await later.page.locator('[role=alert]').textContent()) ?? '',
+      /expired or was already used/,
+    )
+    await shot(later.page, 'link-expired')
+    await later.context.close()
+    await context.close()
+  })
+
+  it('Magic Auth: the code typed on the code page signs in; a wrong code is explained', async () => {
+    const { context, page } = await newPage()
+    const email = uniqueEmail('code')
+    await page.goto(`${server.url}/`)
+    await page.getByLabel('Email address').fill(email)
+    await page.getByRole('button', { name: 'Email me a sign-in code' }).click()
+    await page.waitForURL(/\/auth\/code$/)
+    const codeField = page.getByLabel('Sign-in code')
+    assert.equal(await codeField.getAttribute('autocomplete'), 'one-time-code')
+    assert.equal(await codeField.getAttribute('inputmode'), 'numeric')
+    assert.equal(await page.evaluate('document.activeElement && document.activeElement.id'), 'code')
+    assert.match((await page.textContent('main')) ?? '', new RegExp(email.replace('.', '\\.')))
+    await shot(page, 'code')
+
+    const [message] = await mailFor(email)
+    assert.match(message?.code ?? '', /^\d{6}$/)
+    const wrong = String((Number(message!.code) + 1) % 1e6).padStart(6, '0')
+    await codeField.fill(wrong)
+    await page.keyboard.press('Enter')
+    await page.waitForLoadState()
+    assert.match((await page.locator('[role=alert]').textContent()) ?? '', /not right/)
+    await shot(page, 'code-wrong')
+
+    await page.getByLabel('Sign-in code').fill(message!.code!)
+    await page.keyboard.press('Enter')
+    await page.waitForURL(`${server.url}/`)
+    assert.equal(await page.locator('#email').textContent(), email)
+    await context.close()
+  })
+
+  it('sessions page: two browsers listed; sign out everywhere ends both', async () => {
+    const email = uniqueEmail('sessions')
+    const signInWithCode = async (page: Page) => {
+      await page.goto(`${server.url}/auth/login`)
+      await page.getByLabel('Email address').fill(email)
+      await page.getByRole('button', { name: 'Email me a sign-in code' }).click()
+      await page.waitForURL(/\/auth\/code$/)
+      const [message] = await mailFor(email)
+      await page.getByLabel('Sign-in code').fill(message!.code!)
+      await page.getByRole('button', { name: 'Sign in' }).click()
+      await page.waitForURL(`${server.url}/`)
+    }
+    const first = await newPage()
+    const second = await newPage()
+    await signInWithCode(first.page)
+    await signInWithCode(second.page)
+    await second.page.goto(`${server.url}/auth/sessions`)
+    assert.equal(
+      await second.page.getByRole('button', { name: /^Sign out (?!everywhere)/ }).count(),
+      2,
+    )
+    await shot(second.page, 'sessions')
+    await second.page.getByRole('button', { name: 'Sign out everywhere' }).click()
+    await second.page.waitForURL(/signed_out=1/)
+    assert.match((await second.page.textContent('main')) ?? '', /You are signed out/)
+    await shot(second.page, 'signed-out')
+    await first.page.goto(`${server.url}/private`)
+    assert.match(first.page.url(), /\/auth\/login\?returnTo=%2Fprivate$/)
+    await first.context.close()
+    await second.context.close()
+  })
+
+  it('a link opened in another browser asks for confirmation first', async () => {
+    const asking = await newPage()
+    const email = uniqueEmail('other-device')
+    await asking.page.goto(`${server.url}/auth/login?returnTo=%2Fwelcome`)
+    await asking.page.getByLabel('Email address').fill(email)
+    await asking.page.getByRole('button', { name: 'Email me a sign-in link' }).click()
+    await asking.page.waitForURL(/check-email/)
+    const [message] = await mailFor(email)
+    const other = await newPage()
+    await other.page.goto(message!.link!)
+    assert.match((await other.page.textContent('h1')) ?? '', /Confirm sign-in/)
+    assert.match(
+      (await other.page.textContent('main')) ?? '',
+      new RegExp(email.replace('.', '\\.')),
+    )
+    await shot(other.page, 'confirm')
+    await other.page.getByRole('button', { name: `Sign in as ${email}` }).click()
+    await other.page.waitForURL(`${server.url}/welcome`)
+    await asking.context.close()
+    await other.context.close()
+  })
+
+  it('the demo origin’s sign-out button signs out; an unknown page shows the error page', async () => {
+    const { context, page } = await newPage()
+    const email = uniqueEmail('signout')
+    await page.goto(`${server.url}/`)
+    await page.getByLabel('Email address').fill(email)
+    await page.getByRole('button', { name: 'Email me a sign-in code' }).click()
+    await page.waitForURL(/\/auth\/code$/)
+    await page.getByLabel('Sign-in code').fill((await mailFor(email))[0]!.code!)
+    await page.keyboard.press('Enter')
+    await page.waitForURL(`${server.url}/`)
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.waitForURL(/signed_out=1/)
+    await page.goto(`${server.url}/auth/nothing-here`)
+    assert.match((await page.textContent('main')) ?? '', /no such sign-in page/)
+    await shot(page, 'error')
+    await context.close()
+  })
+})
