@@ -14,6 +14,8 @@ export default defineConfig({
           SESSION_SECRET: 'test-session-secret-0123456789-abcdefghij',
           // Tests name the gateway https://gateway.test; the emulator allows its callback.
           PUBLIC_URL: 'https://gateway.test',
+          // Tests edit KV directly; an isolate-level cache would hide that. Its own test sets it.
+          SESSION_CACHE_SECONDS: '0',
           WORKOS_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
           ADMIN_TOKEN: 'test-admin-token-0123456789-abcdefghijkl',
           FORWARD_AUTH_TOKEN: 'test-forward-auth-token-0123456789-abcdef',

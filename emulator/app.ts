@@ -27,6 +27,17 @@ export function createEmulatorApp(options: EmulatorOptions) {
     c.header('X-Request-ID', `req_${opaqueToken(12)}`)
     await next()
   })
+  // Counts the WorkOS calls made (everything but the /__ switches), for the bench.
+  const stats = { requests: 0, byRoute: {} as Record<string, number> }
+  app.use(async function countCalls(c, next) {
+    if (!c.req.path.startsWith('/__')) {
+      stats.requests++
+      const route = `${c.req.method} ${c.req.path.replace(/\/(passwordless_session|magic_auth|user)_[0-9A-Z]+/g, '/:id').replace(/\/passwordless\/[^/]+\/confirm/, '/passwordless/:token/confirm')}`
+      stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1
+    }
+    await next()
+  })
+  app.get('/__stats', (c) => c.json(stats))
   app.use(injectFaults(faults))
   app.use(async function apiKey(c, next) {
     if (!BEARER_ROUTES.some((route) => route.test(c.req.path))) return next()

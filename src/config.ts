@@ -17,6 +17,8 @@ export interface Config {
   readonly sessionTtlSeconds: number
   /** A session unused this long ends; used after half of it, it is renewed (sliding refresh). */
   readonly sessionIdleSeconds: number
+  /** How long an isolate may reuse a session it read (0: every request reads KV). */
+  readonly sessionCacheSeconds: number
   readonly emailDelivery: 'workos' | 'custom'
   readonly email: { apiUrl: string; apiKey: string; from: string } | undefined
   readonly publicPaths: readonly PublicPath[]
@@ -92,6 +94,7 @@ const rawEnv = z.object({
   ALLOWED_EMAIL_DOMAINS: optionalText,
   ALLOWED_EMAILS: optionalText,
   SESSION_IDLE_TIMEOUT_SECONDS: optionalText,
+  SESSION_CACHE_SECONDS: optionalText,
   ASSERTION_KEYS: optionalText,
   ASSERTION_AUDIENCE: optionalText,
   ADMIN_TOKEN: optionalText,
@@ -169,6 +172,10 @@ export function parseConfig(env: Record<string, unknown>): Config {
       'SESSION_IDLE_TIMEOUT_SECONDS',
       'must be a whole number of seconds from 60 up to SESSION_TTL_SECONDS',
     )
+
+  const sessionCacheSeconds = Number(e.SESSION_CACHE_SECONDS ?? 10)
+  if (!Number.isInteger(sessionCacheSeconds) || sessionCacheSeconds < 0 || sessionCacheSeconds > 60)
+    fail('SESSION_CACHE_SECONDS', 'must be a whole number of seconds from 0 to 60')
 
   const emailDelivery = e.EMAIL_DELIVERY ?? 'workos'
   if (emailDelivery !== 'workos' && emailDelivery !== 'custom')
@@ -278,6 +285,7 @@ export function parseConfig(env: Record<string, unknown>): Config {
     originUrl,
     sessionTtlSeconds,
     sessionIdleSeconds,
+    sessionCacheSeconds,
     emailDelivery: emailDelivery as Config['emailDelivery'],
     email,
     publicPaths: Object.freeze(publicPaths),

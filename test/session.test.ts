@@ -79,6 +79,30 @@ describe('sessions in KV', () => {
     expect(counts).toEqual({ get: 1, put: 0, delete: 0, list: 0 })
   })
 
+  it('with SESSION_CACHE_SECONDS, an isolate reads a session from KV once, then from memory', async () => {
+    const { cookie } = await signIn()
+    const { counts, binding } = countingKv()
+    const settings = { SESSIONS: binding, SESSION_CACHE_SECONDS: '5' }
+    for (let i = 0; i < 5; i++) {
+      expect((await gatewayWith(settings, '/x', { headers: { cookie } })).status).toBe(200)
+    }
+    expect(counts.get).toBe(1)
+    // A sign-out in this isolate takes effect at once, cache or not.
+    expect((await gatewayWith(settings, '/auth/logout', json({}, { cookie }))).status).toBe(200)
+    expect((await gatewayWith(settings, '/x', { headers: { cookie } })).status).toBe(401)
+  })
+
+  it('a session deleted elsewhere is honoured here for at most SESSION_CACHE_SECONDS', async () => {
+    const { cookie } = await signIn()
+    const settings = { SESSION_CACHE_SECONDS: '1' }
+    expect((await gatewayWith(settings, '/x', { headers: { cookie } })).status).toBe(200)
+    // Another isolate revokes it: the KV entry goes, this isolate's memory does not know yet.
+    await kv.delete(`session:${await sha256(idOf(cookie))}`)
+    expect((await gatewayWith(settings, '/x', { headers: { cookie } })).status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    expect((await gatewayWith(settings, '/x', { headers: { cookie } })).status).toBe(401)
+  })
+
   it('spends no KV read on a cookie whose signature fails', async () => {
     const { cookie } = await signIn()
     const { counts, binding } = countingKv()

@@ -10,7 +10,8 @@ export type CurrentSession =
   | { state: 'expired' }
   | { state: 'active'; sessionId: string; record: SessionRecord }
 
-export const sessionStore = (c: Context): SessionStore => new KvSessionStore(c.env.SESSIONS)
+export const sessionStore = (c: Context): SessionStore =>
+  new KvSessionStore(c.env.SESSIONS, c.get('config').sessionCacheSeconds)
 
 /**
  * The request's session: a signature check (no I/O), then one KV read. A cookie that fails either

@@ -50,11 +50,33 @@ const indexPrefix = (personKey: string) => `person:${personKey}:`
 
 export const sessionKey = async (sessionId: string) => sessionKeyOf(await sha256(sessionId))
 
+// An in-isolate cache of session lookups, so a burst of requests from one browser costs one KV
+// read, not one each. Its TTL (SESSION_CACHE_SECONDS) is the extra time a session revoked in
+// *another* isolate may still be honoured here; a deletion in this isolate clears it at once.
+const MAX_CACHED = 10_000
+const cache = new Map<string, { record: SessionRecord; until: number }>()
+
+function remember(handle: string, record: SessionRecord, seconds: number) {
+  if (seconds <= 0) return
+  if (cache.size >= MAX_CACHED) cache.clear()
+  cache.set(handle, { record, until: Date.now() + seconds * 1000 })
+}
+
 export class KvSessionStore implements SessionStore {
-  constructor(private readonly kv: KVNamespace) {}
+  constructor(
+    private readonly kv: KVNamespace,
+    private readonly cacheSeconds = 0,
+  ) {}
 
   async get(sessionId: string, now = Date.now()): Promise<SessionRecord | null> {
-    return this.getByHandle(await sha256(sessionId), now)
+    const handle = await sha256(sessionId)
+    const cached = this.cacheSeconds > 0 ? cache.get(handle) : undefined
+    if (cached && cached.until > Date.now())
+      return isLive(cached.record, now) ? cached.record : null
+    const record = await this.getByHandle(handle, now)
+    if (record) remember(handle, record, this.cacheSeconds)
+    else cache.delete(handle)
+    return record
   }
 
   private async getByHandle(handle: string, now = Date.now()): Promise<SessionRecord | null> {
@@ -86,6 +108,7 @@ export class KvSessionStore implements SessionStore {
     await this.kv.put(sessionKeyOf(handle), JSON.stringify(record), {
       expirationTtl: ttlUntil(record.idleExpiresAt),
     })
+    if (cache.has(handle)) remember(handle, record, this.cacheSeconds)
   }
 
   async delete(sessionId: string): Promise<void> {
@@ -110,11 +133,13 @@ export class KvSessionStore implements SessionStore {
   }
 
   async deleteByHandle(handle: string): Promise<void> {
+    cache.delete(handle)
     await this.kv.delete(sessionKeyOf(handle))
     await this.kv.put(endedKeyOf(handle), '1', { expirationTtl: ENDED_MARKER_SECONDS })
   }
 
   async rewriteByHandle(handle: string, record: SessionRecord): Promise<void> {
+    cache.delete(handle)
     await this.kv.put(sessionKeyOf(handle), JSON.stringify(record), {
       expirationTtl: ttlUntil(record.idleExpiresAt),
     })
