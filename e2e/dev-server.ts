@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 // Starts `npm run dev` (the launcher itself, on this Node) on free loopback ports, and stops
@@ -46,6 +49,9 @@ export async function startDevServer(extraArgs: string[] = []): Promise<DevServe
     freePort(),
   ])
   const launcher = fileURLToPath(new URL('../scripts/dev.ts', import.meta.url))
+  // Each server keeps its local KV and limits in its own folder: two wrangler dev processes
+  // sharing .wrangler/state would contend for it, and a developer's own state stays untouched.
+  const state = mkdtempSync(join(tmpdir(), 'gateway-e2e-'))
   const child = spawn(
     process.execPath,
     [
@@ -56,6 +62,8 @@ export async function startDevServer(extraArgs: string[] = []): Promise<DevServe
       '127.0.0.1',
       '--inspector-port',
       String(inspector),
+      '--persist-to',
+      state,
       ...extraArgs,
     ],
     {
@@ -94,6 +102,7 @@ export async function startDevServer(extraArgs: string[] = []): Promise<DevServe
         }, 10_000)
         child.once('exit', () => {
           clearTimeout(force)
+          rmSync(state, { recursive: true, force: true })
           // Anything of the group still alive (workerd) goes too.
           try {
             process.kill(-child.pid!, 'SIGKILL')

@@ -191,3 +191,38 @@ describe('sign-in in a real browser', () => {
     await context.close()
   })
 })
+
+describe('scanner-proof links in a real browser (EMAIL_DELIVERY=custom)', () => {
+  let custom: DevServer
+
+  before(async () => {
+    custom = await startDevServer(['--var', 'EMAIL_DELIVERY:custom'])
+  })
+  after(async () => {
+    await custom?.stop()
+  })
+
+  it('the emailed link shows a Continue page; only the click signs in', async () => {
+    const { context, page } = await newPage()
+    const email = uniqueEmail('continue')
+    await page.goto(`${custom.url}/auth/login?returnTo=%2Fdocs`)
+    await page.getByLabel('Email address').fill(email)
+    await page.getByRole('button', { name: 'Email me a sign-in link' }).click()
+    await page.waitForURL(/check-email/)
+    const response = await fetch(`${custom.url}/__dev/mailbox.json?to=${encodeURIComponent(email)}`)
+    const [message] = ((await response.json()) as { messages: { link: string }[] }).messages
+    assert.match(message!.link, /\/auth\/magic\//)
+    // A scanner's GET changes nothing; the person's page names the account.
+    await (await fetch(message!.link)).text()
+    await page.goto(message!.link)
+    assert.match(
+      (await page.textContent('main')) ?? '',
+      new RegExp(`Continue as ${email.replace('.', '\\.')}`),
+    )
+    await shot(page, 'continue')
+    await page.getByRole('button', { name: `Continue as ${email}` }).click()
+    await page.waitForURL(`${custom.url}/docs`)
+    assert.equal(await page.locator('#email').textContent(), email)
+    await context.close()
+  })
+})
