@@ -1,6 +1,7 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
-import { TEST_WEBHOOK_SECRET } from './test/setup/global-setup.ts'
+import { appendFileSync } from 'node:fs'
+import { TEST_WEBHOOK_SECRET, WORKER_LOG } from './test/setup/global-setup.ts'
 
 export default defineConfig({
   plugins: [
@@ -29,7 +30,11 @@ export default defineConfig({
     testTimeout: 20_000,
     // Test files share one emulator, and its fault switch is global: run files one at a time.
     fileParallelism: false,
-    // The Worker logs one JSON line per event; show them only for a failing test.
-    silent: 'passed-only',
+    // Every line the Worker logs is kept and scanned for secrets when the run ends.
+    // (and kept out of the test output: one JSON line per request would drown it).
+    onConsoleLog(log) {
+      appendFileSync(WORKER_LOG, `${log.trimEnd()}\n`)
+      return false
+    },
   },
 })

@@ -18,6 +18,7 @@ import { configFor } from './config'
 import { publicOrigin, type AppEnv } from './context'
 import { mailboxJson, mailboxPage } from './dev/mailbox'
 import { GatewayError, renderError } from './errors'
+import { withRequestLog } from './log'
 import { gateAndForward } from './proxy-gate'
 import { stylesheet } from './pages/stylesheet'
 
@@ -26,11 +27,20 @@ import { stylesheet } from './pages/stylesheet'
 const app = new Hono<AppEnv>()
 
 // Always the gateway's own id: a client-chosen one would reach the origin as if we had made it.
-app.use(async function requestId(c, next) {
+// Every request gets one structured log line (src/log.ts) carrying it.
+app.use(async function requestLog(c, next) {
   const id = crypto.randomUUID()
   c.set('requestId', id)
   c.header('X-Request-ID', id)
-  await next()
+  await withRequestLog(
+    { requestId: id, method: c.req.method },
+    () => next(),
+    (_, line) => {
+      line.route = c.req.routePath
+      line.status = c.res.status
+      line.outcome ??= c.res.status < 400 ? 'ok' : `status_${c.res.status}`
+    },
+  )
 })
 app.use(async function loadConfig(c, next) {
   c.set('config', configFor(c.env))

@@ -3,6 +3,7 @@ import type { PublicPath } from './config'
 import { forwardToOrigin } from './proxy'
 import { safeReturnTo } from './redirect'
 import { currentSession } from './session/current'
+import { log } from './log'
 import { wantsHtml } from './negotiate'
 
 // Encoded "/", "\" or "." and ";" path parameters can be decoded into a different path by the
@@ -39,6 +40,7 @@ export async function gateAndForward(c: Context): Promise<Response> {
       : session.state === 'invalid_cookie'
         ? 'invalid_session_cookie'
         : 'session_expired'
+  log({ event: `refused_${reason}` })
   const isNavigation = (c.req.method === 'GET' || c.req.method === 'HEAD') && wantsHtml(c)
   if (isNavigation) {
     const returnTo = safeReturnTo(url.pathname + url.search)

@@ -103,6 +103,7 @@ export async function forwardToOrigin(
     const response = await proxy(target, { raw: c.req.raw, headers, redirect: 'manual' })
     // The origin's own headers stay as they are; the request id is added so a person reporting a
     // problem can quote it.
+    log({ event: identity ? 'proxied' : 'proxied_public', originStatus: response.status })
     const requestId = c.get('requestId')
     if (requestId && !response.headers.has('x-request-id'))
       response.headers.set('x-request-id', requestId)

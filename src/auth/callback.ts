@@ -73,7 +73,11 @@ async function completeSignIn(c: Context, code: string, state: SignInState, stat
     ))
   } catch (error) {
     const failure = classifyWorkosError(error)
-    log({ event: 'callback_failed', outcome: failure.kind, ...describeWorkosError(error) })
+    log({
+      event: 'callback_failed',
+      outcome: `workos_${failure.kind}`,
+      ...describeWorkosError(error),
+    })
     const reason = failure.kind === 'invalid_grant' ? 'expired' : 'auth_failed'
     return c.redirect(loginUrl({ error: reason, returnTo }), status)
   }

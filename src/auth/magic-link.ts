@@ -95,7 +95,7 @@ export async function deliver(c: Context, message: OutgoingEmail): Promise<void>
 /** Maps a failed WorkOS call to the answer a person gets, logging what went wrong (no input). */
 export function workosFailureToError(error: unknown, event: string): GatewayError {
   const failure = classifyWorkosError(error)
-  log({ event, outcome: failure.kind, ...describeWorkosError(error) })
+  log({ event, outcome: `workos_${failure.kind}`, ...describeWorkosError(error) })
   switch (failure.kind) {
     case 'rate_limited':
       return new GatewayError(

@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { GatewayError } from '../errors'
 import { log } from '../log'
 import { clearSessionCookie, verifySessionCookie } from './cookie'
 import type { SessionRecord } from './record'
@@ -25,12 +26,14 @@ export async function currentSession(
   const cookie = await verifySessionCookie(c, c.get('config').sessionSecrets)
   if (cookie.state === 'absent') return cookie
   if (cookie.state === 'invalid') {
+    log({ event: 'refused_tampered_cookie' })
     clearSessionCookie(c)
     return { state: 'invalid_cookie' }
   }
   const store = sessionStore(c)
-  const record = await store.get(cookie.sessionId)
+  const record = await kvOrFailClosed(() => store.get(cookie.sessionId))
   if (!record) {
+    log({ event: 'session_ended' })
     clearSessionCookie(c)
     return { state: 'expired' }
   }
@@ -40,6 +43,35 @@ export async function currentSession(
     options.refresh === false ? record : refreshIfDue(c, store, cookie.sessionId, record)
   return { state: 'active', sessionId: cookie.sessionId, record: current }
 }
+
+/**
+ * KV that throws or hangs grants nothing: the request is refused with 503 and Retry-After, and
+ * the cookie is left alone (the session may be fine once KV answers again).
+ */
+export async function kvOrFailClosed<T>(read: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([
+      read(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('KV timed out')), KV_DEADLINE_MS)
+      }),
+    ])
+  } catch {
+    log({ event: 'session_store_failed', outcome: 'session_store_unavailable' })
+    throw new GatewayError(
+      503,
+      'session_store_unavailable',
+      'We cannot check your sign-in right now. Please try again in a moment.',
+      { 'Retry-After': '5' },
+    )
+  } finally {
+    if (timer !== undefined) clearTimeout(timer)
+  }
+}
+
+// A KV read normally takes milliseconds; past this, answer rather than hang the request.
+const KV_DEADLINE_MS = 3000
 
 function refreshIfDue(c: Context, store: SessionStore, sessionId: string, record: SessionRecord) {
   const idleMs = c.get('config').sessionIdleSeconds * 1000

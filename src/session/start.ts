@@ -2,7 +2,7 @@ import type { Context } from 'hono'
 import { clientIp } from '../context'
 import { randomToken } from '../crypto'
 import { setSessionCookie } from './cookie'
-import { sessionStore } from './current'
+import { kvOrFailClosed, sessionStore } from './current'
 import type { SessionRecord } from './record'
 import { personKeyOf } from './store'
 
@@ -38,8 +38,11 @@ export async function startSession(c: Context, identity: SignedInIdentity): Prom
     userAgent: (c.req.header('user-agent') ?? '').slice(0, 256),
   }
   const store = sessionStore(c)
-  await store.put(sessionId, record)
-  await store.rememberUserId(record.userId, await personKeyOf(record.email), record.expiresAt)
+  // No cookie is set unless the session was stored: a failed write leaves no half-made session.
+  await kvOrFailClosed(async () => {
+    await store.put(sessionId, record)
+    await store.rememberUserId(record.userId, await personKeyOf(record.email), record.expiresAt)
+  })
   await setSessionCookie(c, config.sessionSecrets, sessionId, config.sessionTtlSeconds)
   return record
 }

@@ -1,3 +1,5 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import type { TestProject } from 'vitest/node'
 import { startEmulator } from '../../emulator/server.ts'
 import { startDemoOrigin } from '../../scripts/demo-origin.ts'
@@ -8,7 +10,44 @@ import { startDemoOrigin } from '../../scripts/demo-origin.ts'
 export const TEST_GATEWAY_ORIGIN = 'https://gateway.test'
 export const TEST_WEBHOOK_SECRET = 'whsec_test_0123456789abcdef'
 
+// Everything the Worker logs during the whole run (vitest.config.mts appends it here); at the end
+// it is scanned for what must never be logged.
+export const WORKER_LOG = new URL('../../.ci/worker-log.txt', import.meta.url).pathname
+
+const NEVER_LOGGED: [string, RegExp][] = [
+  ['an email address', /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/],
+  ['a gateway cookie', /__Host-(session|signin|magic-auth)=[A-Za-z0-9_.-]{8,}/],
+  ['a WorkOS API key', /sk_(test|live)_/],
+  ['a mail API key', /re_dev_emulator/],
+  ['a webhook secret', /whsec_/],
+  ['a session secret', /session-secret/],
+  ['a Magic Link', /\/passwordless\/[A-Za-z0-9_-]{8,}\/confirm/],
+  ['a gateway link', /\/auth\/magic\/[A-Za-z0-9_-]{8,}/],
+  ['a one-time code', /\b\d{6}\b/],
+  ['a JWT', /eyJ[A-Za-z0-9_-]{8,}\.eyJ/],
+  ['a token-like string', /[A-Za-z0-9_-]{40,}/],
+]
+
+function scanWorkerLog(): void {
+  const text = readFileSync(WORKER_LOG, 'utf8')
+  const lines = text.split('\n').filter(Boolean)
+  const leaks = NEVER_LOGGED.flatMap(([what, pattern]) => {
+    const count = lines.filter((line) => pattern.test(line)).length
+    return count ? [`${what} (${count} lines)`] : []
+  })
+  console.log(`log scan: ${lines.length} log lines from the Worker checked; leaks: ${leaks.length}`)
+  if (leaks.length > 0) {
+    // A teardown error alone does not fail vitest's exit code; this does.
+    console.error(
+      `The Worker logged what it must never log: ${leaks.join(', ')}. See ${WORKER_LOG}.`,
+    )
+    process.exitCode = 1
+  }
+}
+
 export default async function setup(project: TestProject) {
+  mkdirSync(dirname(WORKER_LOG), { recursive: true })
+  writeFileSync(WORKER_LOG, '')
   const emulator = await startEmulator({
     port: 0,
     apiKey: 'sk_test_emulator',
@@ -22,6 +61,7 @@ export default async function setup(project: TestProject) {
   project.provide('originUrl', origin.url)
   return async () => {
     await Promise.all([emulator.close(), origin.close()])
+    scanWorkerLog()
   }
 }
 
