@@ -37,6 +37,8 @@ export interface Config {
   readonly assertionKeys: readonly JsonWebKey[]
   /** The assertion's `aud`: ASSERTION_AUDIENCE, else the origin's own origin. */
   readonly assertionAudience: string
+  /** How long one WorkOS call may take before the person is told to try again. */
+  readonly workosTimeoutMs: number
   /** Bearer token for the admin revocation endpoint; undefined turns the endpoint off. */
   readonly adminToken: string | undefined
   /** A proxy that sends this in X-Forward-Auth-Token gets the assertion from /auth/verify. */
@@ -100,6 +102,7 @@ const rawEnv = z.object({
   ADMIN_TOKEN: optionalText,
   WORKOS_WEBHOOK_SECRET: optionalText,
   FORWARD_AUTH_TOKEN: optionalText,
+  WORKOS_TIMEOUT_MS: optionalText,
 })
 
 const RATE_LIMIT_BINDINGS = ['SEND_LIMIT_EMAIL', 'SEND_LIMIT_IP', 'VERIFY_LIMIT_IP'] as const
@@ -261,6 +264,10 @@ export function parseConfig(env: Record<string, unknown>): Config {
   if (!/^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(accentColor))
     fail('ACCENT_COLOR', 'must be a hex colour such as #4f46e5')
 
+  const workosTimeoutMs = Number(e.WORKOS_TIMEOUT_MS ?? 8000)
+  if (!Number.isInteger(workosTimeoutMs) || workosTimeoutMs < 200 || workosTimeoutMs > 30000)
+    fail('WORKOS_TIMEOUT_MS', 'must be a whole number of milliseconds from 200 to 30000')
+
   if (e.ADMIN_TOKEN !== undefined && e.ADMIN_TOKEN.length < 32)
     fail('ADMIN_TOKEN', 'must be at least 32 characters')
   if (e.FORWARD_AUTH_TOKEN !== undefined && e.FORWARD_AUTH_TOKEN.length < 32)
@@ -299,6 +306,7 @@ export function parseConfig(env: Record<string, unknown>): Config {
     assertionKeys: Object.freeze(assertionKeys),
     assertionAudience,
     adminToken: e.ADMIN_TOKEN,
+    workosTimeoutMs,
     forwardAuthToken: e.FORWARD_AUTH_TOKEN,
     webhookSecret: e.WORKOS_WEBHOOK_SECRET,
   })

@@ -14,9 +14,8 @@ import type { Config } from './config'
 // failure is answered at once (503 or 429 with Retry-After) and the person tries again.
 const MAX_RETRIES = 0
 // The worker build of the SDK ignores its `timeout` option, so the gateway bounds every call
-// itself: 8 s covers a slow answer and stays well inside what a person waits for before pressing
-// the button again.
-export const WORKOS_DEADLINE_MS = 8000
+// itself (WORKOS_TIMEOUT_MS, default 8 s: a slow answer, well inside what a person waits for
+// before pressing the button again).
 
 const clients = new WeakMap<Config, WorkOS>()
 
@@ -41,8 +40,12 @@ export class WorkosDeadlineError extends Error {
   override name = 'WorkosDeadlineError'
 }
 
-/** Resolves with the call, or rejects once the deadline passes (the call itself is abandoned). */
-export async function withDeadline<T>(call: Promise<T>, ms = WORKOS_DEADLINE_MS): Promise<T> {
+/**
+ * Resolves with the call, or rejects once WORKOS_TIMEOUT_MS passes (default 8 s; the call itself
+ * is abandoned).
+ */
+export async function withDeadline<T>(config: Config, call: Promise<T>): Promise<T> {
+  const ms = config.workosTimeoutMs
   let timer: ReturnType<typeof setTimeout> | undefined
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new WorkosDeadlineError()), ms)

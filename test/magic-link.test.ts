@@ -320,14 +320,20 @@ describe('GET /auth/callback', () => {
     expect(madeUp.headers.get('location')).toBe('/auth/login?error=expired')
   })
 
-  it('sends a WorkOS outage during the exchange to auth_failed, showing no internals', async () => {
+  it('answers a WorkOS outage during the exchange with a try-again page, and the retry works', async () => {
     const email = uniqueEmail()
     await gateway('/auth/magic-link', json({ email }))
     const callback = pathOf(await openLink(await latestLink(email)))
-    await armFault({ path: '/sso/token', status: 502, count: 2 })
+    await armFault({ path: '/sso/token', status: 502, count: 1 })
     try {
-      const response = await gateway(callback)
-      expect(response.headers.get('location')).toBe('/auth/login?error=auth_failed')
+      const response = await gateway(callback, { headers: { accept: 'text/html' } })
+      expect(response.status).toBe(503)
+      expect(response.headers.get('retry-after')).toBeTruthy()
+      expect(sessionCookieFrom(response)).toBeUndefined()
+      const page = await response.text()
+      expect(page).toContain('try again')
+      expect(page).toContain(`href="${callback.replace(/&/g, '&amp;')}"`)
+      expect(page).not.toMatch(/Injected|sso\/token|GenericServer/)
     } finally {
       await clearFaults()
     }

@@ -3,6 +3,7 @@ import { isEmailAllowed } from '../abuse/allow-list'
 import { readFields } from '../body'
 import { log } from '../log'
 import { ConfirmPage } from '../pages/continue'
+import { ErrorPage } from '../pages/error'
 import { currentSession, sessionStore } from '../session/current'
 import { startSession, type SignedInIdentity } from '../session/start'
 import { classifyWorkosError, describeWorkosError, withDeadline, workosClient } from '../workos'
@@ -69,6 +70,7 @@ async function completeSignIn(c: Context, code: string, state: SignInState, stat
   let profile
   try {
     ;({ profile } = await withDeadline(
+      config,
       workosClient(config).sso.getProfileAndToken({ code, clientId: config.workosClientId }),
     ))
   } catch (error) {
@@ -78,6 +80,23 @@ async function completeSignIn(c: Context, code: string, state: SignInState, stat
       outcome: `workos_${failure.kind}`,
       ...describeWorkosError(error),
     })
+    if (failure.kind === 'unavailable' || failure.kind === 'rate_limited') {
+      // WorkOS did not answer: the code may still be good, so offer the same step again rather
+      // than sending the person back to ask for a new email.
+      const retryAfter = failure.kind === 'rate_limited' ? failure.retryAfterSeconds : 5
+      c.header('Retry-After', String(retryAfter))
+      c.header('Cache-Control', 'no-store')
+      const retryHref =
+        status === 302 ? `${new URL(c.req.url).pathname}${new URL(c.req.url).search}` : undefined
+      return c.html(
+        ErrorPage({
+          status: 503,
+          message: 'Sign-in is temporarily unavailable. Please try again in a moment.',
+          ...(retryHref && { retryHref }),
+        }),
+        503,
+      )
+    }
     const reason = failure.kind === 'invalid_grant' ? 'expired' : 'auth_failed'
     return c.redirect(loginUrl({ error: reason, returnTo }), status)
   }

@@ -3,7 +3,7 @@ import { readFields } from '../body'
 import { log } from '../log'
 import { isFormPost } from '../negotiate'
 import { clearSessionCookie } from '../session/cookie'
-import { currentSession, sessionStore } from '../session/current'
+import { currentSession, kvOrFailClosed, sessionStore } from '../session/current'
 import { revokeAllForPerson } from '../session/revoke'
 import { personKeyOf } from '../session/store'
 
@@ -16,12 +16,15 @@ export async function logout(c: Context) {
   const flag = (fields as Record<string, unknown>).everywhere
   const everywhere = flag === true || flag === '1' || flag === 'true'
   const session = await currentSession(c, { refresh: false })
+  // The cookie goes whatever happens next: this browser is signed out even if KV is failing.
+  clearSessionCookie(c)
   if (session.state === 'active') {
     const store = sessionStore(c)
-    if (everywhere) {
-      await revokeAllForPerson(store, await personKeyOf(session.record.email))
-    }
-    await store.delete(session.sessionId)
+    const { email } = session.record
+    await kvOrFailClosed(async () => {
+      if (everywhere) await revokeAllForPerson(store, await personKeyOf(email))
+      await store.delete(session.sessionId)
+    })
     log({ event: 'signed_out', sid: session.record.sid, everywhere })
   }
   clearSessionCookie(c)

@@ -69,6 +69,7 @@ export function requestMagicAuth(c: Context) {
     let magicAuth
     try {
       magicAuth = await withDeadline(
+        config,
         workosClient(config).userManagement.createMagicAuth({ email, ...clientContext(c) }),
       )
     } catch (error) {
@@ -141,6 +142,7 @@ export async function verifyMagicAuth(c: Context) {
     let authenticated
     try {
       authenticated = await withDeadline(
+        config,
         workosClient(config).userManagement.authenticateWithMagicAuth({
           code,
           email: email.email,

@@ -37,6 +37,7 @@ export function requestMagicLink(c: Context) {
     let session
     try {
       session = await withDeadline(
+        config,
         workos.passwordless.createSession({
           type: 'MagicLink',
           email,
@@ -46,7 +47,10 @@ export function requestMagicLink(c: Context) {
         }),
       )
       if (config.emailDelivery === 'workos') {
-        await withDeadline(workos.passwordless.sendSession(session.id))
+        const sent = await withDeadline(config, workos.passwordless.sendSession(session.id))
+        // The SDK hands back null for an answer that is not JSON: that is not a sent email.
+        if ((sent as { success?: unknown } | null)?.success !== true)
+          throw new Error('WorkOS did not confirm sending the link')
       }
     } catch (error) {
       throw workosFailureToError(error, 'magic_link_request_failed')
