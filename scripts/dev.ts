@@ -5,6 +5,8 @@
 // With WORKOS_API_KEY in .dev.vars, the emulator stays off and the gateway talks to real WorkOS
 // (DEV_MODE is then off too, so /__dev/* answers 404).
 import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { redact } from './redact.ts'
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { startEmulator, type RunningEmulator } from '../emulator/server.ts'
@@ -99,7 +101,8 @@ const wrangler = spawn(
   process.execPath,
   [wranglerBin, 'dev', ...(vars.length > 0 ? ['--var', ...vars] : []), ...passedArgs],
   {
-    stdio: 'inherit',
+    // Output is piped through `redact` (below); stdin stays the terminal's for wrangler's keys.
+    stdio: ['inherit', 'pipe', 'pipe'],
     env: {
       ...process.env,
       // Keep wrangler off the network (TOOLCHAIN.md): telemetry, update check, request.cf.
@@ -109,6 +112,13 @@ const wrangler = spawn(
     },
   },
 )
+
+for (const [stream, out] of [
+  [wrangler.stdout, process.stdout],
+  [wrangler.stderr, process.stderr],
+] as const) {
+  createInterface({ input: stream! }).on('line', (line) => out.write(`${redact(line)}\n`))
+}
 
 let stopping = false
 async function stop(code: number) {
