@@ -309,6 +309,10 @@ const gatewayBindings = {
   WORKOS_API_URL: emulator.url,
   ORIGIN_URL: originUrl,
   SESSION_SECRET: 'bench-session-secret-0123456789-abcdefghij',
+  // wrangler dev forwards every console line from workerd through its inspector and prints it,
+  // which costs the gateway more here than the request itself; in production a log line is
+  // cheap. Measured with LOG_REQUESTS=all in README.
+  LOG_REQUESTS: process.argv.includes('--log-all') ? 'all' : 'errors',
 }
 const [bare, gateway, counting] = await Promise.all([
   startWorker({
@@ -389,7 +393,13 @@ try {
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
     },
-    settings: { connections: CONNECTIONS, durationSeconds: DURATION_S, rounds: ROUNDS, quick },
+    settings: {
+      connections: CONNECTIONS,
+      durationSeconds: DURATION_S,
+      rounds: ROUNDS,
+      quick,
+      logRequests: gatewayBindings.LOG_REQUESTS,
+    },
     authenticated,
     passThrough,
     throughputRatio: authenticated.rps / passThrough.rps,

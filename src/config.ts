@@ -37,6 +37,8 @@ export interface Config {
   readonly assertionKeys: readonly JsonWebKey[]
   /** The assertion's `aud`: ASSERTION_AUDIENCE, else the origin's own origin. */
   readonly assertionAudience: string
+  /** `all`: one log line per request; `errors`: only for answers of 400 and above. */
+  readonly logRequests: 'all' | 'errors'
   /** How long one WorkOS call may take before the person is told to try again. */
   readonly workosTimeoutMs: number
   /** Bearer token for the admin revocation endpoint; undefined turns the endpoint off. */
@@ -103,6 +105,7 @@ const rawEnv = z.object({
   WORKOS_WEBHOOK_SECRET: optionalText,
   FORWARD_AUTH_TOKEN: optionalText,
   WORKOS_TIMEOUT_MS: optionalText,
+  LOG_REQUESTS: optionalText,
 })
 
 const RATE_LIMIT_BINDINGS = ['SEND_LIMIT_EMAIL', 'SEND_LIMIT_IP', 'VERIFY_LIMIT_IP'] as const
@@ -264,6 +267,10 @@ export function parseConfig(env: Record<string, unknown>): Config {
   if (!/^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(accentColor))
     fail('ACCENT_COLOR', 'must be a hex colour such as #4f46e5')
 
+  const logRequests = e.LOG_REQUESTS ?? 'all'
+  if (logRequests !== 'all' && logRequests !== 'errors')
+    fail('LOG_REQUESTS', 'must be "all" or "errors"')
+
   const workosTimeoutMs = Number(e.WORKOS_TIMEOUT_MS ?? 8000)
   if (!Number.isInteger(workosTimeoutMs) || workosTimeoutMs < 200 || workosTimeoutMs > 30000)
     fail('WORKOS_TIMEOUT_MS', 'must be a whole number of milliseconds from 200 to 30000')
@@ -307,6 +314,7 @@ export function parseConfig(env: Record<string, unknown>): Config {
     assertionAudience,
     adminToken: e.ADMIN_TOKEN,
     workosTimeoutMs,
+    logRequests: logRequests as Config['logRequests'],
     forwardAuthToken: e.FORWARD_AUTH_TOKEN,
     webhookSecret: e.WORKOS_WEBHOOK_SECRET,
   })

@@ -14,7 +14,7 @@ import { forwardAuth } from './auth/verify'
 import { adminRevoke } from './admin/revoke'
 import { serveJwks } from './assertion/sign'
 import { workosWebhook } from './webhooks/workos'
-import { configFor } from './config'
+import { configFor, type Config } from './config'
 import { publicOrigin, type AppEnv } from './context'
 import { mailboxJson, mailboxPage } from './dev/mailbox'
 import { GatewayError, renderError } from './errors'
@@ -39,6 +39,10 @@ app.use(async function requestLog(c, next) {
       line.route = c.req.routePath
       line.status = c.res.status
       line.outcome ??= c.res.status < 400 ? 'ok' : `status_${c.res.status}`
+      // LOG_REQUESTS=errors keeps only answers of 400 and above (and any request whose config
+      // could not be read, which is always worth a line).
+      const config = c.get('config') as Config | undefined
+      return !config || config.logRequests === 'all' || c.res.status >= 400
     },
   )
 })

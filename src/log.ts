@@ -31,7 +31,8 @@ export function log(fields: Fields): void {
 export async function withRequestLog<T>(
   base: Fields,
   handle: () => Promise<T>,
-  finish: (result: T | undefined, line: Fields) => void,
+  /** Completes the line; false skips writing it. */
+  finish: (result: T | undefined, line: Fields) => boolean,
 ): Promise<T> {
   const line: Fields = { ...base, events: [] }
   const started = Date.now()
@@ -40,10 +41,10 @@ export async function withRequestLog<T>(
     result = await current.run(line, handle)
     return result
   } finally {
-    finish(result, line)
+    const keep = finish(result, line)
     line.durationMs = Date.now() - started
     if ((line.events as string[]).length === 0) delete line.events
-    console.log(JSON.stringify({ time: new Date().toISOString(), ...line }))
+    if (keep) console.log(JSON.stringify({ time: new Date().toISOString(), ...line }))
   }
 }
 

@@ -123,5 +123,5 @@ export async function signInAs(c: Context, identity: SignedInIdentity): Promise<
   const previous = await currentSession(c, { refresh: false })
   if (previous.state === 'active') await sessionStore(c).delete(previous.sessionId)
   const record = await startSession(c, identity)
-  log({ event: 'signed_in', method: identity.method, sid: record.sid })
+  log({ event: 'signed_in', signInMethod: identity.method, sid: record.sid })
 }
