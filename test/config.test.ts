@@ -126,6 +126,41 @@ describe('a misconfigured gateway', () => {
   })
 })
 
+describe('request logs', () => {
+  it('write one JSON line per request with id, route, status, duration and outcome', async () => {
+    const logged = vi.spyOn(console, 'log')
+    try {
+      const response = await gateway('/api/anything', { headers: { accept: 'application/json' } })
+      const lines = logged.mock.calls.map((call) => JSON.parse(String(call[0])))
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toMatchObject({
+        requestId: response.headers.get('x-request-id'),
+        method: 'GET',
+        route: '/*',
+        status: 401,
+        outcome: 'refused_not_signed_in',
+      })
+      expect(typeof lines[0].durationMs).toBe('number')
+    } finally {
+      logged.mockRestore()
+    }
+  })
+
+  it('with LOG_REQUESTS=errors, keep only answers of 400 and above', async () => {
+    const logged = vi.spyOn(console, 'log')
+    try {
+      await gatewayWith({ LOG_REQUESTS: 'errors' }, '/healthz')
+      expect(logged).not.toHaveBeenCalled()
+      await gatewayWith({ LOG_REQUESTS: 'errors' }, '/api', {
+        headers: { accept: 'application/json' },
+      })
+      expect(logged).toHaveBeenCalledTimes(1)
+    } finally {
+      logged.mockRestore()
+    }
+  })
+})
+
 describe('health and dev routes', () => {
   it('GET /healthz answers {ok:true}', async () => {
     const response = await gateway('/healthz')
