@@ -201,3 +201,22 @@ export async function newAssertionKey(kid = `k-${Math.random().toString(36).slic
   ])) as CryptoKeyPair
   return { ...((await crypto.subtle.exportKey('jwk', pair.privateKey)) as JsonWebKey), kid }
 }
+
+/**
+ * The real KV binding behind a thin wrapper that counts what the gateway does with it (a platform
+ * probe, not a mock: every call goes through to KV).
+ */
+export function countingKv() {
+  const counts = { get: 0, put: 0, delete: 0, list: 0 }
+  const binding = new Proxy(env.SESSIONS, {
+    get(target, name: string) {
+      const value = (target as unknown as Record<string, unknown>)[name]
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        if (name in counts) counts[name as keyof typeof counts]++
+        return (value as (...a: unknown[]) => unknown).apply(target, args)
+      }
+    },
+  })
+  return { counts, binding }
+}

@@ -11,6 +11,7 @@ import {
   sessionCookieFrom,
   signIn,
   uniqueEmail,
+  countingKv,
 } from './helpers'
 
 const kv = env.SESSIONS
@@ -20,28 +21,6 @@ function idOf(cookie: string): string {
 }
 
 /** A thin wrapper around the real KV binding that counts what the gateway does with it. */
-function countingKv() {
-  const counts = { get: 0, put: 0, delete: 0, list: 0 }
-  const wrapped = {
-    get: (...args: Parameters<KVNamespace['get']>) => {
-      counts.get++
-      return (kv.get as (...a: unknown[]) => unknown)(...args)
-    },
-    put: (...args: Parameters<KVNamespace['put']>) => {
-      counts.put++
-      return kv.put(...args)
-    },
-    delete: (...args: Parameters<KVNamespace['delete']>) => {
-      counts.delete++
-      return kv.delete(...args)
-    },
-    list: (...args: Parameters<KVNamespace['list']>) => {
-      counts.list++
-      return kv.list(...args)
-    },
-  }
-  return { counts, binding: wrapped as unknown as KVNamespace }
-}
 
 describe('sessions in KV', () => {
   it('keys the session by the SHA-256 of its id; the id itself is stored nowhere', async () => {
