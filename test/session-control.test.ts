@@ -316,7 +316,13 @@ describe('WorkOS-driven revocation (webhooks)', () => {
       ).json()) as Delivery
     const fresh = await sign(Date.now())
     const tampered = { ...fresh, body: fresh.body.replace(email, 'other@example.com') }
-    const badSignature = { ...fresh, signature: fresh.signature.replace(/v1=./, 'v1=0') }
+    const badSignature = {
+      ...fresh,
+      signature: fresh.signature.replace(
+        /v1=(.)/,
+        (_, ch: string) => `v1=${ch === '0' ? '1' : '0'}`,
+      ),
+    }
     for (const delivery of [
       tampered,
       badSignature,
