@@ -23,11 +23,23 @@ async function shot(page: Page, name: string) {
   await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true })
 }
 
-async function mailFor(email: string): Promise<{ link: string | null; code: string | null }[]> {
-  const response = await fetch(`${server.url}/__dev/mailbox.json?to=${encodeURIComponent(email)}`)
-  return ((await response.json()) as { messages: { link: string | null; code: string | null }[] })
-    .messages
+type Mail = { link: string | null; code: string | null }
+
+/**
+ * The mail for `email` on a dev server, waiting briefly for it: with EMAIL_DELIVERY=custom the
+ * gateway sends after answering, as a person's inbox would receive it a moment later.
+ */
+async function mailOn(base: string, email: string): Promise<Mail[]> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const response = await fetch(`${base}/__dev/mailbox.json?to=${encodeURIComponent(email)}`)
+    const { messages } = (await response.json()) as { messages: Mail[] }
+    if (messages.length > 0) return messages
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return []
 }
+
+const mailFor = (email: string) => mailOn(server.url, email)
 
 before(async () => {
   server = await startDevServer()
@@ -209,8 +221,7 @@ describe('scanner-proof links in a real browser (EMAIL_DELIVERY=custom)', () => 
     await page.getByLabel('Email address').fill(email)
     await page.getByRole('button', { name: 'Email me a sign-in link' }).click()
     await page.waitForURL(/check-email/)
-    const response = await fetch(`${custom.url}/__dev/mailbox.json?to=${encodeURIComponent(email)}`)
-    const [message] = ((await response.json()) as { messages: { link: string }[] }).messages
+    const [message] = (await mailOn(custom.url, email)) as { link: string }[]
     assert.match(message!.link, /\/auth\/magic\//)
     // A scanner's GET changes nothing; the person's page names the account.
     await (await fetch(message!.link)).text()

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net'
 //   /__status/<code>      answers with that status
 //   /__redirect?to=<url>  302 to that URL
 //   /__cookies            sets two cookies of its own
+//   /__set-cookie?c=…     sets each `c` as a Set-Cookie line (a hostile origin, for the tests)
 //   /__pipe               streams the request body straight back
 //   /__slow-stream        sends three chunks 150 ms apart
 
@@ -52,6 +53,12 @@ function handler(): Parameters<typeof createServer>[1] {
     }
     if (url.pathname === '/__cookies') {
       response.setHeader('set-cookie', ['origin_a=1; Path=/', 'origin_b=2; Path=/; HttpOnly'])
+      response.writeHead(200, { 'content-type': 'text/plain' })
+      response.end('cookies set')
+      return
+    }
+    if (url.pathname === '/__set-cookie') {
+      response.setHeader('set-cookie', url.searchParams.getAll('c'))
       response.writeHead(200, { 'content-type': 'text/plain' })
       response.end('cookies set')
       return

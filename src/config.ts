@@ -217,6 +217,27 @@ export function parseConfig(env: Record<string, unknown>): Config {
   if (e.PUBLIC_URL !== undefined) {
     if (!httpUrl.safeParse(e.PUBLIC_URL).success) fail('PUBLIC_URL', 'must be an http(s) origin')
     else publicUrl = new URL(e.PUBLIC_URL).origin
+  } else if (!devMode) {
+    // Without it, the request's Host would choose where emailed links and WorkOS redirects point.
+    fail(
+      'PUBLIC_URL',
+      "must be set to the gateway's public origin, e.g. https://gateway.example.com",
+    )
+  }
+
+  // Dev mode signs assertions with a throwaway key, mails through the emulator and serves every
+  // code and link at /__dev/mailbox without authentication: never with a live key or a WorkOS
+  // that is not on this machine.
+  if (devMode && /^sk_live_/.test(workosApiKey)) {
+    fail('DEV_MODE', 'must not be "true" together with an sk_live_ WORKOS_API_KEY')
+    fail('WORKOS_API_KEY', 'must not be an sk_live_ key while DEV_MODE is "true"')
+  }
+  if (devMode && !(workosApi && isLoopbackHost(workosApi.hostname))) {
+    fail('DEV_MODE', 'must not be "true" unless WORKOS_API_URL is the local emulator (loopback)')
+    fail(
+      'WORKOS_API_URL',
+      'must be a loopback address (the local emulator) while DEV_MODE is "true"',
+    )
   }
 
   const signInMethods = list(e.SIGN_IN_METHODS ?? 'code,link').map((m) => m.toLowerCase())
@@ -318,6 +339,17 @@ export function parseConfig(env: Record<string, unknown>): Config {
     forwardAuthToken: e.FORWARD_AUTH_TOKEN,
     webhookSecret: e.WORKOS_WEBHOOK_SECRET,
   })
+}
+
+/** localhost, *.localhost, 127.0.0.0/8 and ::1: addresses that never leave this machine. */
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '')
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === '::1' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+  )
 }
 
 function isEs256PrivateJwk(key: unknown): boolean {

@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import type { Config } from './config'
+import { GatewayError } from './errors'
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -12,9 +13,26 @@ declare module 'hono' {
 export type AppEnv = { Bindings: Env }
 export type AppContext = Context<AppEnv>
 
-/** The gateway's own public origin: PUBLIC_URL when set, else the origin the request came to. */
+/**
+ * The gateway's own public origin: PUBLIC_URL (required outside dev mode); in dev mode without
+ * it, the origin the request came to (localhost, whatever port wrangler dev was given).
+ */
 export function publicOrigin(c: Context): string {
   return c.get('config').publicUrl ?? new URL(c.req.url).origin
+}
+
+/**
+ * Refuses a request that reached the gateway under another host than PUBLIC_URL's, before it can
+ * send an email: links always point at PUBLIC_URL, and a request for another host is misdirected.
+ */
+export function requireGatewayHost(c: Context): void {
+  const publicUrl = c.get('config').publicUrl
+  if (publicUrl && new URL(c.req.url).host !== new URL(publicUrl).host)
+    throw new GatewayError(
+      421,
+      'wrong_host',
+      `Sign in at ${publicUrl}: this address does not serve the sign-in pages.`,
+    )
 }
 
 /**

@@ -10,12 +10,22 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 type Fields = Record<string, unknown>
 
 const current = new AsyncLocalStorage<Fields>()
+// Lines already written: background work (waitUntil) that logs after the answer gets a line of
+// its own, tied to the request by its id.
+const written = new WeakSet<Fields>()
 
 /** Notes fields for this request's line (or prints them at once outside a request). */
 export function log(fields: Fields): void {
   const line = current.getStore()
-  if (!line) {
-    console.log(JSON.stringify({ time: new Date().toISOString(), ...fields }))
+  if (!line || written.has(line)) {
+    const requestId = line?.requestId
+    console.log(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        ...(requestId !== undefined && { requestId, background: true }),
+        ...fields,
+      }),
+    )
     return
   }
   // `event` names what happened; the latest one is the request's outcome unless set otherwise.
@@ -41,6 +51,7 @@ export async function withRequestLog<T>(
     result = await current.run(line, handle)
     return result
   } finally {
+    written.add(line)
     const keep = finish(result, line)
     line.durationMs = Date.now() - started
     if ((line.events as string[]).length === 0) delete line.events

@@ -6,9 +6,11 @@ import { currentSession } from './session/current'
 import { log } from './log'
 import { wantsHtml } from './negotiate'
 
-// Encoded "/", "\" or "." and ";" path parameters can be decoded into a different path by the
-// origin (/assets/..%2Fadmin); such paths never count as public, so they need a session.
-const AMBIGUOUS_PATH = /%2f|%5c|%2e|;|\\/i
+// Encoded "/", "\" or ".", ";" path parameters, and escapes that a second decoding pass (an
+// encoded "%": /pub/%252e%252e/admin) or IIS-style %u escapes turn into one of those, can be read
+// by the origin as a different path (/assets/..%2Fadmin); such paths never count as public, so
+// they need a session.
+const AMBIGUOUS_PATH = /%2f|%5c|%2e|%25|%u|;|\\/i
 
 export function isPublicPath(path: string, publicPaths: readonly PublicPath[]): boolean {
   if (publicPaths.length === 0 || AMBIGUOUS_PATH.test(path)) return false

@@ -4,9 +4,7 @@ import { ASSERTION_HEADER, signAssertion } from './assertion/sign'
 import { clientIp } from './context'
 import { GatewayError } from './errors'
 import { log } from './log'
-import { SIGNIN_COOKIE } from './auth/browser-binding'
-import { PENDING_CODE_COOKIE } from './auth/pending-code'
-import { SESSION_COOKIE } from './session/cookie'
+import { dropGatewaySetCookies, withoutGatewayCookies } from './gateway-cookies'
 import type { SessionRecord } from './session/record'
 
 // Hop-by-hop headers (RFC 9110 §7.6.1, and hono/proxy's list), plus whatever the Connection
@@ -26,24 +24,6 @@ const HOP_BY_HOP = new Set([
 const GATEWAY_OWNED = [/^x-auth-/, /^x-forwarded-/, /^forwarded$/, /^x-real-ip$/, /^x-request-id$/]
 
 const foldName = (name: string) => name.toLowerCase().replace(/_/g, '-')
-
-// The gateway's own cookies never reach the origin.
-const GATEWAY_COOKIES = new Set(
-  [SESSION_COOKIE, SIGNIN_COOKIE, PENDING_CODE_COOKIE].map((name) => name.toLowerCase()),
-)
-
-/** The Cookie header without the gateway's own cookies (any copy), or null if nothing is left. */
-export function cookieWithoutSession(cookie: string | null): string | null {
-  if (!cookie) return null
-  const kept = cookie
-    .split(';')
-    .map((pair) => pair.trim())
-    .filter((pair) => {
-      const name = pair.split('=', 1)[0]!.trim()
-      return pair.length > 0 && !GATEWAY_COOKIES.has(name.toLowerCase())
-    })
-  return kept.length > 0 ? kept.join('; ') : null
-}
 
 /** The origin URL for this request: the origin's base joined with the path as sent, never re-resolved. */
 export function originTarget(originUrl: URL, requestUrl: URL): string {
@@ -72,7 +52,7 @@ export async function forwardedHeaders(
     if (GATEWAY_OWNED.some((pattern) => pattern.test(folded))) continue
     headers.append(name, value)
   }
-  const cookie = cookieWithoutSession(incoming.get('cookie'))
+  const cookie = withoutGatewayCookies(incoming.get('cookie'))
   if (cookie) headers.set('cookie', cookie)
 
   const url = new URL(c.req.url)
@@ -100,10 +80,22 @@ export async function forwardToOrigin(
   const target = originTarget(c.get('config').originUrl, new URL(c.req.url))
   const headers = await forwardedHeaders(c, identity)
   try {
-    const response = await proxy(target, { raw: c.req.raw, headers, redirect: 'manual' })
-    // The origin's own headers stay as they are; the request id is added so a person reporting a
-    // problem can quote it.
-    log({ event: identity ? 'proxied' : 'proxied_public', originStatus: response.status })
+    // no-store: an answer personalised from X-Auth-User must never be cached by URL and served
+    // to someone else.
+    const response = await proxy(target, {
+      raw: c.req.raw,
+      headers,
+      redirect: 'manual',
+      cache: 'no-store',
+    })
+    // The origin's own headers stay as they are, except that it cannot set or clear the
+    // gateway's cookies; the request id is added so a person reporting a problem can quote it.
+    const dropped = dropGatewaySetCookies(response.headers)
+    log({
+      event: identity ? 'proxied' : 'proxied_public',
+      originStatus: response.status,
+      ...(dropped > 0 && { droppedGatewayCookies: dropped }),
+    })
     const requestId = c.get('requestId')
     if (requestId && !response.headers.has('x-request-id'))
       response.headers.set('x-request-id', requestId)

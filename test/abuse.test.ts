@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { form, gateway, gatewayWith, json, latestCode, mailFor, uniqueEmail } from './helpers'
+import {
+  form,
+  fromAnotherBrowser,
+  gateway,
+  gatewayWith,
+  json,
+  latestCode,
+  mailFor,
+  sessionCookieFrom,
+  uniqueEmail,
+} from './helpers'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -23,7 +33,7 @@ async function waitForStatus(status: number, seconds: number, attempt: () => Pro
 }
 
 describe('send limits', () => {
-  it('limits sends per address (3 a minute) with 429, Retry-After and a clear message, then recovers', async () => {
+  it('limits sends per address (3 a minute): 429 with Retry-After, nothing sent, then recovers', async () => {
     const email = uniqueEmail('flood')
     await startOfWindow(60)
     for (let i = 0; i < 3; i++) {
@@ -33,10 +43,15 @@ describe('send limits', () => {
     expect(limited.status).toBe(429)
     expect(limited.headers.get('retry-after')).toBe('60')
     const body = (await limited.json()) as { error: string; message: string }
-    expect(body.error).toBe('too_many_requests')
-    expect(body.message).toMatch(/wait/i)
-    // The code route shares the address's budget.
-    expect((await gateway('/auth/magic-auth', json({ email }))).status).toBe(429)
+    expect(body.error).toBe('link_recently_sent')
+    expect(body.message).toMatch(/use the newest one/i)
+    // The code route shares the address's budget, and still hands over a pending token.
+    const code = await gateway('/auth/magic-auth', json({ email }))
+    expect(code.status).toBe(429)
+    expect(await code.json()).toMatchObject({
+      error: 'code_recently_sent',
+      pending: expect.any(String),
+    })
     // No email was sent for the refused requests.
     expect(await mailFor(email)).toHaveLength(3)
     // Another address is not affected.
@@ -63,30 +78,67 @@ describe('send limits', () => {
     )
   }, 30_000)
 
-  it('shows a browser the sign-in form with the limit explained', async () => {
-    const email = uniqueEmail()
+  it('someone asking for codes for your address cannot lock you out', async () => {
+    const email = uniqueEmail('victim')
     await startOfWindow(60)
-    for (let i = 0; i < 3; i++) await gateway('/auth/magic-link', json({ email }))
-    const response = await gateway('/auth/magic-link', form({ email, returnTo: '/r' }))
-    expect(response.status).toBe(429)
-    expect(response.headers.get('retry-after')).toBe('60')
-    const html = await response.text()
-    expect(html).toContain('Too many sign-in emails')
-    expect(html).toContain(`value="${email}"`)
+    // Three sends from three other clients use up the address's budget for the minute.
+    for (const ip of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) {
+      await fromAnotherBrowser('/auth/magic-auth', json({ email }, { 'cf-connecting-ip': ip }))
+    }
+    // The person, in their own browser, asks for a code: they are sent to the code page, told
+    // to use the newest code they already have, and that code signs them in.
+    const asked = await gateway('/auth/magic-auth', form({ email, returnTo: '/r' }))
+    expect(asked.status).toBe(303)
+    expect(asked.headers.get('location')).toBe('/auth/code?recent=1')
+    const page = await gateway('/auth/code?recent=1', { headers: { accept: 'text/html' } })
+    expect(await page.text()).toContain('We recently sent a code to this address')
+    const signedIn = await gateway(
+      '/auth/magic-auth/verify',
+      form({ code: await latestCode(email) }),
+    )
+    expect(signedIn.status).toBe(303)
+    expect(signedIn.headers.get('location')).toBe('/r')
+    expect(sessionCookieFrom(signedIn)).toBeDefined()
+    // A link asked for meanwhile: the check-email page says to use the newest one.
+    const link = await gateway('/auth/magic-link', form({ email }))
+    expect(link.headers.get('location')).toBe('/auth/check-email?recent=1')
+    const check = await gateway('/auth/check-email?recent=1', { headers: { accept: 'text/html' } })
+    expect(await check.text()).toContain('We recently sent a link to this address')
   })
 
   it('limits code guesses per client IP', async () => {
     const ip = { 'cf-connecting-ip': '203.0.113.88' }
+    await gateway('/auth/magic-auth', json({ email: uniqueEmail() }))
     await startOfWindow(10)
     const statuses: number[] = []
     for (let i = 0; i < 11; i++) {
-      const response = await gateway(
-        '/auth/magic-auth/verify',
-        json({ email: uniqueEmail(), code: '000000' }, ip),
-      )
+      const response = await gateway('/auth/magic-auth/verify', json({ code: '000000' }, ip))
       statuses.push(response.status)
     }
     expect(statuses).toEqual([...Array(10).fill(400), 429])
+  })
+
+  it('counts IPv6 clients by /64: rotating addresses in one /64 is one client', async () => {
+    await startOfWindow(10)
+    const statuses: number[] = []
+    for (let i = 0; i < 11; i++) {
+      const ip = `2001:db8:77:1:${(i + 1).toString(16)}::${i}`
+      statuses.push(
+        (
+          await gateway(
+            '/auth/magic-link',
+            json({ email: uniqueEmail() }, { 'cf-connecting-ip': ip }),
+          )
+        ).status,
+      )
+    }
+    expect(statuses).toEqual([...Array(10).fill(200), 429])
+    // Another /64 is another client.
+    const other = await gateway(
+      '/auth/magic-link',
+      json({ email: uniqueEmail() }, { 'cf-connecting-ip': '2001:db8:77:2::1' }),
+    )
+    expect(other.status).toBe(200)
   })
 })
 

@@ -19,7 +19,7 @@ import {
 describe('cookie attacks', () => {
   it('cookie tossing: a planted __Host-session before the real one fails closed', async () => {
     const { cookie } = await signIn()
-    const planted = '__Host-session=' + 'A'.repeat(43) + '.' + 'B'.repeat(43)
+    const planted = '__Host-session=' + ['A', 'C', 'B'].map((ch) => ch.repeat(43)).join('.')
     const response = await gateway('/api', { headers: { cookie: `${planted}; ${cookie}` } })
     expect(response.status).toBe(401)
   })
@@ -35,7 +35,7 @@ describe('cookie attacks', () => {
 
   it('a cookie signed with a foreign secret is refused', async () => {
     const { cookie } = await signIn()
-    const [id] = cookie.slice('__Host-session='.length).split('.')
+    const [id, person] = cookie.slice('__Host-session='.length).split('.')
     const key = await crypto.subtle.importKey(
       'raw',
       new TextEncoder().encode('attacker-secret-attacker-secret-attacker'),
@@ -44,14 +44,18 @@ describe('cookie attacks', () => {
       ['sign'],
     )
     const signature = new Uint8Array(
-      await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(`session-cookie\n${id}`)),
+      await crypto.subtle.sign(
+        'HMAC',
+        key,
+        new TextEncoder().encode(`session-cookie\n${id}.${person}`),
+      ),
     )
     const forged = btoa(String.fromCharCode(...signature))
       .replace(/=+$/, '')
       .replace(/\+/g, '-')
       .replace(/\//g, '_')
     const response = await gateway('/api', {
-      headers: { cookie: `__Host-session=${id}.${forged}` },
+      headers: { cookie: `__Host-session=${id}.${person}.${forged}` },
     })
     expect(response.status).toBe(401)
   })
@@ -102,10 +106,12 @@ describe('session fixation and login CSRF', () => {
 describe('replays', () => {
   it('a used code cannot be replayed', async () => {
     const email = uniqueEmail()
-    await gateway('/auth/magic-auth', json({ email }))
+    const sent = await fromAnotherBrowser('/auth/magic-auth', json({ email }))
+    const { pending } = (await sent.json()) as { pending: string }
     const code = await latestCode(email)
-    expect((await gateway('/auth/magic-auth/verify', json({ email, code }))).status).toBe(200)
-    const replay = await gateway('/auth/magic-auth/verify', json({ email, code }))
+    const first = await fromAnotherBrowser('/auth/magic-auth/verify', json({ pending, code }))
+    expect(first.status).toBe(200)
+    const replay = await fromAnotherBrowser('/auth/magic-auth/verify', json({ pending, code }))
     expect(replay.status).toBe(400)
     expect(sessionCookieFrom(replay)).toBeUndefined()
   })
@@ -114,11 +120,13 @@ describe('replays', () => {
     const [owner, thief] = [uniqueEmail(), uniqueEmail()]
     await gateway('/auth/magic-auth', json({ email: owner }))
     await gateway('/auth/magic-auth', json({ email: thief }))
+    // The browser's pending code is the thief's: the owner's code does not open it.
     const response = await gateway(
       '/auth/magic-auth/verify',
-      json({ email: thief, code: await latestCode(owner) }),
+      json({ code: await latestCode(owner) }),
     )
     expect(response.status).toBe(400)
+    expect(sessionCookieFrom(response)).toBeUndefined()
   })
 })
 

@@ -1,7 +1,16 @@
-import { env } from 'cloudflare:workers'
+import { env, exports } from 'cloudflare:workers'
 import { describe, expect, it, vi } from 'vitest'
 import { ConfigError, parseConfig } from '../src/config'
-import { gateway, gatewayWith, newAssertionKey, signIn } from './helpers'
+import wranglerToml from '../wrangler.toml?raw'
+import {
+  gateway,
+  gatewayWith,
+  json,
+  mailFor,
+  newAssertionKey,
+  signIn,
+  uniqueEmail,
+} from './helpers'
 
 const base = env as unknown as Record<string, unknown>
 
@@ -63,6 +72,47 @@ describe('configuration', () => {
     expect(problems).toEqual(
       expect.arrayContaining(['SESSION_SECRET', 'ORIGIN_URL', 'EMAIL_DELIVERY']),
     )
+  })
+
+  it.each([
+    ['an sk_live_ key', { WORKOS_API_KEY: 'sk_live_abc123' }, ['DEV_MODE', 'WORKOS_API_KEY']],
+    [
+      'a WorkOS that is not on this machine',
+      { WORKOS_API_URL: 'https://api.workos.com' },
+      ['DEV_MODE', 'WORKOS_API_URL'],
+    ],
+    ['no emulator at all', { WORKOS_API_URL: undefined }, ['DEV_MODE', 'WORKOS_API_URL']],
+    [
+      'a look-alike of localhost',
+      { WORKOS_API_URL: 'http://127.0.0.1.evil.example:4100' },
+      ['DEV_MODE', 'WORKOS_API_URL'],
+    ],
+  ])('refuses DEV_MODE with %s, naming both settings', (_, overrides, named) => {
+    expect(problemsOf(overrides)).toEqual(expect.arrayContaining(named))
+  })
+
+  it.each(['http://localhost:4100', 'http://127.0.0.1:4100', 'http://[::1]:4100'])(
+    'accepts DEV_MODE with the emulator on %s',
+    (url) => {
+      expect(problemsOf({ WORKOS_API_URL: url })).toEqual([])
+    },
+  )
+
+  it('outside dev mode, PUBLIC_URL is required (the Host header must not choose links)', async () => {
+    const production = {
+      DEV_MODE: undefined,
+      WORKOS_API_URL: undefined,
+      WORKOS_API_KEY: 'sk_live_abc123',
+      WORKOS_CLIENT_ID: 'client_abc',
+      ASSERTION_KEYS: JSON.stringify([await newAssertionKey()]),
+    }
+    expect(problemsOf({ ...production, PUBLIC_URL: undefined })).toEqual(['PUBLIC_URL'])
+    expect(problemsOf(production)).toEqual([])
+  })
+
+  it('keeps request URLs out of Workers Logs: invocation logs are off in wrangler.toml', () => {
+    // Invocation logs record each request's full URL (/auth/callback?code=…, /auth/magic/<token>).
+    expect(wranglerToml).toMatch(/\[observability\.logs\][^[]*invocation_logs\s*=\s*false/)
   })
 
   it('without DEV_MODE there are no dev credentials', () => {
@@ -185,6 +235,18 @@ describe('health and dev routes', () => {
     }
     expect((await gatewayWith(settings, '/__dev/mailbox.json')).status).toBe(404)
     expect((await gatewayWith(settings, '/__dev/mailbox')).status).toBe(404)
+  })
+
+  it('refuses to send a sign-in email for a request to another host than PUBLIC_URL', async () => {
+    for (const route of ['/auth/magic-link', '/auth/magic-auth']) {
+      const email = uniqueEmail()
+      const response = await exports.default.fetch(
+        new Request(`http://attacker.example:9999${route}`, json({ email })),
+      )
+      expect(response.status).toBe(421)
+      expect(await response.json()).toMatchObject({ error: 'wrong_host' })
+      expect(await mailFor(email)).toHaveLength(0)
+    }
   })
 
   it('answers 404 for an unknown /auth/ route instead of proxying it', async () => {

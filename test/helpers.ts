@@ -13,10 +13,12 @@ export function uniqueEmail(label = 'person'): string {
   return `${label}-${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}@example.com`
 }
 
-// The suite acts as one browser for the sign-in nonce cookie (`__Host-signin`), which ties a
-// link to the browser that asked for it: requests carry it, responses update it. A test that
-// plays another browser uses `fromAnotherBrowser`.
-let signinCookie: string | undefined
+// The suite acts as one browser for the cookies that tie a sign-in to the browser that started
+// it: the sign-in nonce (`__Host-signin`, a link) and the pending code (`__Host-magic-auth`, a
+// code). Requests carry them, responses update them. A test that plays another browser uses
+// `fromAnotherBrowser`.
+const BROWSER_COOKIES = ['__Host-signin', '__Host-magic-auth']
+const browserCookies = new Map<string, string>()
 
 function asThisBrowser(path: string, init?: RequestInit): Request {
   const request = new Request(`${GATEWAY}${path}`, { redirect: 'manual', ...init })
@@ -25,10 +27,11 @@ function asThisBrowser(path: string, init?: RequestInit): Request {
     // means it to.
     request.headers.set('cf-connecting-ip', `198.18.${randomByte()}.${randomByte()}`)
   }
-  const cookie = request.headers.get('cookie') ?? ''
-  if (signinCookie && !cookie.includes('__Host-signin=')) {
-    request.headers.set('cookie', cookie ? `${cookie}; ${signinCookie}` : signinCookie)
+  let cookie = request.headers.get('cookie') ?? ''
+  for (const [name, pair] of browserCookies) {
+    if (!cookie.includes(`${name}=`)) cookie = cookie ? `${cookie}; ${pair}` : pair
   }
+  if (cookie) request.headers.set('cookie', cookie)
   return request
 }
 
@@ -36,9 +39,11 @@ const randomByte = () => Math.floor(Math.random() * 256)
 
 function rememberSigninCookie(response: Response): Response {
   for (const header of response.headers.getSetCookie()) {
-    if (!header.startsWith('__Host-signin=')) continue
-    const [pair] = header.split(';')
-    signinCookie = /Max-Age=0/i.test(header) || pair === '__Host-signin=' ? undefined : pair
+    const [pair = ''] = header.split(';')
+    const name = BROWSER_COOKIES.find((n) => pair.startsWith(`${n}=`))
+    if (!name) continue
+    if (/Max-Age=0/i.test(header) || pair === `${name}=`) browserCookies.delete(name)
+    else browserCookies.set(name, pair)
   }
   return response
 }
@@ -219,4 +224,68 @@ export function countingKv() {
     },
   })
   return { counts, binding }
+}
+
+/**
+ * The real KV binding behind a wrapper that can hold writes and deletes back and let them land
+ * later, in order or reversed, and hide keys from `list` (KV's list lags writes made elsewhere by
+ * up to a minute). Every operation still goes to real KV; only its timing and visibility change.
+ */
+export function controlledKv(options: {
+  hold?: (op: 'put' | 'delete', key: string) => boolean
+  /**
+   * Held operations answer the caller at once, as a write does that KV has accepted but not yet
+   * made visible, rather than waiting to land.
+   */
+  acknowledgeAtOnce?: boolean
+  hideFromList?: (key: string) => boolean
+}) {
+  const held: { op: string; key: string; run: () => Promise<unknown>; done: () => void }[] = []
+  const target = env.SESSIONS
+  const binding = new Proxy(target, {
+    get(kv, name: string) {
+      const value = (kv as unknown as Record<string, unknown>)[name]
+      if (typeof value !== 'function') return value
+      const call = (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(kv, args)
+      if ((name === 'put' || name === 'delete') && options.hold) {
+        return (...args: unknown[]) => {
+          const key = String(args[0])
+          if (!options.hold!(name, key)) return call(...args)
+          const landed = new Promise<void>((done) => {
+            held.push({ op: name, key, run: async () => call(...args), done })
+          })
+          return options.acknowledgeAtOnce ? Promise.resolve() : landed
+        }
+      }
+      if (name === 'list' && options.hideFromList) {
+        return async (...args: unknown[]) => {
+          const page = (await call(...args)) as KVNamespaceListResult<unknown, string>
+          return { ...page, keys: page.keys.filter((k) => !options.hideFromList!(k.name)) }
+        }
+      }
+      return call
+    },
+  })
+  return {
+    binding,
+    /** Operations held back so far: "put session:…", "delete session:…". */
+    held: () => held.map(({ op, key }) => `${op} ${key.split(':')[0]}`),
+    /**
+     * Lets the held operations land, one after another: as issued, reversed, or in the order of
+     * the given indexes (a permutation of the held operations).
+     */
+    async release(order: 'as-issued' | 'reversed' | readonly number[] = 'as-issued') {
+      const issued = held.splice(0, held.length)
+      const batch =
+        order === 'as-issued'
+          ? issued
+          : order === 'reversed'
+            ? [...issued].reverse()
+            : order.map((index) => issued[index]!)
+      for (const operation of batch) {
+        await operation.run()
+        operation.done()
+      }
+    },
+  }
 }

@@ -235,6 +235,18 @@ describe('requests without a session', () => {
   })
 })
 
+describe('caching', () => {
+  it('asks the origin with no-store, so a personalised answer is never cached by URL', async () => {
+    const { cookie } = await signIn()
+    const response = await gateway('/personal', {
+      headers: { cookie },
+    })
+    const seen = (await response.json()) as Echo
+    // workerd marks a `cache: 'no-store'` subrequest this way; without it the header is absent.
+    expect(seen.headers['cache-control']).toBe('no-cache')
+  })
+})
+
 describe('PUBLIC_PATHS', () => {
   const settings = { PUBLIC_PATHS: '/assets/*, /status' }
 
@@ -259,6 +271,13 @@ describe('PUBLIC_PATHS', () => {
     '/assets/%2e%2e/admin',
     '/assets/..;/admin',
     '/assets/../admin',
+    // Double encoding: an origin that decodes twice reads these as /assets/../admin.
+    '/assets/%252e%252e/admin',
+    '/assets/..%252fadmin',
+    '/assets/%252E%252E%252Fadmin',
+    // IIS-style %u escapes.
+    '/assets/%u002e%u002e/admin',
+    '/assets/..%u2215admin',
   ])('still guards %s', async (path) => {
     const response = await gatewayWith(settings, path, { headers: { accept: 'application/json' } })
     expect(response.status).toBe(401)

@@ -25,17 +25,22 @@ export function sessionStoreContract(name: string, makeStore: () => SessionStore
     }
   }
 
+  /** Reads a session as the gateway does: the id and the person key from its cookie. */
+  const read = async (store: SessionStore, id: string, email: string, now?: number) =>
+    store.get(id, await personKeyOf(email), now)
+  const EMAIL = 'someone@example.com'
+
   describe(`SessionStore contract: ${name}`, () => {
     it('returns what was put', async () => {
       const store = makeStore()
       const id = randomToken()
       const stored = record()
       await store.put(id, stored)
-      expect(await store.get(id)).toEqual(stored)
+      expect(await read(store, id, EMAIL)).toEqual(stored)
     })
 
     it('returns null for an unknown id', async () => {
-      expect(await makeStore().get(randomToken())).toBeNull()
+      expect(await read(makeStore(), randomToken(), EMAIL)).toBeNull()
     })
 
     it('returns null once expiresAt has passed', async () => {
@@ -43,8 +48,8 @@ export function sessionStoreContract(name: string, makeStore: () => SessionStore
       const id = randomToken()
       const stored = record({ expiresAt: Date.now() + 1000, idleExpiresAt: Date.now() + 1000 })
       await store.put(id, stored)
-      expect(await store.get(id, Date.now())).not.toBeNull()
-      expect(await store.get(id, Date.now() + 2000)).toBeNull()
+      expect(await read(store, id, EMAIL, Date.now())).not.toBeNull()
+      expect(await read(store, id, EMAIL, Date.now() + 2000)).toBeNull()
     })
 
     it('forgets a deleted session, and deleting twice is fine', async () => {
@@ -52,7 +57,7 @@ export function sessionStoreContract(name: string, makeStore: () => SessionStore
       const id = randomToken()
       await store.put(id, record())
       await store.delete(id)
-      expect(await store.get(id)).toBeNull()
+      expect(await read(store, id, EMAIL)).toBeNull()
       await store.delete(id)
     })
 
@@ -60,7 +65,7 @@ export function sessionStoreContract(name: string, makeStore: () => SessionStore
       const store = makeStore()
       const id = randomToken()
       await store.put(id, record({ idleExpiresAt: Date.now() + 1000 }))
-      expect(await store.get(id, Date.now() + 2000)).toBeNull()
+      expect(await read(store, id, EMAIL, Date.now() + 2000)).toBeNull()
     })
 
     it('lists the live sessions of a person, newest first, and deletes by handle', async () => {
@@ -77,8 +82,8 @@ export function sessionStoreContract(name: string, makeStore: () => SessionStore
       )
       expect(listed).toHaveLength(2)
       await store.deleteByHandle(listed[0]!.handle)
-      expect(await store.get(b)).toBeNull()
-      expect(await store.get(a)).not.toBeNull()
+      expect(await read(store, b, email)).toBeNull()
+      expect(await read(store, a, email)).not.toBeNull()
       expect(await store.listForPerson(person)).toHaveLength(1)
       // A deleted session drops out of the listing.
       await store.delete(a)
@@ -92,18 +97,42 @@ export function sessionStoreContract(name: string, makeStore: () => SessionStore
       const stored = record({ email })
       await store.put(id, stored)
       await store.refresh(id, { ...stored, lastSeenAt: stored.lastSeenAt + 5 })
-      expect((await store.get(id))?.lastSeenAt).toBe(stored.lastSeenAt + 5)
+      expect((await read(store, id, email))?.lastSeenAt).toBe(stored.lastSeenAt + 5)
       expect(await store.listForPerson(await personKeyOf(email))).toHaveLength(1)
     })
 
-    it('a refresh racing a delete does not bring the session back', async () => {
+    it('a refresh or a rename landing after a delete does not bring the session back', async () => {
       const store = makeStore()
       const id = randomToken()
       const stored = record()
       await store.put(id, stored)
+      const listed = await store.listForPerson(await personKeyOf(EMAIL))
+      const { handle } = listed.find((s) => s.record.sid === stored.sid)!
       await store.delete(id)
       await store.refresh(id, { ...stored, lastSeenAt: Date.now() })
-      expect(await store.get(id)).toBeNull()
+      expect(await read(store, id, EMAIL)).toBeNull()
+      await store.rewriteByHandle(handle, { ...stored, firstName: 'Renamed' })
+      expect(await read(store, id, EMAIL)).toBeNull()
+      expect(
+        (await store.listForPerson(await personKeyOf(EMAIL))).some((s) => s.handle === handle),
+      ).toBe(false)
+    })
+
+    it('revoking a person ends every session made until then, for good; later ones live', async () => {
+      const store = makeStore()
+      const email = `${randomToken(6)}@example.com`
+      const [early, later] = [randomToken(), randomToken()]
+      const stored = record({ email, createdAt: Date.now() - 1000 })
+      await store.put(early, stored)
+      expect(await store.revokePerson(await personKeyOf(email))).toBe(1)
+      expect(await read(store, early, email)).toBeNull()
+      // A refresh that read the session before the revocation writes it back: still ended.
+      await store.refresh(early, { ...stored, lastSeenAt: Date.now() })
+      expect(await read(store, early, email)).toBeNull()
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      await store.put(later, record({ email, createdAt: Date.now() }))
+      expect(await read(store, later, email)).not.toBeNull()
+      expect(await store.listForPerson(await personKeyOf(email))).toHaveLength(1)
     })
 
     it('maps a WorkOS user id to its person', async () => {
@@ -119,8 +148,10 @@ export function sessionStoreContract(name: string, makeStore: () => SessionStore
       const [a, b] = [randomToken(), randomToken()]
       await store.put(a, record({ email: 'a@example.com' }))
       await store.put(b, record({ email: 'b@example.com' }))
-      expect((await store.get(a))?.email).toBe('a@example.com')
-      expect((await store.get(b))?.email).toBe('b@example.com')
+      expect((await read(store, a, 'a@example.com'))?.email).toBe('a@example.com')
+      expect((await read(store, b, 'b@example.com'))?.email).toBe('b@example.com')
+      // A cookie naming another person opens nothing.
+      expect(await read(store, a, 'b@example.com')).toBeNull()
     })
   })
 }

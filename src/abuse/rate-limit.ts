@@ -1,8 +1,8 @@
 import type { Context } from 'hono'
-import { clientIp } from '../context'
 import { sha256 } from '../crypto'
 import { GatewayError } from '../errors'
 import { log } from '../log'
+import { clientKey } from './client-key'
 
 // Workers Rate Limiting bindings (wrangler.toml [[ratelimits]]). They count per Cloudflare
 // location and are meant for abuse control, not exact quotas: that is what this is.
@@ -43,21 +43,33 @@ function tooMany(seconds: number): GatewayError {
   )
 }
 
-/** Before sending a link or a code: per client IP, then per address (keyed by its hash). */
-export async function enforceSendLimits(c: Context, email: string): Promise<void> {
-  if (!(await allowed(c, 'SEND_LIMIT_IP', `ip:${clientIp(c)}`))) {
+/**
+ * Before sending a link or a code: per client (IPv4 address or IPv6 /64), then per address (keyed
+ * by its hash). Over the client limit: 429. Over the address limit: `'recently_sent'`, and the
+ * caller sends nothing but still lets the person in with what already reached their inbox, so
+ * someone asking for codes for another person's address cannot lock that person out.
+ */
+export async function enforceSendLimits(
+  c: Context,
+  email: string,
+): Promise<'ok' | 'recently_sent'> {
+  if (!(await allowed(c, 'SEND_LIMIT_IP', clientKey(c)))) {
     log({ event: 'rate_limited', limiter: 'SEND_LIMIT_IP' })
     throw tooMany(RETRY_AFTER.SEND_LIMIT_IP)
   }
   if (!(await allowed(c, 'SEND_LIMIT_EMAIL', `email:${await sha256(email.toLowerCase())}`))) {
     log({ event: 'rate_limited', limiter: 'SEND_LIMIT_EMAIL' })
-    throw tooMany(RETRY_AFTER.SEND_LIMIT_EMAIL)
+    return 'recently_sent'
   }
+  return 'ok'
 }
 
-/** Before checking a typed code: per client IP, across addresses. */
+/** Seconds until the per-address send limit lets another email through. */
+export const ADDRESS_SEND_RETRY_SECONDS = RETRY_AFTER.SEND_LIMIT_EMAIL
+
+/** Before checking a typed code: per client (IPv4 address or IPv6 /64), across addresses. */
 export async function enforceVerifyLimit(c: Context): Promise<void> {
-  if (!(await allowed(c, 'VERIFY_LIMIT_IP', `ip:${clientIp(c)}`))) {
+  if (!(await allowed(c, 'VERIFY_LIMIT_IP', clientKey(c)))) {
     log({ event: 'rate_limited', limiter: 'VERIFY_LIMIT_IP' })
     throw new GatewayError(
       429,

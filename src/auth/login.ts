@@ -34,6 +34,7 @@ export function showCheckEmail(c: Context) {
     CheckEmailPage({
       productName: config.productName,
       devMailbox: config.devMode && config.workosApi !== undefined,
+      recentlySent: c.req.query('recent') === '1',
     }),
   )
 }

@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
-import { enforceVerifyLimit } from '../abuse/rate-limit'
+import { countWrongGuess, enforceGuessLimit } from '../abuse/guess-limit'
+import { ADDRESS_SEND_RETRY_SECONDS, enforceVerifyLimit } from '../abuse/rate-limit'
 import { readFields } from '../body'
 import { clientIp } from '../context'
 import { normaliseEmail } from '../email'
@@ -11,43 +12,39 @@ import { CodePage } from '../pages/code'
 import { safeReturnTo } from '../redirect'
 import { classifyWorkosError, describeWorkosError, withDeadline, workosClient } from '../workos'
 import { signInAs } from './callback'
-import { deliver, workosFailureToError } from './magic-link'
+import { deliverInBackground, workosFailureToError } from './magic-link'
 import { forgetPendingCode, readPendingCode, rememberPendingCode } from './pending-code'
 import { onLoginForm, readSignInRequest, refuseUnlessAllowed } from './sign-in-request'
 
-/** What the person is told for each way a code can fail (WorkOS's codes → ours). */
-const CODE_ERRORS: Record<string, GatewayError> = {
-  invalid_one_time_code: new GatewayError(
-    400,
-    'invalid_code',
-    'That code is not right. Check the email and type the 6 digits again.',
-  ),
-  one_time_code_expired: new GatewayError(
-    400,
-    'code_expired',
-    'That code has expired. Send yourself a new one.',
-  ),
-  one_time_code_previously_used: new GatewayError(
-    400,
-    'code_used',
-    'That code was already used. Send yourself a new one.',
-  ),
-  one_time_code_too_many_attempts: new GatewayError(
-    400,
-    'too_many_attempts',
-    'Too many wrong codes. Send yourself a new one.',
-  ),
-  sign_up_not_allowed: new GatewayError(
-    403,
-    'sign_up_not_allowed',
-    'This address has no account here, and new sign-ups are closed. Ask your administrator for access.',
-  ),
-  authentication_method_not_allowed: new GatewayError(
-    403,
-    'method_not_allowed',
-    'Sign-in with a code is turned off for this account. Ask your administrator.',
-  ),
-}
+// Every answer here is the same whether or not the address has an account or a live code: the
+// send step answers alike (the email goes out in the background), and at the verify step every
+// way WorkOS can refuse a code (wrong, expired, used, too many guesses on its side, no such user,
+// sign-up closed) is "that code is not right". What the gateway can tell from its own records
+// (the pending code is older than a code lives; five wrong guesses at it) it says plainly, since
+// those records exist alike for every address.
+
+const INVALID_CODE = new GatewayError(
+  400,
+  'invalid_code',
+  'That code is not right. Check that it is the newest code we sent, and type the 6 digits again.',
+)
+const CODE_EXPIRED = new GatewayError(
+  400,
+  'code_expired',
+  'That code has expired. Send yourself a new one.',
+)
+const NOT_REQUESTED = new GatewayError(
+  400,
+  'code_not_requested',
+  'Ask for a code first: a code can only be entered where it was asked for.',
+)
+const METHOD_NOT_ALLOWED = new GatewayError(
+  403,
+  'method_not_allowed',
+  'Sign-in with a code is turned off for this account. Ask your administrator.',
+)
+const RECENTLY_SENT =
+  'We recently sent a code to this address. Use the newest one; you can ask for another in a minute.'
 
 const SIX_DIGITS = /^\d{6}$/
 
@@ -61,82 +58,117 @@ function clientContext(c: Context) {
   }
 }
 
-/** POST /auth/magic-auth — emails a 6-digit code (Magic Auth), then the code page. */
+/**
+ * POST /auth/magic-auth — emails a 6-digit code (Magic Auth), then the code page. JSON answers
+ * `{"success": true, "pending": "<sealed>"}`: clients without a cookie jar send `pending` back with
+ * the code.
+ */
 export function requestMagicAuth(c: Context) {
   return onLoginForm(c, async () => {
-    const config = c.get('config')
-    const { email, returnTo } = await readSignInRequest(c, 'code')
-    let magicAuth
-    try {
-      magicAuth = await withDeadline(
-        config,
-        workosClient(config).userManagement.createMagicAuth({ email, ...clientContext(c) }),
-      )
-    } catch (error) {
-      const failure = classifyWorkosError(error)
-      // "No such user, and sign-up is closed": answering that would tell anyone which addresses
-      // have accounts. The person is answered as if a code were on its way; the code page says
-      // "if this address can sign in here".
-      if (failure.kind !== 'rejected' || failure.code !== 'sign_up_not_allowed')
-        throw workosFailureToError(error, 'magic_auth_request_failed')
-      log({ event: 'magic_auth_not_sent', outcome: 'sign_up_not_allowed' })
+    const { email, returnTo, recentlySent } = await readSignInRequest(c, 'code')
+    if (!recentlySent) await sendCode(c, email)
+    const pending = await rememberPendingCode(c, { email, returnTo })
+    if (recentlySent) {
+      // The address's send limit is used up (by its owner, or by someone asking for codes for
+      // it). The codes already sent did reach the inbox: the person can still use the newest.
+      log({ event: 'magic_auth_recently_sent' })
+      if (isFormPost(c)) return c.redirect('/auth/code?recent=1', 303)
+      c.header('Retry-After', String(ADDRESS_SEND_RETRY_SECONDS))
+      return c.json({ error: 'code_recently_sent', message: RECENTLY_SENT, pending }, 429)
     }
-    // With EMAIL_DELIVERY=workos, WorkOS has emailed the code; with custom, we do. (WorkOS's own
-    // email must then be turned off in its dashboard, or the person gets two.)
-    if (magicAuth && config.emailDelivery === 'custom') {
-      await deliver(
-        c,
-        await magicAuthEmail({ to: email, productName: config.productName, code: magicAuth.code }),
-      )
-    }
-    await rememberPendingCode(c, { email, returnTo })
-    log({ event: 'magic_auth_sent', delivery: config.emailDelivery })
+    log({ event: 'magic_auth_sent', delivery: c.get('config').emailDelivery })
     if (isFormPost(c)) return c.redirect('/auth/code', 303)
-    return c.json({ success: true })
+    return c.json({ success: true, pending })
   })
+}
+
+/** Asks WorkOS for a code (with sign-up closed for an unknown address, WorkOS sends none). */
+async function sendCode(c: Context, email: string): Promise<void> {
+  const config = c.get('config')
+  let magicAuth
+  try {
+    magicAuth = await withDeadline(
+      config,
+      workosClient(config).userManagement.createMagicAuth({ email, ...clientContext(c) }),
+    )
+  } catch (error) {
+    const failure = classifyWorkosError(error)
+    // "No such user, and sign-up is closed": answered as if a code were on its way, since saying
+    // so would tell anyone which addresses have accounts.
+    if (failure.kind === 'rejected' && failure.code === 'sign_up_not_allowed') {
+      log({ event: 'magic_auth_not_sent', outcome: 'sign_up_not_allowed' })
+      return
+    }
+    throw workosFailureToError(error, 'magic_auth_request_failed')
+  }
+  // With EMAIL_DELIVERY=workos, WorkOS has emailed the code; with custom, we do, after answering
+  // (waiting for the mail provider would make known addresses slower than unknown ones). WorkOS's
+  // own email must then be turned off in its dashboard, or the person gets two.
+  if (config.emailDelivery === 'custom') {
+    deliverInBackground(
+      c,
+      magicAuthEmail({ to: email, productName: config.productName, code: magicAuth.code }),
+    )
+  }
 }
 
 /** GET /auth/code — the code form, for the address remembered from the first step. */
 export async function showCodePage(c: Context) {
-  const pending = await readPendingCode(c)
-  if (!pending) return c.redirect('/auth/login?error=code_expired', 302)
+  const read = await readPendingCode(c)
+  if (read.state !== 'valid') return c.redirect('/auth/login?error=code_expired', 302)
   return c.html(
     CodePage({
       productName: c.get('config').productName,
-      email: pending.email,
-      returnTo: pending.returnTo,
+      email: read.pending.email,
+      returnTo: read.pending.returnTo,
+      ...(c.req.query('recent') === '1' && { notice: RECENTLY_SENT }),
     }),
   )
 }
 
 /**
  * POST /auth/magic-auth/verify — checks the code with `authenticateWithMagicAuth` and signs in.
- * JSON: {"email","code"[,"returnTo"]}. Form: the code, with the address from the pending cookie.
+ * The address comes from the pending code (cookie, or `pending` in a JSON body), never from the
+ * request alone. JSON: {"code", "pending"?, "email"?, "returnTo"?}. Form: the code.
  */
 export async function verifyMagicAuth(c: Context) {
   const form = isFormPost(c)
-  const pending = await readPendingCode(c)
   const fields = await readFields(c)
-  if (form && !pending) return c.redirect('/auth/login?error=code_expired', 303)
+  const read = await readPendingCode(c, form ? undefined : fields.pending)
+  if (form && read.state !== 'valid') return c.redirect('/auth/login?error=code_expired', 303)
 
   const rendered = (error: GatewayError) => {
-    if (!form || !pending) throw error
+    if (!form || read.state !== 'valid') throw error
     for (const [name, value] of Object.entries(error.headers)) c.header(name, value)
     return c.html(
-      CodePage({ productName: c.get('config').productName, ...pending, error: error.message }),
+      CodePage({
+        productName: c.get('config').productName,
+        email: read.pending.email,
+        returnTo: read.pending.returnTo,
+        error: error.message,
+      }),
       error.status,
     )
   }
 
   try {
     await enforceVerifyLimit(c)
-    const email = normaliseEmail(form ? pending!.email : fields.email)
-    if (!email.ok) throw new GatewayError(400, 'invalid_email', email.problem)
+    if (read.state === 'absent') throw NOT_REQUESTED
+    if (read.state === 'expired') throw CODE_EXPIRED
+    const { pending } = read
+    if (fields.email !== undefined) {
+      // A JSON client may name the address too; it must be the one the code was asked for.
+      const named = normaliseEmail(fields.email)
+      if (!named.ok) throw new GatewayError(400, 'invalid_email', named.problem)
+      if (named.email.toLowerCase() !== pending.email.toLowerCase()) throw NOT_REQUESTED
+    }
     const code = typeof fields.code === 'string' ? fields.code.replace(/[\s-]/g, '') : ''
-    if (!SIX_DIGITS.test(code)) throw CODE_ERRORS.invalid_one_time_code!
-    refuseUnlessAllowed(c, email.email)
+    if (!SIX_DIGITS.test(code)) throw INVALID_CODE
+    refuseUnlessAllowed(c, pending.email)
+    const kv = c.env.SESSIONS as KVNamespace
+    await enforceGuessLimit(kv, pending.email, pending.id)
     const returnTo =
-      fields.returnTo !== undefined ? safeReturnTo(fields.returnTo) : (pending?.returnTo ?? '/')
+      fields.returnTo !== undefined ? safeReturnTo(fields.returnTo) : pending.returnTo
 
     const config = c.get('config')
     let authenticated
@@ -145,13 +177,15 @@ export async function verifyMagicAuth(c: Context) {
         config,
         workosClient(config).userManagement.authenticateWithMagicAuth({
           code,
-          email: email.email,
+          email: pending.email,
           clientId: config.workosClientId,
           ...clientContext(c),
         }),
       )
     } catch (error) {
-      throw codeFailureToError(error)
+      const refusal = codeFailureToError(error)
+      if (refusal === INVALID_CODE) await countWrongGuess(kv, pending.email, pending.id)
+      throw refusal
     }
     const { user } = authenticated
     refuseUnlessAllowed(c, user.email)
@@ -173,21 +207,10 @@ export async function verifyMagicAuth(c: Context) {
 
 function codeFailureToError(error: unknown): GatewayError {
   const failure = classifyWorkosError(error)
-  if (failure.kind === 'invalid_grant') {
-    log({ event: 'magic_auth_refused', outcome: 'invalid_grant' })
-    return CODE_ERRORS.invalid_one_time_code!
-  }
-  if (failure.kind === 'rejected' && failure.code && CODE_ERRORS[failure.code]) {
-    log({ event: 'magic_auth_refused', outcome: failure.code })
-    return CODE_ERRORS[failure.code]!
-  }
-  if (failure.kind === 'rejected') {
-    log({ event: 'magic_auth_refused', outcome: 'rejected', ...describeWorkosError(error) })
-    return new GatewayError(
-      400,
-      'auth_failed',
-      'We could not sign you in with that code. Send yourself a new one.',
-    )
+  if (failure.kind === 'invalid_grant' || failure.kind === 'rejected') {
+    const reason = failure.kind === 'rejected' ? (failure.code ?? 'rejected') : 'invalid_grant'
+    log({ event: 'magic_auth_refused', outcome: reason, ...describeWorkosError(error) })
+    return reason === 'authentication_method_not_allowed' ? METHOD_NOT_ALLOWED : INVALID_CODE
   }
   return workosFailureToError(error, 'magic_auth_verify_failed')
 }

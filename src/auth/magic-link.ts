@@ -1,6 +1,8 @@
 import type { Context } from 'hono'
 import { publicOrigin } from '../context'
 import { randomToken } from '../crypto'
+import { ADDRESS_SEND_RETRY_SECONDS } from '../abuse/rate-limit'
+import { inBackground } from '../background'
 import { GatewayError, WorkosUnavailableError } from '../errors'
 import { log } from '../log'
 import { MailerError, sendEmail, type OutgoingEmail } from '../mail/mailer'
@@ -26,74 +28,97 @@ export const MAGIC_LINK_TTL_SECONDS = 900
 export function requestMagicLink(c: Context) {
   return onLoginForm(c, async () => {
     const config = c.get('config')
-    const { email, returnTo } = await readSignInRequest(c, 'link')
-    const state = await signState(config.sessionSecrets, {
-      returnTo,
-      email,
-      browser: await bindBrowser(c),
-    })
-
-    const workos = workosClient(config)
-    let session
-    try {
-      session = await withDeadline(
-        config,
-        workos.passwordless.createSession({
-          type: 'MagicLink',
-          email,
-          redirectURI: `${publicOrigin(c)}/auth/callback`,
-          state,
-          expiresIn: MAGIC_LINK_TTL_SECONDS,
-        }),
-      )
-      if (config.emailDelivery === 'workos') {
-        const sent = await withDeadline(config, workos.passwordless.sendSession(session.id))
-        // The SDK hands back null for an answer that is not JSON: that is not a sent email.
-        if ((sent as { success?: unknown } | null)?.success !== true)
-          throw new Error('WorkOS did not confirm sending the link')
-      }
-    } catch (error) {
-      throw workosFailureToError(error, 'magic_link_request_failed')
+    const { email, returnTo, recentlySent } = await readSignInRequest(c, 'link')
+    if (recentlySent) {
+      // The address's send limit is used up (by its owner, or by someone asking for links for
+      // it). The links already sent did reach the inbox: the person can still use the newest.
+      log({ event: 'magic_link_recently_sent' })
+      if (isFormPost(c)) return c.redirect('/auth/check-email?recent=1', 303)
+      c.header('Retry-After', String(ADDRESS_SEND_RETRY_SECONDS))
+      return c.json({ error: 'link_recently_sent', message: RECENTLY_SENT }, 429)
     }
-
-    if (config.emailDelivery === 'custom') {
-      const token = randomToken(32)
-      await savePendingLink(c.env.SESSIONS, token, {
-        link: session.link,
-        email,
-        expiresAt: Date.now() + MAGIC_LINK_TTL_SECONDS * 1000,
-      })
-      const gatewayLink = `${publicOrigin(c)}/auth/magic/${token}`
-      await deliver(
-        c,
-        await magicLinkEmail({ to: email, productName: config.productName, link: gatewayLink }),
-      )
-    }
-
+    await sendLink(c, email, returnTo)
     log({ event: 'magic_link_sent', delivery: config.emailDelivery })
     if (isFormPost(c)) return c.redirect('/auth/check-email', 303)
     return c.json({ success: true })
   })
 }
 
-/** Sends through the configured provider; a failure asks the person to retry, and logs no address. */
-export async function deliver(c: Context, message: OutgoingEmail): Promise<void> {
-  const settings = c.get('config').email
-  if (!settings) throw new Error('EMAIL_DELIVERY=custom without email settings')
+const RECENTLY_SENT =
+  'We recently sent a link to this address. Use the newest one; you can ask for another in a minute.'
+
+/** Creates the link and has it mailed (or, with sign-up closed for this address, does nothing). */
+async function sendLink(c: Context, email: string, returnTo: string): Promise<void> {
+  const config = c.get('config')
+  const state = await signState(config.sessionSecrets, {
+    returnTo,
+    email,
+    browser: await bindBrowser(c),
+  })
+  const workos = workosClient(config)
+  let session
   try {
-    await sendEmail(settings, message)
+    session = await withDeadline(
+      config,
+      workos.passwordless.createSession({
+        type: 'MagicLink',
+        email,
+        redirectURI: `${publicOrigin(c)}/auth/callback`,
+        state,
+        expiresIn: MAGIC_LINK_TTL_SECONDS,
+      }),
+    )
+    if (config.emailDelivery === 'workos') {
+      const sent = await withDeadline(config, workos.passwordless.sendSession(session.id))
+      // The SDK hands back null for an answer that is not JSON: that is not a sent email.
+      if ((sent as { success?: unknown } | null)?.success !== true)
+        throw new Error('WorkOS did not confirm sending the link')
+    }
   } catch (error) {
-    log({
-      event: 'email_send_failed',
-      providerStatus: error instanceof MailerError ? error.status : undefined,
+    const failure = classifyWorkosError(error)
+    // Answered as if a link were on its way: saying otherwise would tell who has an account.
+    if (failure.kind === 'rejected' && failure.code === 'sign_up_not_allowed') {
+      log({ event: 'magic_link_not_sent', outcome: 'sign_up_not_allowed' })
+      return
+    }
+    throw workosFailureToError(error, 'magic_link_request_failed')
+  }
+
+  if (config.emailDelivery === 'custom') {
+    const token = randomToken(32)
+    await savePendingLink(c.env.SESSIONS, token, {
+      link: session.link,
+      email,
+      expiresAt: Date.now() + MAGIC_LINK_TTL_SECONDS * 1000,
     })
-    throw new GatewayError(
-      503,
-      'email_unavailable',
-      'We could not send the email just now. Please try again in a minute.',
-      { 'Retry-After': '30' },
+    const gatewayLink = `${publicOrigin(c)}/auth/magic/${token}`
+    // After answering: waiting for the mail provider would make this address slower to answer.
+    deliverInBackground(
+      c,
+      magicLinkEmail({ to: email, productName: config.productName, link: gatewayLink }),
     )
   }
+}
+
+/**
+ * Sends through the configured provider after the answer has gone (waitUntil), so the time to
+ * answer is the same whatever the provider does; a failure is logged with the provider's status
+ * only (never the address), and the person asks again.
+ */
+export function deliverInBackground(c: Context, message: Promise<OutgoingEmail>): void {
+  const settings = c.get('config').email
+  if (!settings) throw new Error('EMAIL_DELIVERY=custom without email settings')
+  inBackground(
+    c,
+    message
+      .then((email) => sendEmail(settings, email))
+      .catch((error: unknown) =>
+        log({
+          event: 'email_send_failed',
+          providerStatus: error instanceof MailerError ? error.status : undefined,
+        }),
+      ),
+  )
 }
 
 /** Maps a failed WorkOS call to the answer a person gets, logging what went wrong (no input). */
@@ -109,12 +134,6 @@ export function workosFailureToError(error: unknown, event: string): GatewayErro
         { 'Retry-After': String(failure.retryAfterSeconds) },
       )
     case 'rejected':
-      if (failure.code === 'sign_up_not_allowed')
-        return new GatewayError(
-          403,
-          'sign_up_not_allowed',
-          'This address has no account here, and new sign-ups are closed. Ask your administrator for access.',
-        )
       if (failure.code === 'email_domain_not_deliverable')
         return new GatewayError(
           400,

@@ -3,6 +3,7 @@ import { isEmailAllowed } from '../abuse/allow-list'
 import { enforceSendLimits } from '../abuse/rate-limit'
 import { readFields } from '../body'
 import type { SignInMethod } from '../config'
+import { requireGatewayHost } from '../context'
 import { normaliseEmail } from '../email'
 import { GatewayError } from '../errors'
 import { isFormPost } from '../negotiate'
@@ -12,6 +13,8 @@ import { safeReturnTo } from '../redirect'
 export interface SignInRequest {
   email: string
   returnTo: string
+  /** The address's send limit is used up: send nothing, point the person at the newest email. */
+  recentlySent: boolean
 }
 
 const NOT_ALLOWED = new GatewayError(
@@ -36,13 +39,14 @@ export async function readSignInRequest(c: Context, method: SignInMethod): Promi
       `Sign-in with ${method === 'code' ? 'a code' : 'a link'} is not offered here.`,
     )
   }
+  requireGatewayHost(c)
   const fields = await readFields(c)
   const returnTo = safeReturnTo(fields.returnTo)
   const email = normaliseEmail(fields.email)
   if (!email.ok) throw new GatewayError(400, 'invalid_email', email.problem)
   refuseUnlessAllowed(c, email.email)
-  await enforceSendLimits(c, email.email)
-  return { email: email.email, returnTo }
+  const limit = await enforceSendLimits(c, email.email)
+  return { email: email.email, returnTo, recentlySent: limit === 'recently_sent' }
 }
 
 /**

@@ -6,6 +6,7 @@ export function CodePage(props: {
   email: string
   returnTo: string
   error?: string
+  notice?: string
 }) {
   return (
     <Layout title={`Enter your code · ${props.productName}`}>
@@ -14,6 +15,7 @@ export function CodePage(props: {
         If <strong>{props.email}</strong> can sign in here, we sent it a 6-digit code. It expires in
         10 minutes.
       </p>
+      {props.notice && <Notice kind="info">{props.notice}</Notice>}
       {props.error && <Notice kind="error">{props.error}</Notice>}
       <form method="post" action="/auth/magic-auth/verify">
         <label for="code">Sign-in code</label>

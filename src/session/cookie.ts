@@ -5,11 +5,15 @@ import { hmacSign, hmacVerify } from '../crypto'
 // __Host- pins the cookie to this exact host, Path=/ and Secure: no subdomain can set or toss it.
 export const SESSION_COOKIE = '__Host-session'
 const PURPOSE = 'session-cookie'
-// 32 random bytes in base64url is 43 characters; an HMAC-SHA256 in base64url is 43 too.
-const COOKIE_SHAPE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/
+// <session id>.<person key>.<signature>: 32 random bytes, a SHA-256 and an HMAC-SHA256, each 43
+// characters of base64url. The person key (the hash the person's sessions are indexed under)
+// lets one KV round trip read the session together with the person's revocation time.
+const COOKIE_SHAPE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/
 
 export type CookieCheck =
-  { state: 'absent' } | { state: 'invalid' } | { state: 'valid'; sessionId: string }
+  | { state: 'absent' }
+  | { state: 'invalid' }
+  | { state: 'valid'; sessionId: string; personKey: string }
 
 /** Signature check only, no I/O: a forged or damaged cookie never costs a KV read. */
 export async function verifySessionCookie(
@@ -20,9 +24,9 @@ export async function verifySessionCookie(
   if (value === undefined) return { state: 'absent' }
   const match = COOKIE_SHAPE.exec(value)
   if (!match) return { state: 'invalid' }
-  const [, sessionId, signature] = match as unknown as [string, string, string]
-  const valid = await hmacVerify(secrets, PURPOSE, sessionId, signature)
-  return valid ? { state: 'valid', sessionId } : { state: 'invalid' }
+  const [, sessionId, personKey, signature] = match as unknown as [string, string, string, string]
+  const valid = await hmacVerify(secrets, PURPOSE, `${sessionId}.${personKey}`, signature)
+  return valid ? { state: 'valid', sessionId, personKey } : { state: 'invalid' }
 }
 
 function readSessionCookie(c: Context): string | undefined {
@@ -38,10 +42,12 @@ export async function setSessionCookie(
   c: Context,
   secrets: readonly string[],
   sessionId: string,
+  personKey: string,
   maxAgeSeconds: number,
 ): Promise<void> {
-  const signature = await hmacSign(secrets[0]!, PURPOSE, sessionId)
-  setCookie(c, SESSION_COOKIE, `${sessionId}.${signature}`, {
+  const value = `${sessionId}.${personKey}`
+  const signature = await hmacSign(secrets[0]!, PURPOSE, value)
+  setCookie(c, SESSION_COOKIE, `${value}.${signature}`, {
     path: '/',
     secure: true,
     httpOnly: true,

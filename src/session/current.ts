@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { inBackground } from '../background'
 import { GatewayError } from '../errors'
 import { log } from '../log'
 import { clearSessionCookie, verifySessionCookie } from './cookie'
@@ -9,13 +10,17 @@ export type CurrentSession =
   | { state: 'absent' }
   | { state: 'invalid_cookie' }
   | { state: 'expired' }
-  | { state: 'active'; sessionId: string; record: SessionRecord }
+  | { state: 'active'; sessionId: string; personKey: string; record: SessionRecord }
 
-export const sessionStore = (c: Context): SessionStore =>
-  new KvSessionStore(c.env.SESSIONS, c.get('config').sessionCacheSeconds)
+export function sessionStore(c: Context): SessionStore {
+  const config = c.get('config')
+  return new KvSessionStore(c.env.SESSIONS, config.sessionCacheSeconds, config.sessionTtlSeconds)
+}
 
 /**
- * The request's session: a signature check (no I/O), then one KV read. A cookie that fails either
+ * The request's session: a signature check (no I/O), then one KV round trip (the session, its end
+ * marker and its person's revocation time in one bulk read), or none when the in-isolate cache
+ * has it. A cookie that fails either
  * step is cleared so the browser stops sending it. A session used after half its idle window is
  * renewed (at most one KV write per half window).
  */
@@ -31,7 +36,7 @@ export async function currentSession(
     return { state: 'invalid_cookie' }
   }
   const store = sessionStore(c)
-  const record = await kvOrFailClosed(() => store.get(cookie.sessionId))
+  const record = await kvOrFailClosed(() => store.get(cookie.sessionId, cookie.personKey))
   if (!record) {
     log({ event: 'session_ended' })
     clearSessionCookie(c)
@@ -41,7 +46,12 @@ export async function currentSession(
   // delete would bring the session back.
   const current =
     options.refresh === false ? record : refreshIfDue(c, store, cookie.sessionId, record)
-  return { state: 'active', sessionId: cookie.sessionId, record: current }
+  return {
+    state: 'active',
+    sessionId: cookie.sessionId,
+    personKey: cookie.personKey,
+    record: current,
+  }
 }
 
 /**
@@ -82,14 +92,10 @@ function refreshIfDue(c: Context, store: SessionStore, sessionId: string, record
     lastSeenAt: now,
     idleExpiresAt: Math.min(now + idleMs, record.expiresAt),
   }
-  // The response need not wait for the write; waitUntil keeps the isolate alive until it lands.
-  const write = store
-    .refresh(sessionId, refreshed)
-    .catch(() => log({ event: 'session_refresh_failed' }))
-  try {
-    c.executionCtx.waitUntil(write)
-  } catch {
-    // No execution context (app.request in a unit test): the write still runs.
-  }
+  // The response need not wait for the write.
+  inBackground(
+    c,
+    store.refresh(sessionId, refreshed).catch(() => log({ event: 'session_refresh_failed' })),
+  )
   return refreshed
 }

@@ -2,12 +2,11 @@ import { log } from '../log'
 import type { SessionStore } from './store'
 
 /**
- * Ends every session of one person (by the hash of their email). Deletion is immediate where it
- * runs; other Cloudflare locations may serve a cached copy for up to KV's ~60 s (README).
+ * Ends every session of one person (by the hash of their email): immediately where it runs, and
+ * everywhere else once KV has carried the person's "revoked before" time (README: revocation).
  */
 export async function revokeAllForPerson(store: SessionStore, personKey: string): Promise<number> {
-  const sessions = await store.listForPerson(personKey)
-  for (const { handle } of sessions) await store.deleteByHandle(handle)
-  log({ event: 'sessions_revoked', count: sessions.length })
-  return sessions.length
+  const revoked = await store.revokePerson(personKey)
+  log({ event: 'sessions_revoked', count: revoked })
+  return revoked
 }

@@ -38,11 +38,12 @@ export async function startSession(c: Context, identity: SignedInIdentity): Prom
     userAgent: (c.req.header('user-agent') ?? '').slice(0, 256),
   }
   const store = sessionStore(c)
+  const personKey = await personKeyOf(record.email)
   // No cookie is set unless the session was stored: a failed write leaves no half-made session.
   await kvOrFailClosed(async () => {
     await store.put(sessionId, record)
-    await store.rememberUserId(record.userId, await personKeyOf(record.email), record.expiresAt)
+    await store.rememberUserId(record.userId, personKey, record.expiresAt)
   })
-  await setSessionCookie(c, config.sessionSecrets, sessionId, config.sessionTtlSeconds)
+  await setSessionCookie(c, config.sessionSecrets, sessionId, personKey, config.sessionTtlSeconds)
   return record
 }

@@ -1,0 +1,269 @@
+// `npm run access -- check …` and `npm run access -- lint`: the operator's view of ACCESS, decided
+// by the Worker's own code (src/access), so what this prints is what the gateway does.
+import { existsSync, readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import {
+  checkPath,
+  compileAccess,
+  evaluate,
+  lintAccess,
+  normaliseHost,
+  type AuthMethod,
+  type CompiledAccess,
+  type CompiledRoute,
+  type Principal,
+  type RequestFacts,
+} from '../src/access/index.ts'
+
+const USAGE = `Usage:
+  npm run access -- check --url https://host/path [--method GET]
+      [--email a@example.com | --token NAME] [--ip 1.2.3.4] [--country DE]
+      [--org org_…] [--role R]… [--group G]… [--method-auth code|link|sso] [--mfa]
+      [--signed-in-ago SECONDS] [--file access.json | --env NAME] [--config wrangler.toml]
+  npm run access -- lint [--file access.json | --env NAME] [--config wrangler.toml]
+
+ACCESS is read as the Worker gets it: --file (JSON); else .dev.vars (local dev), then the
+[vars] of wrangler.toml. With --env NAME, the [env.NAME.vars] of wrangler.toml (what is deployed;
+.dev.vars is local only). A value set with \`wrangler secret put\` is not visible here.
+Without --email or --token the request carries no session.
+Exit status: 0 allowed (lint: valid), 1 refused, 2 usage or configuration error.`
+
+const EXIT_ALLOWED = 0
+const EXIT_REFUSED = 1
+const EXIT_USAGE = 2
+
+class UsageError extends Error {}
+/** Where ACCESS comes from is wrong: exit 2 like a usage error, without the usage text. */
+class SourceError extends UsageError {}
+
+const options = {
+  url: { type: 'string' },
+  method: { type: 'string', default: 'GET' },
+  email: { type: 'string' },
+  token: { type: 'string' },
+  ip: { type: 'string' },
+  country: { type: 'string' },
+  org: { type: 'string' },
+  role: { type: 'string', multiple: true },
+  group: { type: 'string', multiple: true },
+  'method-auth': { type: 'string' },
+  mfa: { type: 'boolean', default: false },
+  'signed-in-ago': { type: 'string', default: '0' },
+  file: { type: 'string' },
+  env: { type: 'string' },
+  config: { type: 'string', default: 'wrangler.toml' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const
+
+type Values = ReturnType<
+  typeof parseArgs<{ options: typeof options; allowPositionals: true }>
+>['values']
+
+async function main(argv: string[]): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+  const { values, positionals } = parsed
+  const command = positionals[0]
+  if (values.help || command === undefined) {
+    console.log(USAGE)
+    return values.help ? EXIT_ALLOWED : EXIT_USAGE
+  }
+  if (positionals.length > 1) throw new UsageError(`unexpected argument: ${positionals[1]}`)
+  if (command !== 'check' && command !== 'lint') throw new UsageError(`unknown command: ${command}`)
+
+  const loaded = await loadAccess(values)
+  const compiled = compileAccess(loaded.raw)
+  if (!compiled.ok) {
+    console.error(`ACCESS from ${loaded.source} is invalid:`)
+    for (const problem of compiled.problems) console.error(`  ${problem}`)
+    return EXIT_USAGE
+  }
+  const access = compiled.access
+  return command === 'lint' ? lint(access, loaded.source) : check(access, values, loaded.source)
+}
+
+function lint(access: CompiledAccess, source: string): number {
+  const warnings = lintAccess(access)
+  console.log(`ACCESS from ${source}: valid, ${access.routes.length} route(s)`)
+  for (const route of access.routes) console.log(`  ${describeRoute(route)}`)
+  for (const warning of warnings) console.log(`warning: ${warning}`)
+  if (warnings.length === 0) console.log('no warnings')
+  return EXIT_ALLOWED
+}
+
+function check(access: CompiledAccess, values: Values, source: string): number {
+  if (!values.url) throw new UsageError('check needs --url')
+  let url: URL
+  try {
+    url = new URL(values.url)
+  } catch {
+    throw new UsageError('--url must be an absolute URL, e.g. https://app.example.com/path')
+  }
+  const method = values.method.toUpperCase()
+  const now = Date.now()
+  const principal = principalFrom(values, now)
+  const facts: RequestFacts = {
+    host: url.host,
+    path: url.pathname,
+    method,
+    ip: values.ip ?? '',
+    country: values.country,
+    now,
+  }
+
+  console.log(`ACCESS    ${source} (${access.routes.length} routes)`)
+  console.log(
+    `request   ${method} ${url.protocol}//${normaliseHost(url.host)}${url.pathname}` +
+      `  ip ${facts.ip || 'unknown'}  country ${facts.country ?? 'unknown'}`,
+  )
+  console.log(`principal ${describePrincipal(principal, now)}`)
+
+  // The Worker refuses these before routing; so does the tool.
+  if (!checkPath(url.pathname).ok) {
+    console.log('route     none: the path is refused before routing')
+    console.log('decision  400 bad_path')
+    return EXIT_REFUSED
+  }
+  const evaluation = evaluate(access, facts, principal, { explain: true })
+  if (evaluation.outcome === 'no_route') {
+    console.log('route     none matches')
+    console.log('decision  404 no_route')
+    return EXIT_REFUSED
+  }
+  console.log(`route     ${describeRoute(evaluation.route)}`)
+  for (const verdict of evaluation.verdicts)
+    console.log(`  ${verdict.matched ? '✓' : '✗'} ${verdict.rule}: ${verdict.detail}`)
+  console.log(`decision  ${evaluation.outcome}${ANSWERS[evaluation.outcome]}`)
+  return evaluation.outcome === 'allow' ? EXIT_ALLOWED : EXIT_REFUSED
+}
+
+const ANSWERS = {
+  allow: ' (proxied)',
+  sign_in: ' (navigation: 302 to /auth/login; otherwise 401 not_signed_in)',
+  deny: ' (403 access_denied)',
+  reauthenticate: ' (navigation: 302 to /auth/login?reauth=1; otherwise 401)',
+  mfa_required: ' (navigation: 302 to /auth/mfa; otherwise 401 mfa_required)',
+} as const
+
+function principalFrom(values: Values, now: number): Principal {
+  if (values.email && values.token) throw new UsageError('give --email or --token, not both')
+  if (values.token) return { kind: 'service', id: 'svc_check', name: values.token }
+  if (!values.email) {
+    if (values.org || values.role || values.group || values.mfa || values['method-auth'])
+      throw new UsageError('--org, --role, --group, --mfa and --method-auth describe a --email')
+    return null
+  }
+  const ago = Number(values['signed-in-ago'])
+  if (!Number.isFinite(ago) || ago < 0)
+    throw new UsageError('--signed-in-ago must be a number of seconds')
+  const authMethod = values['method-auth'] ?? (values.org ? 'sso' : 'code')
+  if (authMethod !== 'sso' && authMethod !== 'code' && authMethod !== 'link')
+    throw new UsageError('--method-auth must be code, link or sso')
+  return {
+    kind: 'person',
+    email: values.email,
+    userId: 'user_check',
+    signedInAt: now - ago * 1000,
+    authMethod: authMethod satisfies AuthMethod,
+    ...(values.org !== undefined && { organizationId: values.org }),
+    ...(values.role !== undefined && { roles: values.role }),
+    ...(values.group !== undefined && { groups: values.group }),
+    mfa: values.mfa,
+  }
+}
+
+function describePrincipal(principal: Principal, now: number): string {
+  if (principal === null) return 'none (no session, no service token)'
+  if (principal.kind === 'service') return `service token "${principal.name}"`
+  const parts = [
+    principal.email,
+    `${principal.authMethod}, signed in ${Math.round((now - principal.signedInAt) / 1000)} s ago`,
+  ]
+  if (principal.organizationId) parts.push(`org ${principal.organizationId}`)
+  if (principal.roles?.length) parts.push(`roles ${principal.roles.join(',')}`)
+  if (principal.groups?.length) parts.push(`groups ${principal.groups.join(',')}`)
+  parts.push(principal.mfa ? 'MFA passed' : 'no MFA')
+  return `person ${parts.join('; ')}`
+}
+
+function describeRoute(route: CompiledRoute): string {
+  const target =
+    route.target.kind === 'default'
+      ? 'ORIGIN_URL'
+      : route.target.kind === 'origin'
+        ? `${route.target.origin}${route.target.pathPrefix}`
+        : `service binding ${route.target.binding}`
+  const methods = route.methods ? ` ${[...route.methods].join(',')}` : ''
+  const flags = [
+    route.public ? 'public' : undefined,
+    route.maxSignInAge !== undefined ? `maxSignInAge ${route.maxSignInAge}s` : undefined,
+    route.cors ? 'cors' : undefined,
+    route.websockets ? undefined : 'no websockets',
+  ].filter(Boolean)
+  return (
+    `${route.label}  host ${route.hostText}  path ${route.pathText}${methods}  → ${target}` +
+    (flags.length ? `  (${flags.join(', ')})` : '')
+  )
+}
+
+async function loadAccess(values: Values): Promise<{ source: string; raw: unknown }> {
+  if (values.file !== undefined) {
+    if (values.env !== undefined) throw new UsageError('give --file or --env, not both')
+    if (!existsSync(values.file)) throw new SourceError(`--file: ${values.file} does not exist`)
+    return { source: values.file, raw: readFileSync(values.file, 'utf8') }
+  }
+  // `wrangler dev` lets .dev.vars override [vars]; a deployed environment never sees .dev.vars.
+  if (values.env === undefined && existsSync('.dev.vars')) {
+    const vars = parseDotenv(readFileSync('.dev.vars', 'utf8'))
+    if (vars.ACCESS !== undefined) return { source: '.dev.vars', raw: vars.ACCESS }
+  }
+  if (!existsSync(values.config)) throw new SourceError(`${values.config} does not exist`)
+  process.env.WRANGLER_SEND_METRICS = 'false'
+  const { unstable_readConfig } = await import('wrangler')
+  let config
+  try {
+    config = unstable_readConfig(
+      { config: values.config, ...(values.env !== undefined && { env: values.env }) },
+      { hideWarnings: true },
+    )
+  } catch (error) {
+    throw new SourceError((error as Error).message)
+  }
+  const section = values.env === undefined ? '[vars]' : `[env.${values.env}.vars]`
+  const raw = (config.vars as Record<string, unknown>).ACCESS
+  if (raw === undefined)
+    throw new SourceError(
+      `ACCESS is not set (--file, .dev.vars or ${values.config} ${section}); without it the ` +
+        'gateway uses ORIGIN_URL and PUBLIC_PATHS for any signed-in person',
+    )
+  return { source: `${values.config} ${section}`, raw }
+}
+
+// The dotenv syntax wrangler reads .dev.vars with: KEY=value, optional `export`, values in single,
+// double or back quotes (which may span lines; double quotes expand \n), `#` comments.
+const DOTENV_LINE =
+  /^\s*(?:export\s+)?([\w.-]+)(?:\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?$/gm
+
+function parseDotenv(text: string): Record<string, string> {
+  const vars: Record<string, string> = {}
+  for (const match of text.replace(/\r\n?/g, '\n').matchAll(DOTENV_LINE)) {
+    let value = (match[2] ?? '').trim()
+    const quote = value[0]
+    value = value.replace(/^(['"`])([\s\S]*)\1$/, '$2')
+    if (quote === '"') value = value.replace(/\\n/g, '\n').replace(/\\r/g, '\r')
+    vars[match[1]!] = value
+  }
+  return vars
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2))
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error
+  console.error(`access: ${error.message}${error instanceof SourceError ? '' : `\n\n${USAGE}`}`)
+  process.exitCode = EXIT_USAGE
+}

@@ -1,0 +1,15 @@
+// Access policies (ACCESS): compile once per isolate, then per request checkPath → matchRoute →
+// decide (or evaluate, which does both). Pure: nothing here touches Hono, KV or the network.
+export { compileAccess } from './compile.ts'
+export { decide, evaluate, matchRoute } from './decide.ts'
+export { ipInRange, parseIp, parseIpRange, type IpAddress, type IpRange } from './ip.ts'
+export { lintAccess, shadows } from './lint.ts'
+export {
+  checkPath,
+  isGatewayPath,
+  normaliseHost,
+  type HostPattern,
+  type PathCheck,
+  type PathPattern,
+} from './paths.ts'
+export * from './types.ts'

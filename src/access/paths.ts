@@ -1,0 +1,180 @@
+// Hosts and paths as routes see them. A route is matched on the exact pathname the origin will
+// receive, so anything an origin might read differently from us (an encoded slash or dot, a dot
+// segment, a `;` parameter, a backslash) is refused before matching rather than interpreted.
+
+/** Lowercase, without a port and without one trailing dot: `Admin.Example.com.:443` → `admin.example.com`. */
+export function normaliseHost(host: string): string {
+  let end = host.length
+  if (host.charCodeAt(0) === 0x5b /* [ */) {
+    const close = host.indexOf(']')
+    end = close === -1 ? end : close + 1
+  } else {
+    const colon = host.indexOf(':')
+    if (colon !== -1) end = colon
+  }
+  if (end > 0 && host.charCodeAt(end - 1) === 0x2e /* . */) end--
+  const bare = end === host.length ? host : host.slice(0, end)
+  return bare.toLowerCase()
+}
+
+export type PathCheck = { ok: true } | { ok: false }
+
+const OK: PathCheck = Object.freeze({ ok: true })
+const REFUSED: PathCheck = Object.freeze({ ok: false })
+
+const SLASH = 0x2f
+const DOT = 0x2e
+const PERCENT = 0x25
+
+/**
+ * Refuses (→ 400 bad_path) a pathname that origins and proxies disagree about: percent-escapes of
+ * `/`, `\`, `.` or `%` (double encoding), `%u` escapes, `;` parameters, backslashes, control
+ * characters raw or escaped, `//`, dot segments, malformed escapes, and escapes of unreserved
+ * characters (`%61dmin` is `admin` to most origins but not to a route for `/admin/*`; RFC 3986
+ * §2.3 says they should never be encoded). One pass, no allocation.
+ */
+export function checkPath(pathname: string): PathCheck {
+  const length = pathname.length
+  if (length === 0 || pathname.charCodeAt(0) !== SLASH) return REFUSED
+  for (let i = 0; i < length; i++) {
+    const c = pathname.charCodeAt(i)
+    if (c < 0x20 || c === 0x7f || c === 0x5c /* \ */ || c === 0x3b /* ; */) return REFUSED
+    if (c === SLASH) {
+      const next = pathname.charCodeAt(i + 1) // NaN past the end
+      if (next === SLASH) return REFUSED
+      if (next === DOT) {
+        const after = pathname.charCodeAt(i + 2)
+        if (Number.isNaN(after) || after === SLASH) return REFUSED
+        if (after === DOT) {
+          const third = pathname.charCodeAt(i + 3)
+          if (Number.isNaN(third) || third === SLASH) return REFUSED
+        }
+      }
+    } else if (c === PERCENT) {
+      const high = hexValue(pathname.charCodeAt(i + 1))
+      const low = hexValue(pathname.charCodeAt(i + 2))
+      if (high < 0 || low < 0) return REFUSED // also catches %u0041
+      const byte = high * 16 + low
+      if (byte < 0x20 || byte === 0x7f || byte === 0x25 || byte === 0x5c || isUnreserved(byte))
+        return REFUSED
+      if (byte === SLASH) return REFUSED
+      i += 2
+    }
+  }
+  return OK
+}
+
+// ALPHA / DIGIT / "-" / "." / "_" / "~" (RFC 3986 §2.3); "." here is the encoded dot.
+function isUnreserved(byte: number): boolean {
+  return (
+    (byte >= 0x41 && byte <= 0x5a) ||
+    (byte >= 0x61 && byte <= 0x7a) ||
+    (byte >= 0x30 && byte <= 0x39) ||
+    byte === 0x2d ||
+    byte === DOT ||
+    byte === 0x5f ||
+    byte === 0x7e
+  )
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30
+  if (c >= 0x61 && c <= 0x66) return c - 0x57
+  if (c >= 0x41 && c <= 0x46) return c - 0x37
+  return -1
+}
+
+/** A route's `host`: absent (any), exact, or `*.example.com` (any subdomain, never the apex). */
+export type HostPattern =
+  | { readonly kind: 'any' }
+  | { readonly kind: 'exact'; readonly host: string }
+  | { readonly kind: 'subdomains'; readonly suffix: string /* `.example.com` */ }
+
+/** A route's `path`: `/*`, `/x` (exactly), or `/x/*` (`/x` and everything beneath). */
+export type PathPattern =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'exact'; readonly path: string }
+  | { readonly kind: 'prefix'; readonly base: string; readonly baseSlash: string }
+
+export function hostMatches(pattern: HostPattern, host: string): boolean {
+  switch (pattern.kind) {
+    case 'any':
+      return true
+    case 'exact':
+      return host === pattern.host
+    case 'subdomains':
+      return host.length > pattern.suffix.length && host.endsWith(pattern.suffix)
+  }
+}
+
+export function pathMatches(pattern: PathPattern, path: string): boolean {
+  switch (pattern.kind) {
+    case 'all':
+      return true
+    case 'exact':
+      return path === pattern.path
+    case 'prefix':
+      return path === pattern.base || path.startsWith(pattern.baseSlash)
+  }
+}
+
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
+
+export type HostPatternCheck = { ok: true; pattern: HostPattern } | { ok: false }
+
+export function parseHostPattern(text: string): HostPatternCheck {
+  const host = text.toLowerCase()
+  const wildcard = host.startsWith('*.')
+  const name = wildcard ? host.slice(2) : host
+  const labels = name.split('.')
+  // A wildcard needs a registrable-looking parent: `*.com` would cover a whole TLD.
+  if (name.length > 253 || !labels.every((label) => LABEL.test(label))) return { ok: false }
+  if (wildcard) {
+    if (labels.length < 2) return { ok: false }
+    return { ok: true, pattern: { kind: 'subdomains', suffix: `.${name}` } }
+  }
+  return { ok: true, pattern: { kind: 'exact', host: name } }
+}
+
+export type PathPatternCheck = { ok: true; pattern: PathPattern } | { ok: false; problem: string }
+
+// Characters a pathname carries unescaped (RFC 3986 pchar and "/"), plus `%` for escapes.
+const PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()+,=:@/%]*$/
+
+export function parsePathPattern(text: string): PathPatternCheck {
+  if (!text.startsWith('/')) return { ok: false, problem: 'must start with "/"' }
+  if (text === '/*') return { ok: true, pattern: { kind: 'all' } }
+  const prefix = text.endsWith('/*')
+  const base = prefix ? text.slice(0, -2) : text
+  if (base.includes('*')) return { ok: false, problem: 'may contain "*" only as a final "/*"' }
+  if (!PATH_CHARS.test(base) || !checkPath(prefix ? `${base}/` : base).ok)
+    return {
+      ok: false,
+      problem:
+        'must be a plain path as the origin receives it: no "//", dot segments, ";", "?", "#", ' +
+        'encoded "/", "\\", "." or "%", or characters a URL would escape',
+    }
+  if (!prefix) return { ok: true, pattern: { kind: 'exact', path: base } }
+  // `/x/` + `*`: the base is `/x`, so `/x` itself matches as the contract says.
+  return { ok: true, pattern: { kind: 'prefix', base, baseSlash: `${base}/` } }
+}
+
+// Answered by the gateway before routing: a route inside them would never see a request.
+const GATEWAY_PREFIXES = ['/auth', '/.well-known', '/__dev'] as const
+
+export function isGatewayPath(path: string): boolean {
+  if (path === '/healthz') return true
+  return GATEWAY_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))
+}
+
+/** True when every path the pattern matches is a gateway path. `/*` overlaps but is fine. */
+export function isInsideGatewayPaths(pattern: PathPattern): boolean {
+  switch (pattern.kind) {
+    case 'all':
+      return false
+    case 'exact':
+      return isGatewayPath(pattern.path)
+    case 'prefix':
+      return pattern.base !== '/healthz' && isGatewayPath(pattern.base)
+  }
+}

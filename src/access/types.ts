@@ -1,0 +1,167 @@
+// The shapes the access policy is compiled into and decided with. Everything here is plain data
+// (no Hono, no Workers types) so the operator's check tool runs the Worker's own decision code.
+import type { IpRange } from './ip.ts'
+import type { HostPattern, PathPattern } from './paths.ts'
+
+export type AuthMethod = 'sso' | 'code' | 'link'
+
+export const CONDITION_KEYS = [
+  'everyone',
+  'emails',
+  'domains',
+  'ips',
+  'countries',
+  'methods',
+  'serviceTokens',
+  'organizations',
+  'roles',
+  'groups',
+  'authMethods',
+  'mfa',
+] as const
+
+export type ConditionKey = (typeof CONDITION_KEYS)[number]
+
+/** One entry of a route's `allow` or `deny`: every key present must match. */
+export interface ConditionSet {
+  /** `allow[1]`, `deny[0]`: how the check tool and the logs name it (never shown to users). */
+  readonly label: string
+  /** The keys present, in CONDITION_KEYS order. */
+  readonly keys: readonly ConditionKey[]
+  readonly everyone: boolean
+  /** Lowercased addresses. */
+  readonly emails: ReadonlySet<string> | undefined
+  /** `example.com` → exact `example.com`; `*.example.com` → exact `example.com` and suffix `.example.com`. */
+  readonly domains:
+    { readonly exact: ReadonlySet<string>; readonly suffixes: readonly string[] } | undefined
+  readonly ips: readonly IpRange[] | undefined
+  /** Uppercased ISO codes. */
+  readonly countries: ReadonlySet<string> | undefined
+  readonly methods: ReadonlySet<string> | undefined
+  /** `any` for `*`. */
+  readonly serviceTokens: { readonly any: boolean; readonly names: ReadonlySet<string> } | undefined
+  readonly organizations: ReadonlySet<string> | undefined
+  readonly roles: ReadonlySet<string> | undefined
+  readonly groups: ReadonlySet<string> | undefined
+  readonly authMethods: ReadonlySet<AuthMethod> | undefined
+  readonly mfa: boolean
+}
+
+/** Where an allowed request goes. */
+export type Target =
+  /** The gateway's ORIGIN_URL. */
+  | { readonly kind: 'default' }
+  /** `origin` + `pathPrefix` + the request's pathname and search. `pathPrefix` is '' or `/v1` (no trailing slash). */
+  | { readonly kind: 'origin'; readonly origin: string; readonly pathPrefix: string }
+  /** A service binding (checked against `env` by the Worker, not here). */
+  | { readonly kind: 'service'; readonly binding: string }
+
+export interface CorsPolicy {
+  /** Exact origins as browsers send them (`https://app.example.com`, default port omitted). */
+  readonly origins: ReadonlySet<string>
+  /** Default GET, HEAD, POST. */
+  readonly methods: readonly string[]
+  /** Lowercased request header names; default none. */
+  readonly headers: readonly string[]
+  readonly credentials: boolean
+  /** Seconds, 0..86400; default 600. */
+  readonly maxAge: number
+  /** `methods` and `headers` joined once for the response headers ('' when there are none). */
+  readonly allowMethods: string
+  readonly allowHeaders: string
+}
+
+export interface CompiledRoute {
+  readonly index: number
+  readonly name: string
+  /** `routes[2] (admin)`. */
+  readonly label: string
+  readonly host: HostPattern
+  readonly path: PathPattern
+  /** As written, for messages: `admin.example.com`, `/api/*` (host `*` when absent). */
+  readonly hostText: string
+  readonly pathText: string
+  /** Undefined: any method. */
+  readonly methods: ReadonlySet<string> | undefined
+  readonly target: Target
+  readonly public: boolean
+  /** Undefined: any signed-in person (a service token is not a person). */
+  readonly allow: readonly ConditionSet[] | undefined
+  readonly deny: readonly ConditionSet[]
+  /** Seconds. */
+  readonly maxSignInAge: number | undefined
+  readonly cors: CorsPolicy | undefined
+  readonly websockets: boolean
+}
+
+export interface CompiledAccess {
+  readonly routes: readonly CompiledRoute[]
+  /** Exact hosts the routes name (for SIGN_IN_HOST and hand-off checks); wildcards excluded. */
+  readonly hosts: readonly string[]
+  /** Service binding names the routes use, for the Worker to check against `env`. */
+  readonly services: readonly string[]
+}
+
+export type CompileResult =
+  | { readonly ok: true; readonly access: CompiledAccess }
+  | { readonly ok: false; readonly problems: readonly string[] }
+
+export interface RequestFacts {
+  /** The request URL's host; normalised by matchRoute, so a raw `Host` value is fine. */
+  readonly host: string
+  /** The exact pathname the origin receives; must have passed checkPath. */
+  readonly path: string
+  /** Compared case-insensitively (workerd leaves e.g. `patch` as sent). */
+  readonly method: string
+  /** CF-Connecting-IP; '' when unknown (then no `ips` entry matches). */
+  readonly ip: string
+  /** request.cf.country; undefined (local dev) never matches `countries`. */
+  readonly country: string | undefined
+  /** Milliseconds since the epoch. */
+  readonly now: number
+}
+
+export type Principal =
+  | {
+      readonly kind: 'person'
+      readonly email: string
+      readonly userId: string
+      /** Milliseconds since the epoch. */
+      readonly signedInAt: number
+      readonly authMethod: AuthMethod
+      readonly organizationId?: string
+      readonly roles?: readonly string[]
+      readonly groups?: readonly string[]
+      readonly mfa?: boolean
+    }
+  | { readonly kind: 'service'; readonly id: string; readonly name: string }
+  | null
+
+export type Outcome = 'allow' | 'sign_in' | 'deny' | 'reauthenticate' | 'mfa_required'
+
+/** One line of the check tool's explanation: `deny[0]: no match (countries)`. */
+export interface RuleVerdict {
+  readonly rule: string
+  readonly matched: boolean
+  readonly detail: string
+}
+
+export interface Decision {
+  readonly outcome: Outcome
+  /**
+   * What decided, for logs: `public`, `signed-in` (no `allow`), `allow[1]`, `deny[0]`,
+   * `maxSignInAge`, or for `mfa_required` the set that needs MFA; undefined for `sign_in` and for
+   * a refusal because nothing in `allow` matched. Never shown to the person refused.
+   */
+  readonly rule: string | undefined
+  /** Empty unless asked for with `{ explain: true }`. */
+  readonly verdicts: readonly RuleVerdict[]
+}
+
+export type Evaluation =
+  { readonly outcome: 'no_route' } | (Decision & { readonly route: CompiledRoute })
+
+export interface DecideOptions {
+  /** Build `verdicts` for every rule (the check tool); the Worker leaves this off. */
+  readonly explain?: boolean
+}

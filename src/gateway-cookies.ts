@@ -1,0 +1,44 @@
+import { SIGNIN_COOKIE } from './auth/browser-binding'
+import { PENDING_CODE_COOKIE } from './auth/pending-code'
+import { SESSION_COOKIE } from './session/cookie'
+
+// The cookies only the gateway may read or write. The origin never receives them, and never sets
+// or clears them: an origin that could plant `__Host-session` or `__Host-signin` could fix a
+// session or skip the cross-browser confirmation (login CSRF).
+const GATEWAY_COOKIES = new Set(
+  [SESSION_COOKIE, SIGNIN_COOKIE, PENDING_CODE_COOKIE].map((name) => name.toLowerCase()),
+)
+
+/**
+ * True for a gateway cookie name in any case, with any surrounding whitespace. Browsers treat
+ * `__Host-` case-insensitively (RFC 6265bis), so `__HOST-session` is refused as well.
+ */
+export const isGatewayCookieName = (name: string) => GATEWAY_COOKIES.has(name.trim().toLowerCase())
+
+/** The Cookie header without the gateway's own cookies (any copy), or null if nothing is left. */
+export function withoutGatewayCookies(cookie: string | null): string | null {
+  if (!cookie) return null
+  const kept = cookie
+    .split(';')
+    .map((pair) => pair.trim())
+    .filter((pair) => pair.length > 0 && !isGatewayCookieName(pair.split('=', 1)[0]!))
+  return kept.length > 0 ? kept.join('; ') : null
+}
+
+/**
+ * Removes every `Set-Cookie` of the origin's that names a gateway cookie. The name is what comes
+ * before the first "=" of the first attribute; a cookie string without "=" is a nameless cookie
+ * whose value browsers send as is, so it is judged by that value.
+ */
+export function dropGatewaySetCookies(headers: Headers): number {
+  const all = headers.getSetCookie()
+  const kept = all.filter((line) => {
+    const pair = line.split(';', 1)[0]!
+    const equals = pair.indexOf('=')
+    return !isGatewayCookieName(equals === -1 ? pair : pair.slice(0, equals))
+  })
+  if (kept.length === all.length) return 0
+  headers.delete('set-cookie')
+  for (const line of kept) headers.append('set-cookie', line)
+  return all.length - kept.length
+}
