@@ -85,6 +85,8 @@ if (!isSet('WORKOS_API_KEY')) {
   console.log(`WorkOS emulator on ${emulator.url} (dev mailbox: /__dev/mailbox)`)
 } else {
   console.log('WORKOS_API_KEY found in .dev.vars: using real WorkOS, no emulator.')
+  // Outside dev mode the gateway needs its public origin (links must not follow the Host header).
+  if (!isSet('PUBLIC_URL')) vars.push(`PUBLIC_URL:http://localhost:${gatewayPort()}`)
 }
 if (!isSet('SESSION_SECRET')) vars.push(`SESSION_SECRET:${DEV_SESSION_SECRET}`)
 if (!isSet('ORIGIN_URL')) {
