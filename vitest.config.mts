@@ -20,6 +20,19 @@ export default defineConfig({
           WORKOS_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
           ADMIN_TOKEN: 'test-admin-token-0123456789-abcdefghijkl',
           FORWARD_AUTH_TOKEN: 'test-forward-auth-token-0123456789-abcdef',
+          // A second, separate origin for ACCESS routes that name their own.
+          TEST_SECOND_ORIGIN_URL: inject('secondOriginUrl'),
+        },
+        // A Worker bound as a service, for ACCESS routes with "service" (no network hop).
+        serviceBindings: {
+          DOCS_SERVICE: async (request: Request) =>
+            Response.json({
+              service: 'docs',
+              path: new URL(request.url).pathname,
+              user: request.headers.get('x-auth-user'),
+              route: request.headers.get('x-auth-route'),
+              assertion: request.headers.has('x-auth-assertion'),
+            }),
         },
       },
     })),

@@ -2,11 +2,11 @@
 // against `npm run dev` on free loopback ports. Screenshots of every page land in docs/screenshots.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { launchChromium } from './browser.ts'
 import { startDevServer, type DevServer } from './dev-server.ts'
 
 const SCREENSHOTS = new URL('../docs/screenshots/', import.meta.url).pathname
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 let server: DevServer
 let browser: Browser
@@ -43,17 +43,7 @@ const mailFor = (email: string) => mailOn(server.url, email)
 
 before(async () => {
   server = await startDevServer()
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  browser = await launchChromium()
 })
 
 after(async () => {

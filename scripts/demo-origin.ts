@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
+import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 
 // The demo origin behind `npm run dev`, and the origin the tests proxy to. It shows a person who
 // they are signed in as, and tells a test exactly what arrived:
@@ -11,6 +12,13 @@ import type { AddressInfo } from 'node:net'
 //   /__set-cookie?c=…     sets each `c` as a Set-Cookie line (a hostile origin, for the tests)
 //   /__pipe               streams the request body straight back
 //   /__slow-stream        sends three chunks 150 ms apart
+//   /__ws                 a WebSocket: first one JSON message with what the upgrade carried
+//                         (identity, assertion present, Origin, cookie, subprotocol), then each
+//                         message echoed back as it came (text as text, binary as binary); the
+//                         text "__close [<code> [<reason>]]" makes the origin close the socket,
+//                         "__drop" makes it drop the connection without a close frame
+//   /__ws/closed?id=…     how the /__ws?id=… socket was closed, as the origin saw it (JSON)
+//   (any other upgrade)   refused: 403 JSON, no WebSocket
 
 export interface RunningOrigin {
   url: string
@@ -26,10 +34,19 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)
 
+// How each /__ws?id=… socket ended, for tests to read back; the oldest are forgotten.
+const socketCloses = new Map<string, { code: number; reason: string; at: number }>()
+
 function handler(): Parameters<typeof createServer>[1] {
   return async (request, response) => {
     const url = new URL(request.url ?? '/', 'http://origin.local')
     const status = /^\/__status\/(\d{3})$/.exec(url.pathname)?.[1]
+    if (url.pathname === '/__ws/closed') {
+      const closed = socketCloses.get(url.searchParams.get('id') ?? '')
+      response.writeHead(closed ? 200 : 404, { 'content-type': 'application/json' })
+      response.end(JSON.stringify(closed ?? { error: 'not_closed' }))
+      return
+    }
     if (url.pathname === '/__pipe') {
       response.writeHead(200, {
         'content-type': request.headers['content-type'] ?? 'application/octet-stream',
@@ -73,7 +90,8 @@ function handler(): Parameters<typeof createServer>[1] {
           `<body style="font-family:system-ui;margin:2rem"><h1>Demo origin</h1>` +
           `<p>Signed in as <strong id="email">${escapeHtml(email)}</strong> ` +
           `(<code id="user">${escapeHtml(String(request.headers['x-auth-user'] ?? ''))}</code>).</p>` +
-          `<p>You asked for <code id="path">${escapeHtml(url.pathname + url.search)}</code>.</p>` +
+          `<p>You asked for <code id="path">${escapeHtml(url.pathname + url.search)}</code>` +
+          ` (ACCESS route: <code id="route">${escapeHtml(String(request.headers['x-auth-route'] ?? 'none'))}</code>).</p>` +
           `<form method="post" action="/auth/logout"><button>Sign out</button></form></body></html>`,
       )
       return
@@ -97,8 +115,66 @@ function handler(): Parameters<typeof createServer>[1] {
   }
 }
 
+/** What the /__ws socket reports first: what crossed the gateway with the upgrade. */
+function upgradeReport(request: IncomingMessage, socket: WebSocket) {
+  const header = (name: string) => {
+    const value = request.headers[name]
+    return Array.isArray(value) ? value.join(', ') : (value ?? null)
+  }
+  return {
+    hello: true,
+    path: new URL(request.url ?? '/', 'http://origin.local').pathname,
+    host: header('host'),
+    user: header('x-auth-user'),
+    email: header('x-auth-email'),
+    route: header('x-auth-route'),
+    assertion: request.headers['x-auth-assertion'] !== undefined,
+    origin: header('origin'),
+    cookie: header('cookie'),
+    forwardedHost: header('x-forwarded-host'),
+    protocol: socket.protocol || null,
+  }
+}
+
+function echoSocket(socket: WebSocket, request: IncomingMessage): void {
+  const id = new URL(request.url ?? '/', 'http://origin.local').searchParams.get('id')
+  if (id) {
+    socket.on('close', (code: number, reason: Buffer) => {
+      socketCloses.set(id, { code, reason: reason.toString(), at: Date.now() })
+      if (socketCloses.size > 1000) socketCloses.delete(socketCloses.keys().next().value!)
+    })
+  }
+  socket.send(JSON.stringify(upgradeReport(request, socket)))
+  socket.on('message', (data: RawData, isBinary: boolean) => {
+    const text = isBinary ? '' : data.toString()
+    const close = /^__close(?: (\d{4})(?: (.*))?)?$/.exec(text)
+    if (close?.[1]) socket.close(Number(close[1]), close[2] ?? '')
+    else if (close) socket.close()
+    else if (text === '__drop') socket.terminate()
+    else socket.send(data, { binary: isBinary })
+  })
+}
+
+function refuseUpgrade(socket: Socket, path: string): void {
+  const body = JSON.stringify({ error: 'origin_refused_upgrade', path })
+  socket.end(
+    `HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  )
+}
+
 export function startDemoOrigin(port = 0, hostname = '127.0.0.1'): Promise<RunningOrigin> {
   const server: Server = createServer(handler())
+  // The first offered subprotocol is chosen, so a test can see it negotiated end to end.
+  const sockets = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered) => offered.values().next().value ?? false,
+  })
+  server.on('upgrade', (request, socket: Socket, head) => {
+    const path = new URL(request.url ?? '/', 'http://origin.local').pathname
+    if (path !== '/__ws') return refuseUpgrade(socket, path)
+    sockets.handleUpgrade(request, socket, head, (ws) => echoSocket(ws, request))
+  })
   return new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, hostname, () => {
@@ -108,6 +184,8 @@ export function startDemoOrigin(port = 0, hostname = '127.0.0.1'): Promise<Runni
         port: actual,
         close: () =>
           new Promise((done) => {
+            for (const socket of sockets.clients) socket.terminate()
+            sockets.close()
             server.close(() => done())
             server.closeAllConnections()
           }),

@@ -1,5 +1,6 @@
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
+import { compileAccess, type CompiledAccess } from './access/index.ts'
 
 /**
  * The gateway's settings, parsed once per `env` object (so once per isolate) and frozen.
@@ -22,6 +23,8 @@ export interface Config {
   readonly emailDelivery: 'workos' | 'custom'
   readonly email: { apiUrl: string; apiKey: string; from: string } | undefined
   readonly publicPaths: readonly PublicPath[]
+  /** ACCESS compiled once per isolate; undefined: any signed-in person, PUBLIC_PATHS public. */
+  readonly access: CompiledAccess | undefined
   readonly publicUrl: string | undefined
   readonly devMode: boolean
   readonly productName: string
@@ -39,6 +42,8 @@ export interface Config {
   readonly assertionAudience: string
   /** `all`: one log line per request; `errors`: only for answers of 400 and above. */
   readonly logRequests: 'all' | 'errors'
+  /** How often an open WebSocket's session or token is read again (past every cache). */
+  readonly websocketRecheckSeconds: number
   /** How long one WorkOS call may take before the person is told to try again. */
   readonly workosTimeoutMs: number
   /** Bearer token for the admin revocation endpoint; undefined turns the endpoint off. */
@@ -106,6 +111,9 @@ const rawEnv = z.object({
   FORWARD_AUTH_TOKEN: optionalText,
   WORKOS_TIMEOUT_MS: optionalText,
   LOG_REQUESTS: optionalText,
+  WEBSOCKET_RECHECK_SECONDS: optionalText,
+  // A JSON string (--var, .dev.vars) or a TOML table from wrangler.toml (an object).
+  ACCESS: z.optional(z.unknown()),
 })
 
 const RATE_LIMIT_BINDINGS = ['SEND_LIMIT_EMAIL', 'SEND_LIMIT_IP', 'VERIFY_LIMIT_IP'] as const
@@ -213,6 +221,25 @@ export function parseConfig(env: Record<string, unknown>): Config {
     )
   }
 
+  let access: CompiledAccess | undefined
+  if (e.ACCESS !== undefined) {
+    const compiled = compileAccess(e.ACCESS)
+    if (!compiled.ok) for (const problem of compiled.problems) fail('ACCESS', problem)
+    else {
+      access = compiled.access
+      // A service binding is an object with fetch(); a name the routes use must be bound.
+      for (const binding of access.services) {
+        const bound = env[binding] as { fetch?: unknown } | undefined
+        if (typeof bound?.fetch !== 'function')
+          fail('ACCESS', `service "${binding}" is not a service binding of this Worker`)
+      }
+    }
+    if (e.PUBLIC_PATHS !== undefined) {
+      fail('ACCESS', 'is set together with PUBLIC_PATHS: use "public": true routes instead')
+      fail('PUBLIC_PATHS', 'must not be set together with ACCESS (use "public": true routes)')
+    }
+  }
+
   let publicUrl: string | undefined
   if (e.PUBLIC_URL !== undefined) {
     if (!httpUrl.safeParse(e.PUBLIC_URL).success) fail('PUBLIC_URL', 'must be an http(s) origin')
@@ -292,6 +319,14 @@ export function parseConfig(env: Record<string, unknown>): Config {
   if (logRequests !== 'all' && logRequests !== 'errors')
     fail('LOG_REQUESTS', 'must be "all" or "errors"')
 
+  const websocketRecheckSeconds = Number(e.WEBSOCKET_RECHECK_SECONDS ?? 30)
+  if (
+    !Number.isInteger(websocketRecheckSeconds) ||
+    websocketRecheckSeconds < 1 ||
+    websocketRecheckSeconds > 60
+  )
+    fail('WEBSOCKET_RECHECK_SECONDS', 'must be a whole number of seconds from 1 to 60')
+
   const workosTimeoutMs = Number(e.WORKOS_TIMEOUT_MS ?? 8000)
   if (!Number.isInteger(workosTimeoutMs) || workosTimeoutMs < 200 || workosTimeoutMs > 30000)
     fail('WORKOS_TIMEOUT_MS', 'must be a whole number of milliseconds from 200 to 30000')
@@ -324,6 +359,7 @@ export function parseConfig(env: Record<string, unknown>): Config {
     emailDelivery: emailDelivery as Config['emailDelivery'],
     email,
     publicPaths: Object.freeze(publicPaths),
+    access,
     publicUrl,
     devMode,
     productName: (e.PRODUCT_NAME ?? '').trim() || 'this site',
@@ -335,6 +371,7 @@ export function parseConfig(env: Record<string, unknown>): Config {
     assertionAudience,
     adminToken: e.ADMIN_TOKEN,
     workosTimeoutMs,
+    websocketRecheckSeconds,
     logRequests: logRequests as Config['logRequests'],
     forwardAuthToken: e.FORWARD_AUTH_TOKEN,
     webhookSecret: e.WORKOS_WEBHOOK_SECRET,

@@ -12,6 +12,7 @@ import { showMe } from './auth/me'
 import { listSessions, revokeSession } from './auth/sessions'
 import { forwardAuth } from './auth/verify'
 import { adminRevoke } from './admin/revoke'
+import { createServiceToken, listServiceTokens, revokeServiceToken } from './admin/service-tokens'
 import { serveJwks } from './assertion/sign'
 import { workosWebhook } from './webhooks/workos'
 import { configFor, type Config } from './config'
@@ -19,7 +20,7 @@ import { publicOrigin, type AppEnv } from './context'
 import { mailboxJson, mailboxPage } from './dev/mailbox'
 import { GatewayError, renderError } from './errors'
 import { withRequestLog } from './log'
-import { gateAndForward } from './proxy-gate'
+import { gateAndForward } from './gate'
 import { stylesheet } from './pages/stylesheet'
 
 // The request path, top to bottom: request id → config → (gateway pages: security headers, CSRF,
@@ -75,9 +76,15 @@ for (const path of gatewayPages) {
     },
   )
 }
+// The admin API is called with a bearer token, which a browser never attaches by itself: CSRF
+// cannot apply there, and a bare DELETE would otherwise be taken for a cross-site form.
+const sameOriginForms = csrf({ origin: (origin, c) => origin === publicOrigin(c) })
 app.use(
   '/auth/*',
-  csrf({ origin: (origin, c) => origin === publicOrigin(c) }),
+  async function csrfUnlessAdminApi(c, next) {
+    if (c.req.path.startsWith('/auth/admin/')) return next()
+    return sameOriginForms(c, next)
+  },
   bodyLimit({
     maxSize: 16 * 1024,
     onError: () => {
@@ -113,6 +120,9 @@ app.get('/auth/verify', forwardAuth)
 app.get('/auth/sessions', listSessions)
 app.post('/auth/sessions/:sid/revoke', revokeSession)
 app.post('/auth/admin/revoke', adminRevoke)
+app.post('/auth/admin/service-tokens', createServiceToken)
+app.get('/auth/admin/service-tokens', listServiceTokens)
+app.delete('/auth/admin/service-tokens/:id', revokeServiceToken)
 app.post('/auth/webhooks/workos', workosWebhook)
 app.get('/.well-known/jwks.json', serveJwks)
 app.get('/__dev/mailbox', mailboxPage)

@@ -1,11 +1,11 @@
 import type { Context } from 'hono'
 import { proxy } from 'hono/proxy'
-import { ASSERTION_HEADER, signAssertion } from './assertion/sign'
+import type { Target } from './access/index.ts'
+import { ASSERTION_HEADER, signAssertion, type ForwardIdentity } from './assertion/sign'
 import { clientIp } from './context'
 import { GatewayError } from './errors'
 import { log } from './log'
 import { dropGatewaySetCookies, withoutGatewayCookies } from './gateway-cookies'
-import type { SessionRecord } from './session/record'
 
 // Hop-by-hop headers (RFC 9110 §7.6.1, and hono/proxy's list), plus whatever the Connection
 // header names: they describe one connection and must not be forwarded.
@@ -19,23 +19,60 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
 ])
-// Headers only the gateway may set. Matched after folding case and "_" to "-", because many
-// origins (CGI, Rack, Django, nginx's underscores_in_headers) read X_Auth_User as X-Auth-User.
-const GATEWAY_OWNED = [/^x-auth-/, /^x-forwarded-/, /^forwarded$/, /^x-real-ip$/, /^x-request-id$/]
+// Headers only the gateway may set, or that must not reach the origin at all. Matched after
+// folding case and "_" to "-", because many origins (CGI, Rack, Django, nginx's
+// underscores_in_headers) read X_Auth_User as X-Auth-User.
+// - identity and forwarding: X-Auth-*, X-Forwarded-*, Forwarded, X-Real-IP, X-Request-ID;
+// - the service token's credentials (Gateway-Client-Id, Gateway-Client-Secret);
+// - method overrides (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override), which would let a
+//   POST act as a DELETE past a method rule;
+// - path overrides (X-Original-URL, X-Rewrite-URL), which IIS, Symfony and others route on: a
+//   request for a public path could otherwise be served as another path.
+const GATEWAY_OWNED = [
+  /^x-auth-/,
+  /^x-forwarded-/,
+  /^forwarded$/,
+  /^x-real-ip$/,
+  /^x-request-id$/,
+  /^gateway-client-/,
+  /^x-http-method(-override)?$/,
+  /^x-method-override$/,
+  /^x-original-url$/,
+  /^x-rewrite-url$/,
+]
 
 const foldName = (name: string) => name.toLowerCase().replace(/_/g, '-')
 
 /** The origin URL for this request: the origin's base joined with the path as sent, never re-resolved. */
-export function originTarget(originUrl: URL, requestUrl: URL): string {
+export function originTarget(originBase: string, requestUrl: URL): string {
   // String joining, not `new URL(path, base)`: a path like //evil.example would otherwise
   // be read as a protocol-relative URL and leave the origin.
-  const basePath = originUrl.pathname.replace(/\/+$/, '')
-  return `${originUrl.origin}${basePath}${requestUrl.pathname}${requestUrl.search}`
+  return `${originBase.replace(/\/+$/, '')}${requestUrl.pathname}${requestUrl.search}`
 }
+
+/** Where this request goes: ORIGIN_URL, a route's own origin, or a service binding. */
+export function destination(c: Context, target: Target, url: URL) {
+  if (target.kind === 'service') {
+    const binding = (c.env as Record<string, Fetcher>)[target.binding]!
+    // The bound Worker sees the request's own URL; nothing leaves Cloudflare's network.
+    return {
+      url: originTarget(url.origin, url),
+      fetch: (request: Request) => binding.fetch(request),
+    }
+  }
+  const base =
+    target.kind === 'origin'
+      ? `${target.origin}${target.pathPrefix}`
+      : `${c.get('config').originUrl.origin}${c.get('config').originUrl.pathname}`
+  return { url: originTarget(base, url), fetch: undefined }
+}
+
+export const DEFAULT_TARGET: Target = { kind: 'default' }
 
 export async function forwardedHeaders(
   c: Context,
-  identity: Pick<SessionRecord, 'userId' | 'email' | 'sid'> | null,
+  identity: ForwardIdentity | null,
+  routeName?: string,
 ): Promise<Headers> {
   const incoming = c.req.raw.headers
   const headers = new Headers()
@@ -61,32 +98,38 @@ export async function forwardedHeaders(
   headers.set('x-forwarded-for', clientIp(c))
   const requestId = c.get('requestId')
   if (requestId) headers.set('x-request-id', requestId)
-  if (identity) {
+  if (routeName) headers.set('x-auth-route', routeName)
+  if (identity?.kind === 'person') {
     headers.set('x-auth-user', identity.userId)
     headers.set('x-auth-email', identity.email)
-    headers.set(ASSERTION_HEADER, await signAssertion(c, identity))
+  } else if (identity?.kind === 'service') {
+    headers.set('x-auth-user', identity.id)
+    headers.set('x-auth-service-token', identity.name)
   }
+  if (identity) headers.set(ASSERTION_HEADER, await signAssertion(c, identity))
   return headers
 }
 
 /**
- * Forwards the request to the origin and streams the answer back unchanged: body streamed both
- * ways, the origin's redirects handed to the browser rather than followed.
+ * Forwards the request to its destination and streams the answer back unchanged: body streamed
+ * both ways, the origin's redirects handed to the browser rather than followed.
  */
 export async function forwardToOrigin(
   c: Context,
-  identity: Pick<SessionRecord, 'userId' | 'email' | 'sid'> | null,
+  identity: ForwardIdentity | null,
+  route?: { name: string; target: Target },
 ): Promise<Response> {
-  const target = originTarget(c.get('config').originUrl, new URL(c.req.url))
-  const headers = await forwardedHeaders(c, identity)
+  const { url, fetch } = destination(c, route?.target ?? DEFAULT_TARGET, new URL(c.req.url))
+  const headers = await forwardedHeaders(c, identity, route?.name)
   try {
     // no-store: an answer personalised from X-Auth-User must never be cached by URL and served
     // to someone else.
-    const response = await proxy(target, {
+    const response = await proxy(url, {
       raw: c.req.raw,
       headers,
       redirect: 'manual',
       cache: 'no-store',
+      ...(fetch && { customFetch: fetch }),
     })
     // The origin's own headers stay as they are, except that it cannot set or clear the
     // gateway's cookies; the request id is added so a person reporting a problem can quote it.

@@ -289,3 +289,17 @@ export function controlledKv(options: {
     },
   }
 }
+
+// One session per address for a whole test file: each sign-in mails the address, and sends per
+// address are limited (3 a minute), so files that need many signed-in requests share them.
+const sessionsByEmail = new Map<string, Promise<string>>()
+
+/** The session cookie of `email`, signing in (by link) the first time it is asked for. */
+export function sessionFor(email = uniqueEmail()): Promise<string> {
+  if (!sessionsByEmail.has(email))
+    sessionsByEmail.set(
+      email,
+      signIn(email).then((s) => s.cookie),
+    )
+  return sessionsByEmail.get(email)!
+}

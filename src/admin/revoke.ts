@@ -3,10 +3,10 @@ import { readFields } from '../body'
 import { normaliseEmail } from '../email'
 import { GatewayError } from '../errors'
 import { log } from '../log'
-import { sameSecret } from '../secret-compare'
 import { sessionStore } from '../session/current'
 import { revokeAllForPerson } from '../session/revoke'
 import { personKeyOf } from '../session/store'
+import { requireAdmin } from './require-admin'
 
 /**
  * POST /auth/admin/revoke — an operator ends every session of a person:
@@ -14,15 +14,7 @@ import { personKeyOf } from '../session/store'
  * Off (404) unless ADMIN_TOKEN is set.
  */
 export async function adminRevoke(c: Context) {
-  const token = c.get('config').adminToken
-  if (!token) throw new GatewayError(404, 'not_found', 'Not found.')
-  const given = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1] ?? ''
-  if (!(await sameSecret(given, token))) {
-    log({ event: 'admin_refused' })
-    throw new GatewayError(401, 'unauthorized', 'A valid admin token is required.', {
-      'WWW-Authenticate': 'Bearer',
-    })
-  }
+  await requireAdmin(c)
   const fields = await readFields(c)
   let personKey: string | null = null
   if (fields.email !== undefined) {

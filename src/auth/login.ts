@@ -12,15 +12,22 @@ export const returnToFrom = (c: Context) => safeReturnTo(c.req.query('returnTo')
 /** GET /auth/login — the email form. Someone already signed in goes straight on. */
 export async function showLogin(c: Context) {
   const returnTo = returnToFrom(c)
-  const session = await currentSession(c)
-  if (session.state === 'active') return c.redirect(returnTo, 302)
+  // An application that asks for a recent sign-in sends people here with reauth=1: show the
+  // form even to someone signed in (sending them straight back would loop).
+  const reauth = c.req.query('reauth') === '1'
+  if (!reauth) {
+    const session = await currentSession(c)
+    if (session.state === 'active') return c.redirect(returnTo, 302)
+  }
   const error = c.req.query('error')
   const notice: LoginNotice =
     error && NOTICES.has(error)
       ? (error as LoginNotice)
-      : c.req.query('signed_out') === '1'
-        ? 'signed_out'
-        : undefined
+      : reauth
+        ? 'reauth'
+        : c.req.query('signed_out') === '1'
+          ? 'signed_out'
+          : undefined
   const config = c.get('config')
   return c.html(
     LoginPage({ productName: config.productName, methods: config.signInMethods, returnTo, notice }),

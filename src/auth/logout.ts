@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import { readFields } from '../body'
 import { log } from '../log'
 import { isFormPost } from '../negotiate'
+import { safeReturnTo } from '../redirect'
 import { clearSessionCookie } from '../session/cookie'
 import { currentSession, kvOrFailClosed, sessionStore } from '../session/current'
 import { revokeAllForPerson } from '../session/revoke'
@@ -28,6 +29,11 @@ export async function logout(c: Context) {
     log({ event: 'signed_out', sid: session.record.sid, everywhere })
   }
   clearSessionCookie(c)
-  if (isFormPost(c)) return c.redirect('/auth/login?signed_out=1', 303)
+  if (isFormPost(c)) {
+    // "Use another account" (the 403 page) comes back to where the person was going.
+    const returnTo = safeReturnTo((fields as Record<string, unknown>).returnTo)
+    const back = returnTo === '/' ? '' : `&returnTo=${encodeURIComponent(returnTo)}`
+    return c.redirect(`/auth/login?signed_out=1${back}`, 303)
+  }
   return c.json({ success: true })
 }

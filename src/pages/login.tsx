@@ -1,7 +1,8 @@
 import type { SignInMethod } from '../config'
 import { Layout, Notice } from './layout'
 
-export type LoginNotice = 'expired' | 'auth_failed' | 'signed_out' | 'code_expired' | undefined
+export type LoginNotice =
+  'expired' | 'auth_failed' | 'signed_out' | 'code_expired' | 'reauth' | undefined
 
 const NOTICES: Record<Exclude<LoginNotice, undefined>, { kind: 'error' | 'info'; text: string }> = {
   expired: {
@@ -14,6 +15,10 @@ const NOTICES: Record<Exclude<LoginNotice, undefined>, { kind: 'error' | 'info';
   },
   auth_failed: { kind: 'error', text: 'We could not sign you in. Please try again.' },
   signed_out: { kind: 'info', text: 'You are signed out.' },
+  reauth: {
+    kind: 'info',
+    text: 'This application asks for a recent sign-in, and yours is older than it allows. Sign in again to continue.',
+  },
 }
 
 const BUTTONS: Record<SignInMethod, { action: string; label: string }> = {

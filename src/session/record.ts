@@ -29,3 +29,11 @@ export type SessionRecord = z.infer<typeof sessionRecordSchema>
 
 export const isLive = (record: SessionRecord, now = Date.now()) =>
   record.expiresAt > now && record.idleExpiresAt > now
+
+/** The identity a session's requests carry to the origin. */
+export const personOf = (record: SessionRecord) => ({
+  kind: 'person' as const,
+  userId: record.userId,
+  email: record.email,
+  sid: record.sid,
+})

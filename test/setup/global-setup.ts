@@ -57,10 +57,12 @@ export default async function setup(project: TestProject) {
     webhookSecret: TEST_WEBHOOK_SECRET,
   })
   const origin = await startDemoOrigin(0)
+  const secondOrigin = await startDemoOrigin(0)
   project.provide('emulatorUrl', emulator.url)
   project.provide('originUrl', origin.url)
+  project.provide('secondOriginUrl', secondOrigin.url)
   return async () => {
-    await Promise.all([emulator.close(), origin.close()])
+    await Promise.all([emulator.close(), origin.close(), secondOrigin.close()])
     scanWorkerLog()
   }
 }
@@ -69,5 +71,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     emulatorUrl: string
     originUrl: string
+    secondOriginUrl: string
   }
 }

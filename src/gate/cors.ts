@@ -1,0 +1,53 @@
+import type { Context } from 'hono'
+import type { CorsPolicy } from '../access/index.ts'
+import { log } from '../log'
+
+// CORS per route (ACCESS.md "CORS"): the gateway answers a route's preflights itself, without a
+// session (a preflight never carries credentials, which is why they fail behind gateways that
+// demand them), for listed origins only, never with "*". Answers a listed origin's page must read
+// (the origin's, and the gateway's own 401/403) carry Access-Control-Allow-Origin.
+
+export const isPreflight = (c: Context) =>
+  c.req.method === 'OPTIONS' &&
+  c.req.header('origin') !== undefined &&
+  c.req.header('access-control-request-method') !== undefined
+
+/** The answer to a preflight on a route with `cors`. */
+export function preflightAnswer(c: Context, cors: CorsPolicy): Response {
+  const origin = c.req.header('origin') ?? ''
+  const method = (c.req.header('access-control-request-method') ?? '').toUpperCase()
+  const asked = (c.req.header('access-control-request-headers') ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean)
+  const headers = new Headers({ Vary: 'Origin', 'Cache-Control': 'no-store' })
+  const allowed =
+    cors.origins.has(origin) &&
+    cors.methods.includes(method) &&
+    asked.every((name) => cors.headers.includes(name))
+  if (!allowed) {
+    log({ event: 'cors_preflight_refused' })
+    return new Response(null, { status: 403, headers })
+  }
+  log({ event: 'cors_preflight' })
+  headers.set('Access-Control-Allow-Origin', origin)
+  headers.set('Access-Control-Allow-Methods', cors.allowMethods)
+  if (cors.allowHeaders) headers.set('Access-Control-Allow-Headers', cors.allowHeaders)
+  if (cors.credentials) headers.set('Access-Control-Allow-Credentials', 'true')
+  headers.set('Access-Control-Max-Age', String(cors.maxAge))
+  return new Response(null, { status: 204, headers })
+}
+
+/**
+ * Adds the CORS answer headers for a listed origin, unless the origin's answer set its own.
+ * The response's headers must be mutable (the proxy's and Hono's are).
+ */
+export function withCors(c: Context, cors: CorsPolicy | undefined, response: Response): Response {
+  const origin = c.req.header('origin')
+  if (!cors || !origin || !cors.origins.has(origin)) return response
+  if (response.headers.has('Access-Control-Allow-Origin')) return response
+  response.headers.set('Access-Control-Allow-Origin', origin)
+  if (cors.credentials) response.headers.set('Access-Control-Allow-Credentials', 'true')
+  response.headers.append('Vary', 'Origin')
+  return response
+}

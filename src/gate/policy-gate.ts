@@ -1,0 +1,140 @@
+import type { Context } from 'hono'
+import { checkPath, decide, matchRoute, type RequestFacts } from '../access/index.ts'
+import { clientIp } from '../context'
+import { GatewayError } from '../errors'
+import { log } from '../log'
+import { forwardToOrigin } from '../proxy'
+import {
+  badPathAnswer,
+  forbiddenAnswer,
+  isWebSocketUpgrade,
+  mfaAnswer,
+  noRouteAnswer,
+  reauthenticateAnswer,
+  signInAnswer,
+} from './answers'
+import { isPreflight, preflightAnswer, withCors } from './cors'
+import { callerOf } from './principal'
+import { relayWebSocket } from '../websocket/relay'
+
+/**
+ * With ACCESS: the path is checked, the first matching route decides who may use it, and an
+ * allowed request goes to the route's origin or service. The path matched is the path forwarded
+ * (anything ambiguous is refused first), the host is the request URL's (never X-Forwarded-Host),
+ * and method overrides never reach the origin (src/proxy.ts).
+ */
+export async function policyGate(c: Context): Promise<Response> {
+  const access = c.get('config').access!
+  const url = new URL(c.req.url)
+  if (!checkPath(url.pathname).ok) return badPathAnswer(c)
+
+  // A preflight is matched on the method it asks about, and answered without credentials.
+  const preflight = isPreflight(c)
+  const method = preflight
+    ? (c.req.header('access-control-request-method') ?? '').toUpperCase()
+    : c.req.method
+  const route = matchRoute(access, { host: url.host, path: url.pathname, method })
+  if (route && preflight && route.cors) {
+    log({ accessRoute: route.name, decision: 'preflight' })
+    return preflightAnswer(c, route.cors)
+  }
+  // A preflight on a route without `cors` is decided like any other OPTIONS request.
+  const decidedRoute = preflight
+    ? matchRoute(access, { host: url.host, path: url.pathname, method: c.req.method })
+    : route
+  if (!decidedRoute) {
+    log({ decision: 'no_route' })
+    return noRouteAnswer(c)
+  }
+  const cors = decidedRoute.cors
+
+  try {
+    const caller = await callerOf(c)
+    const facts: RequestFacts = {
+      host: url.host,
+      path: url.pathname,
+      method: c.req.method,
+      ip: clientIp(c),
+      country: (c.req.raw.cf as { country?: string } | undefined)?.country,
+      now: Date.now(),
+    }
+    const decision = decide(decidedRoute, facts, caller.principal)
+    log({
+      accessRoute: decidedRoute.name,
+      decision: decision.outcome,
+      ...(decision.rule && { rule: decision.rule }),
+    })
+    switch (decision.outcome) {
+      case 'allow':
+        if (isWebSocketUpgrade(c) && !decidedRoute.websockets) {
+          log({ event: 'refused_websocket' })
+          return withCors(
+            c,
+            cors,
+            c.json(
+              {
+                error: 'websockets_not_allowed',
+                message: 'This application does not take WebSocket connections.',
+              },
+              403,
+            ),
+          )
+        }
+        if (isWebSocketUpgrade(c)) {
+          // A socket outlives this decision: it is decided again (session or token re-read past
+          // every cache) while it is open, and closed when the answer changes.
+          if (!caller.principal) return withCors(c, cors, signInAnswer(c, 'not_signed_in'))
+          const reread = caller.reread
+          return relayWebSocket(
+            c,
+            {
+              identity: caller.identity,
+              endsAt: caller.endsAt,
+              stillAllowed: async () => {
+                const principal = await reread()
+                return (
+                  principal !== null &&
+                  decide(decidedRoute, { ...facts, now: Date.now() }, principal).outcome === 'allow'
+                )
+              },
+              allowedOrigins: cors?.origins,
+            },
+            decidedRoute,
+          )
+        }
+        return withCors(
+          c,
+          cors,
+          await forwardToOrigin(c, caller.principal ? caller.identity : null, decidedRoute),
+        )
+      case 'sign_in':
+        return withCors(
+          c,
+          cors,
+          signInAnswer(c, caller.principal === null ? caller.reason : 'not_signed_in'),
+        )
+      case 'reauthenticate':
+        return withCors(c, cors, reauthenticateAnswer(c))
+      case 'mfa_required':
+        return withCors(c, cors, mfaAnswer(c))
+      case 'deny':
+        return withCors(
+          c,
+          cors,
+          await forbiddenAnswer(
+            c,
+            { account: caller.principal ? caller.account : '' },
+            decidedRoute.name,
+          ),
+        )
+    }
+  } catch (error) {
+    // The gateway's own refusals (a bad service token, KV down) still carry CORS for a listed
+    // origin, so the calling page can read why.
+    if (error instanceof GatewayError && cors) {
+      for (const [name, value] of Object.entries(error.headers)) c.header(name, value)
+      return withCors(c, cors, c.json({ error: error.code, message: error.message }, error.status))
+    }
+    throw error
+  }
+}

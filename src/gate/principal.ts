@@ -1,0 +1,107 @@
+import type { Context } from 'hono'
+import type { AuthMethod, Principal } from '../access/index.ts'
+import type { ForwardIdentity } from '../assertion/sign'
+import { GatewayError } from '../errors'
+import { log } from '../log'
+import {
+  CLIENT_ID_HEADER,
+  CLIENT_SECRET_HEADER,
+  recordFailedPresentation,
+  verifyServiceToken,
+} from '../service-tokens/verify'
+import { currentSession } from '../session/current'
+import { personOf, type SessionRecord } from '../session/record'
+import { KvSessionStore } from '../session/store'
+import { KvServiceTokenStore, isExpired } from '../service-tokens/store'
+import type { SignInReason } from './answers'
+
+/** Who is asking: a person with a session, a machine with a service token, or nobody (and why). */
+export type Caller =
+  | {
+      principal: Exclude<Principal, null>
+      identity: ForwardIdentity
+      account: string
+      /** Epoch ms: the session's absolute end, or the token's expiry. */
+      endsAt: number | undefined
+      /** The same caller read again past every cache (null once ended): for long-lived sockets. */
+      reread: () => Promise<Exclude<Principal, null> | null>
+    }
+  | { principal: null; reason: SignInReason }
+
+const AUTH_METHODS: Record<SessionRecord['method'], AuthMethod> = {
+  magic_auth: 'code',
+  magic_link: 'link',
+}
+
+const personPrincipal = (record: SessionRecord): Exclude<Principal, null> => ({
+  kind: 'person',
+  email: record.email,
+  userId: record.userId,
+  signedInAt: record.createdAt,
+  authMethod: AUTH_METHODS[record.method],
+})
+
+/**
+ * The request's caller. A request presenting a service token is judged by the token alone: a
+ * wrong, expired or revoked one is `401 invalid_client_credentials` (never a redirect, never a
+ * fall-back to the cookie), and failed presentations are rate limited per client.
+ */
+export async function callerOf(
+  c: Context,
+  options: { serviceTokens: boolean } = { serviceTokens: true },
+): Promise<Caller> {
+  const clientId = c.req.header(CLIENT_ID_HEADER)
+  const clientSecret = c.req.header(CLIENT_SECRET_HEADER)
+  if (options.serviceTokens && (clientId !== undefined || clientSecret !== undefined)) {
+    const token = await verifyServiceToken(c, clientId ?? '', clientSecret ?? '')
+    if (!token) {
+      log({ event: 'refused_invalid_client_credentials' })
+      await recordFailedPresentation(c)
+      throw new GatewayError(
+        401,
+        'invalid_client_credentials',
+        'The service token is not valid: check Gateway-Client-Id and Gateway-Client-Secret, or ask for a new token.',
+      )
+    }
+    const principal = { kind: 'service' as const, id: token.id, name: token.name }
+    const kv = c.env.SESSIONS as KVNamespace
+    return {
+      principal,
+      identity: principal,
+      account: `the service token "${token.name}"`,
+      endsAt: token.expiresAt ?? undefined,
+      reread: async () => {
+        const fresh = await new KvServiceTokenStore(kv, 0).get(token.id)
+        return fresh && !isExpired(fresh.record) ? principal : null
+      },
+    }
+  }
+  const session = await currentSession(c)
+  if (session.state === 'active') {
+    const { record, sessionId, personKey } = session
+    const config = c.get('config')
+    const kv = c.env.SESSIONS as KVNamespace
+    return {
+      principal: personPrincipal(record),
+      identity: personOf(record),
+      account: record.email,
+      endsAt: record.expiresAt,
+      reread: async () => {
+        const fresh = await new KvSessionStore(kv, 0, config.sessionTtlSeconds).get(
+          sessionId,
+          personKey,
+        )
+        return fresh ? personPrincipal(fresh) : null
+      },
+    }
+  }
+  return {
+    principal: null,
+    reason:
+      session.state === 'absent'
+        ? 'not_signed_in'
+        : session.state === 'invalid_cookie'
+          ? 'invalid_session_cookie'
+          : 'session_expired',
+  }
+}
