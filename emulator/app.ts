@@ -1,21 +1,32 @@
 import { Hono } from 'hono'
 import { injectFaults, FaultSwitch } from './faults.ts'
 import { controlRoutes } from './routes/control.ts'
+import { controlOrganizationRoutes } from './routes/control-organizations.ts'
 import { emailRoutes } from './routes/email.ts'
 import { magicAuthRoutes } from './routes/magic-auth.ts'
+import { mfaRoutes } from './routes/mfa.ts'
+import { organizationRoutes } from './routes/organizations.ts'
 import { passwordlessRoutes } from './routes/passwordless.ts'
 import { ssoRoutes } from './routes/sso.ts'
+import { ssoIdpRoutes } from './routes/sso-idp.ts'
 import { userRoutes } from './routes/users.ts'
 import { EmulatorState, type EmulatorOptions } from './state.ts'
 import { opaqueToken } from './ids.ts'
 
 // Routes that authenticate with the API key as a bearer token. /sso/token and
 // /user_management/authenticate check the key as client_secret in their body instead,
-// /sso/profile takes an access token, and the link is public.
+// /sso/profile takes an access token, and the link, the authorize URLs and the IdP page are
+// public (a browser opens them).
 const BEARER_ROUTES = [
   /^\/passwordless\/sessions(\/|$)/,
-  /^\/user_management\/(magic_auth|users)(\/|$)/,
+  /^\/user_management\/(magic_auth|users|organization_memberships)(\/|$)/,
+  /^\/(organizations|connections)(\/|$)/,
+  /^\/auth\/(factors|challenges)(\/|$)/,
 ]
+
+// Ids and one-time path segments folded into :id in /__stats, so routes count together.
+const PATH_IDS =
+  /\/(passwordless_session|magic_auth|user|org|conn|om|auth_factor|auth_challenge)_[0-9A-Z]+/g
 
 export function createEmulatorApp(options: EmulatorOptions) {
   const state = new EmulatorState(options)
@@ -32,7 +43,10 @@ export function createEmulatorApp(options: EmulatorOptions) {
   app.use(async function countCalls(c, next) {
     if (!c.req.path.startsWith('/__')) {
       stats.requests++
-      const route = `${c.req.method} ${c.req.path.replace(/\/(passwordless_session|magic_auth|user)_[0-9A-Z]+/g, '/:id').replace(/\/passwordless\/[^/]+\/confirm/, '/passwordless/:token/confirm')}`
+      const route = `${c.req.method} ${c.req.path
+        .replace(PATH_IDS, '/:id')
+        .replace(/\/passwordless\/[^/]+\/confirm/, '/passwordless/:token/confirm')
+        .replace(/^\/sso\/idp\/[^/]+$/, '/sso/idp/:id')}`
       stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1
     }
     await next()
@@ -48,8 +62,12 @@ export function createEmulatorApp(options: EmulatorOptions) {
   })
 
   controlRoutes(app, state, faults)
+  controlOrganizationRoutes(app, state)
   passwordlessRoutes(app, state)
   ssoRoutes(app, state)
+  ssoIdpRoutes(app, state)
+  organizationRoutes(app, state)
+  mfaRoutes(app, state)
   magicAuthRoutes(app, state)
   userRoutes(app, state)
   emailRoutes(app, state)

@@ -1,4 +1,17 @@
 import { workosId } from './ids.ts'
+import {
+  newConnection,
+  newDirectoryGroup,
+  newDirectoryUser,
+  newOrganization,
+  domainOf,
+  type Connection,
+  type DirectoryGroup,
+  type DirectoryUser,
+  type DomainState,
+  type Membership,
+  type Organization,
+} from './organizations.ts'
 import { WebhookOutbox } from './webhooks.ts'
 
 // Everything the emulator remembers, in memory, for one run.
@@ -19,7 +32,24 @@ export interface EmulatorOptions {
   webhookSecret?: string
   /** Where to post webhook deliveries (dev); tests read them from GET /__webhooks instead. */
   webhookUrl?: string
+  /** Organizations to create at start (`npm run dev` seeds "Acme"), as POST /__organizations takes. */
+  organizations?: OrganizationInput[]
 }
+
+/** What POST /__organizations takes (and EmulatorOptions.organizations). */
+export interface OrganizationInput {
+  id?: string
+  name: string
+  domains: (string | { domain: string; state: DomainState })[]
+  /** Whether it gets an active SSO connection (default true). */
+  sso?: boolean
+  connectionId?: string
+  connectionType?: string
+}
+
+export type PutOrganizationResult =
+  | { organization: Organization; connection: Connection | undefined; created: boolean }
+  | { conflict: string }
 
 export const DEFAULT_WEBHOOK_SECRET = 'whsec_emulator_dev_secret'
 
@@ -38,6 +68,56 @@ export interface AuthorizationCode {
   email: string
   expiresAt: number
   used: boolean
+  /** Which exchange takes it: /sso/token (SSO API, Magic Link) or /user_management/authenticate. */
+  api: 'sso' | 'user_management'
+  /** Set for a code the emulated IdP issued (absent: a Magic Link code). */
+  sso?: SsoSignIn
+  /** PKCE S256 challenge the authorize request carried; the exchange must then send the verifier. */
+  codeChallenge?: string
+}
+
+/** What the person typed on the emulated IdP page, bound to the connection it ran for. */
+export interface SsoSignIn {
+  organizationId: string
+  connectionId: string
+  email: string
+  firstName: string | null
+  lastName: string | null
+  role: string
+  groups: string[]
+}
+
+/** An authorize request waiting on the IdP page (its id is the page's opaque path segment). */
+export interface SsoRequest {
+  id: string
+  api: 'sso' | 'user_management'
+  redirectUri: string
+  state: string | undefined
+  loginHint: string | undefined
+  codeChallenge: string | undefined
+  organizationId: string
+  connectionId: string
+  expiresAt: number
+  answered: boolean
+}
+
+export interface MfaFactor {
+  id: string
+  issuer: string
+  user: string
+  secret: string
+  uri: string
+  qrCode: string
+  createdAt: number
+}
+
+export interface MfaChallenge {
+  id: string
+  factorId: string
+  createdAt: number
+  updatedAt: number
+  expiresAt: number
+  verified: boolean
 }
 
 export interface Profile {
@@ -102,15 +182,38 @@ export const MAGIC_AUTH_MAX_ATTEMPTS = 5
 export const MAGIC_AUTH_SENDS_PER_MINUTE = 3
 export const SSO_CODE_TTL_MS = 10 * 60 * 1000
 export const ACCESS_TOKEN_TTL_S = 600
+/** How long the IdP page of one authorize request stays usable. */
+export const SSO_REQUEST_TTL_MS = 10 * 60 * 1000
+/** WorkOS does not publish a TOTP challenge's lifetime; ten minutes leaves room to open an app. */
+export const MFA_CHALLENGE_TTL_MS = 10 * 60 * 1000
 
 export class EmulatorState {
   readonly options: EmulatorOptions
   readonly sessions = new Map<string, PasswordlessSession>()
   readonly sessionsByToken = new Map<string, PasswordlessSession>()
   readonly codes = new Map<string, AuthorizationCode>()
-  readonly accessTokens = new Map<string, { email: string; expiresAt: number }>()
+  readonly accessTokens = new Map<
+    string,
+    { email: string; expiresAt: number; ssoProfile?: Record<string, unknown> }
+  >()
   readonly profiles = new Map<string, Profile>()
-  readonly connections = new Map<string, string>()
+  /** Magic Link's one connection per email domain. */
+  readonly magicLinkConnections = new Map<string, string>()
+  readonly organizations = new Map<string, Organization>()
+  readonly connections = new Map<string, Connection>()
+  /** Keyed `<organization id> <lowercased email>`. */
+  readonly memberships = new Map<string, Membership>()
+  /** SSO profile ids, keyed `<connection id> <lowercased email>`: stable per person and connection. */
+  readonly ssoProfileIds = new Map<string, { id: string; idpId: string }>()
+  readonly ssoRequests = new Map<string, SsoRequest>()
+  /** The last IdP-page sign-in per `<organization id> <email>`, for directory records' names. */
+  readonly lastSsoSignIn = new Map<string, SsoSignIn>()
+  /** One directory per organization, created on first use; users by `<dir> <email>`, groups by `<dir> <name>`. */
+  readonly directories = new Map<string, string>()
+  readonly directoryUsers = new Map<string, DirectoryUser>()
+  readonly directoryGroups = new Map<string, DirectoryGroup>()
+  readonly factors = new Map<string, MfaFactor>()
+  readonly challenges = new Map<string, MfaChallenge>()
   readonly users = new Map<string, User>()
   readonly magicAuths = new Map<string, MagicAuthCode>()
   readonly magicAuthSends = new Map<string, number[]>()
@@ -125,6 +228,10 @@ export class EmulatorState {
       options.webhookSecret ?? DEFAULT_WEBHOOK_SECRET,
       options.webhookUrl,
     )
+    for (const organization of options.organizations ?? []) {
+      const result = this.putOrganization(organization)
+      if ('conflict' in result) throw new Error(result.conflict)
+    }
   }
 
   now(): number {
@@ -137,10 +244,10 @@ export class EmulatorState {
     let profile = this.profiles.get(key)
     if (!profile) {
       const domain = key.split('@')[1] ?? key
-      let connection = this.connections.get(domain)
+      let connection = this.magicLinkConnections.get(domain)
       if (!connection) {
         connection = workosId('conn')
-        this.connections.set(domain, connection)
+        this.magicLinkConnections.set(domain, connection)
       }
       profile = {
         object: 'profile',
@@ -219,5 +326,151 @@ export class EmulatorState {
     this.mailbox.unshift({ ...message, sentAt: new Date(this.now()).toISOString() })
     // Keep memory bounded through long load runs.
     if (this.mailbox.length > 5000) this.mailbox.length = 5000
+  }
+
+  /**
+   * Creates an organization, or updates the one with the given id (so a test file or a restarted
+   * dev script can post the same organization again). A verified domain belongs to one
+   * organization at a time, as in WorkOS.
+   */
+  putOrganization(input: OrganizationInput): PutOrganizationResult {
+    const domains = input.domains.map((entry) =>
+      typeof entry === 'string'
+        ? { domain: entry.toLowerCase(), state: 'verified' as const }
+        : { domain: entry.domain.toLowerCase(), state: entry.state },
+    )
+    for (const { domain, state } of domains) {
+      const holder = state === 'verified' ? this.organizationForDomain(domain) : undefined
+      if (holder && holder.id !== input.id)
+        return { conflict: `The domain '${domain}' is already verified for ${holder.id}.` }
+    }
+    const now = this.now()
+    let organization = input.id ? this.organizations.get(input.id) : undefined
+    const created = !organization
+    if (organization) {
+      organization.name = input.name
+      organization.domains = newOrganization({ name: input.name, domains }, now).domains
+      organization.updatedAt = now
+    } else {
+      organization = newOrganization({ id: input.id, name: input.name, domains }, now)
+      this.organizations.set(organization.id, organization)
+    }
+    let connection = this.activeConnectionOf(organization.id)
+    if (input.sso !== false && !connection) {
+      connection = newConnection(
+        organization,
+        { id: input.connectionId, connectionType: input.connectionType },
+        now,
+      )
+      this.connections.set(connection.id, connection)
+    }
+    return { organization, connection, created }
+  }
+
+  /** The organization holding `domain` as a verified domain. */
+  organizationForDomain(domain: string): Organization | undefined {
+    const wanted = domain.toLowerCase()
+    for (const organization of this.organizations.values()) {
+      if (organization.domains.some((d) => d.domain === wanted && d.state === 'verified'))
+        return organization
+    }
+    return undefined
+  }
+
+  activeConnectionOf(organizationId: string): Connection | undefined {
+    for (const connection of this.connections.values()) {
+      if (connection.organizationId === organizationId && connection.state === 'active')
+        return connection
+    }
+    return undefined
+  }
+
+  /** Whether `email` is at one of the organization's verified domains. */
+  isOrganizationEmail(organization: Organization, email: string): boolean {
+    const domain = domainOf(email)
+    return organization.domains.some((d) => d.domain === domain && d.state === 'verified')
+  }
+
+  membershipOf(organizationId: string, email: string): Membership | undefined {
+    return this.memberships.get(`${organizationId} ${email.toLowerCase()}`)
+  }
+
+  /** Creates or updates the membership of `email` (creating the user) with these roles. */
+  putMembership(
+    organizationId: string,
+    email: string,
+    roles: string[],
+  ): { membership: Membership; created: boolean } {
+    const user = this.userFor(email) ?? this.createUser(email)
+    const key = `${organizationId} ${email.toLowerCase()}`
+    const now = this.now()
+    const existing = this.memberships.get(key)
+    if (existing) {
+      existing.roles = roles
+      existing.status = 'active'
+      existing.updatedAt = now
+      return { membership: existing, created: false }
+    }
+    const membership: Membership = {
+      id: workosId('om'),
+      userId: user.id,
+      organizationId,
+      status: 'active',
+      roles,
+      createdAt: now,
+      updatedAt: now,
+    }
+    this.memberships.set(key, membership)
+    return { membership, created: true }
+  }
+
+  removeMembership(organizationId: string, email: string): Membership | undefined {
+    const key = `${organizationId} ${email.toLowerCase()}`
+    const membership = this.memberships.get(key)
+    this.memberships.delete(key)
+    return membership
+  }
+
+  directoryOf(organizationId: string): string {
+    let directory = this.directories.get(organizationId)
+    if (!directory) {
+      directory = workosId('directory')
+      this.directories.set(organizationId, directory)
+    }
+    return directory
+  }
+
+  /** The directory user for `email` in the organization's directory, created on first use. */
+  directoryUserFor(organizationId: string, email: string): DirectoryUser {
+    const directoryId = this.directoryOf(organizationId)
+    const key = `${directoryId} ${email.toLowerCase()}`
+    let user = this.directoryUsers.get(key)
+    if (!user) {
+      const profile = this.lastSsoSignIn.get(`${organizationId} ${email.toLowerCase()}`)
+      user = newDirectoryUser(
+        directoryId,
+        organizationId,
+        {
+          email,
+          firstName: profile?.firstName ?? null,
+          lastName: profile?.lastName ?? null,
+          role: this.membershipOf(organizationId, email)?.roles[0] ?? 'member',
+        },
+        this.now(),
+      )
+      this.directoryUsers.set(key, user)
+    }
+    return user
+  }
+
+  directoryGroupFor(organizationId: string, name: string): DirectoryGroup {
+    const directoryId = this.directoryOf(organizationId)
+    const key = `${directoryId} ${name}`
+    let group = this.directoryGroups.get(key)
+    if (!group) {
+      group = newDirectoryGroup(directoryId, organizationId, name, this.now())
+      this.directoryGroups.set(key, group)
+    }
+    return group
   }
 }

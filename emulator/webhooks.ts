@@ -7,9 +7,39 @@ import { workosId } from './ids.ts'
 export interface Delivery {
   id: string
   event: string
+  /**
+   * Whom and what the event is about, for GET /__webhooks filters: the user (user.*: its id;
+   * organization_membership.*: user_id; dsync.*: the directory user's id), its email where the
+   * event carries one, the organization and the connection.
+   */
   userId: string | undefined
+  email: string | undefined
+  organizationId: string | undefined
+  connectionId: string | undefined
   body: string
   signature: string
+}
+
+const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
+
+function subjectsOf(event: string, data: Record<string, unknown>) {
+  const user =
+    event.startsWith('dsync.group.user_') && typeof data.user === 'object' && data.user !== null
+      ? (data.user as Record<string, unknown>)
+      : data
+  const aboutUser = !/^(connection|organization)\./.test(event)
+  return {
+    userId: event.startsWith('organization_membership.')
+      ? text(data.user_id)
+      : aboutUser
+        ? text(user.id)
+        : undefined,
+    email: text(user.email),
+    organizationId: event.startsWith('organization.')
+      ? text(data.id)
+      : text(user.organization_id ?? data.organization_id),
+    connectionId: event.startsWith('connection.') ? text(data.id) : text(data.connection_id),
+  }
 }
 
 export function signDelivery(
@@ -24,7 +54,7 @@ export function signDelivery(
   return {
     id,
     event,
-    userId: typeof data.id === 'string' ? data.id : undefined,
+    ...subjectsOf(event, data),
     body,
     signature: `t=${at}, v1=${digest}`,
   }

@@ -79,10 +79,24 @@ if (!isSet('WORKOS_API_KEY')) {
     magicAuthEmails: !customDelivery,
     webhookSecret: DEFAULT_WEBHOOK_SECRET,
     webhookUrl: `http://${gatewayHost()}:${gatewayPort()}/auth/webhooks/workos`,
+    // One enterprise customer, so `someone@acme.test` shows the whole SSO flow offline. Fixed ids,
+    // so an ACCESS policy can name the organization.
+    organizations: [
+      {
+        id: 'org_01ACME00000000000000000000',
+        name: 'Acme',
+        domains: ['acme.test'],
+        sso: true,
+        connectionId: 'conn_01ACME00000000000000000000',
+      },
+    ],
   })
   vars.push(`DEV_MODE:true`, `WORKOS_API_URL:${emulator.url}`)
   if (!isSet('WORKOS_WEBHOOK_SECRET')) vars.push(`WORKOS_WEBHOOK_SECRET:${DEFAULT_WEBHOOK_SECRET}`)
   console.log(`WorkOS emulator on ${emulator.url} (dev mailbox: /__dev/mailbox)`)
+  console.log(
+    'Emulator organization "Acme" (org_01ACME00000000000000000000): any @acme.test address signs in through SSO at the emulated IdP',
+  )
 } else {
   console.log('WORKOS_API_KEY found in .dev.vars: using real WorkOS, no emulator.')
   // Outside dev mode the gateway needs its public origin (links must not follow the Host header).

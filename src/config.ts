@@ -54,7 +54,7 @@ export interface Config {
   readonly webhookSecret: string | undefined
 }
 
-export type SignInMethod = 'code' | 'link'
+export type SignInMethod = 'code' | 'link' | 'sso'
 
 export type PublicPath = { prefix: true; path: string } | { prefix: false; path: string }
 
@@ -267,13 +267,17 @@ export function parseConfig(env: Record<string, unknown>): Config {
     )
   }
 
-  const signInMethods = list(e.SIGN_IN_METHODS ?? 'code,link').map((m) => m.toLowerCase())
+  const signInMethods = list(e.SIGN_IN_METHODS ?? 'code,link,sso').map((m) => m.toLowerCase())
   if (
     signInMethods.length === 0 ||
-    signInMethods.some((m) => m !== 'code' && m !== 'link') ||
-    new Set(signInMethods).size !== signInMethods.length
+    signInMethods.some((m) => m !== 'code' && m !== 'link' && m !== 'sso') ||
+    new Set(signInMethods).size !== signInMethods.length ||
+    signInMethods[0] === 'sso'
   )
-    fail('SIGN_IN_METHODS', 'must list "code", "link" or both, e.g. "code,link"')
+    fail(
+      'SIGN_IN_METHODS',
+      'must list "code", "link" and optionally "sso" (not first), e.g. "code,link,sso"',
+    )
 
   const allowedEmailDomains = list(e.ALLOWED_EMAIL_DOMAINS).map((d) => d.toLowerCase())
   if (allowedEmailDomains.some((d) => !/^(\*\.)?[a-z0-9.-]+\.[a-z]{2,}$/.test(d)))

@@ -20,6 +20,9 @@ export class GatewayError extends Error {
     super(message)
     this.name = 'GatewayError'
   }
+
+  /** Answered as JSON whatever the Accept header: for machines (service tokens), never a page. */
+  jsonOnly = false
 }
 
 export const badRequest = (code: string, message: string) => new GatewayError(400, code, message)
@@ -38,7 +41,7 @@ export class WorkosUnavailableError extends GatewayError {
 export function errorResponse(c: Context, error: GatewayError): Response | Promise<Response> {
   for (const [name, value] of Object.entries(error.headers)) c.header(name, value)
   c.header('Cache-Control', 'no-store')
-  if (wantsHtml(c)) {
+  if (!error.jsonOnly && wantsHtml(c)) {
     return c.html(ErrorPage({ status: error.status, message: error.message }), error.status)
   }
   return c.json({ error: error.code, message: error.message }, error.status)

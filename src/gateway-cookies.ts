@@ -33,7 +33,10 @@ export function withoutGatewayCookies(cookie: string | null): string | null {
 export function dropGatewaySetCookies(headers: Headers): number {
   const all = headers.getSetCookie()
   const kept = all.filter((line) => {
-    const pair = line.split(';', 1)[0]!
+    let pair = line.split(';', 1)[0]!.trim()
+    // "=__Host-session=v": an empty name, whose value a browser may send back as a cookie of
+    // that name; judge it by its value, as a string without "=" is judged.
+    if (pair.startsWith('=')) pair = pair.slice(1)
     const equals = pair.indexOf('=')
     return !isGatewayCookieName(equals === -1 ? pair : pair.slice(0, equals))
   })

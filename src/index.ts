@@ -10,6 +10,9 @@ import { continueToWorkos, showContinue } from './auth/magic-continue'
 import { requestMagicLink } from './auth/magic-link'
 import { showMe } from './auth/me'
 import { listSessions, revokeSession } from './auth/sessions'
+import { requestSso, startSso } from './auth/sso'
+import { enrolMfa, showMfa, verifyMfa } from './auth/mfa'
+import { resetMfa } from './admin/mfa-reset'
 import { forwardAuth } from './auth/verify'
 import { adminRevoke } from './admin/revoke'
 import { createServiceToken, listServiceTokens, revokeServiceToken } from './admin/service-tokens'
@@ -114,6 +117,12 @@ app.post('/auth/magic/:token', continueToWorkos)
 app.post('/auth/magic-auth', requestMagicAuth)
 app.get('/auth/code', showCodePage)
 app.post('/auth/magic-auth/verify', verifyMagicAuth)
+app.get('/auth/sso', startSso)
+app.get('/auth/mfa', showMfa)
+app.post('/auth/mfa/enroll', enrolMfa)
+app.post('/auth/mfa/verify', verifyMfa)
+app.post('/auth/admin/mfa/reset', resetMfa)
+app.post('/auth/sso', requestSso)
 app.post('/auth/logout', logout)
 app.get('/auth/me', showMe)
 app.get('/auth/verify', forwardAuth)

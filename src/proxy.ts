@@ -102,6 +102,7 @@ export async function forwardedHeaders(
   if (identity?.kind === 'person') {
     headers.set('x-auth-user', identity.userId)
     headers.set('x-auth-email', identity.email)
+    if (identity.organizationId) headers.set('x-auth-organization', identity.organizationId)
   } else if (identity?.kind === 'service') {
     headers.set('x-auth-user', identity.id)
     headers.set('x-auth-service-token', identity.name)

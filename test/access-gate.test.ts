@@ -381,6 +381,34 @@ describe('forward-auth with ACCESS', () => {
     expect((await verify('/app/%2e%2e/x', { cookie })).status).toBe(400)
   })
 
+  it('refuses to decide when the method is missing or the two header families disagree', async () => {
+    const cookie = await signedIn()
+    const missing = await call('/auth/verify', { headers: { cookie, 'x-forwarded-uri': '/api/x' } })
+    expect(missing.status).toBe(400)
+    // A client adds X-Forwarded-Uri to a request nginx describes with X-Original-URI.
+    const smuggled = await call('/auth/verify', {
+      headers: {
+        'x-original-uri': '/write/x',
+        'x-original-method': 'POST',
+        'x-forwarded-uri': '/status',
+        'x-forwarded-method': 'GET',
+      },
+    })
+    expect(smuggled.status).toBe(400)
+    expect(await smuggled.json()).toMatchObject({ error: 'bad_forwarded_request' })
+  })
+
+  it('ips: the proxy’s own address never counts; a proxy with the token names the client', async () => {
+    const cookie = await signedIn()
+    const fromProxy = await verify('/office/x', { cookie, 'cf-connecting-ip': '203.0.113.9' })
+    expect(fromProxy.status).toBe(403)
+    const proxyToken = { 'x-forward-auth-token': 'test-forward-auth-token-0123456789-abcdef' }
+    const named = await verify('/office/x', { cookie, ...proxyToken, 'x-real-ip': '203.0.113.50' })
+    expect(named.status).toBe(200)
+    const spoofed = await verify('/office/x', { cookie, 'x-real-ip': '203.0.113.50' })
+    expect(spoofed.status).toBe(403)
+  })
+
   it('answers a forwarded CORS preflight for a listed origin with 200', async () => {
     const response = await verify('/api/items', {
       'x-forwarded-method': 'OPTIONS',
@@ -482,6 +510,19 @@ describe('service tokens on routes', () => {
     ) as Record<string, unknown>
     expect(claims).toMatchObject({ sub: token.id, svc: 'ci-bot' })
     expect(claims.email).toBeUndefined()
+  })
+
+  it('a bad token gets JSON even when it asks for a page', async () => {
+    const response = await call('/app/x', {
+      headers: {
+        'Gateway-Client-Id': 'cid_AAAAAAAAAAAAAAAAAAAA',
+        'Gateway-Client-Secret': 'x',
+        ...asBrowser,
+      },
+    })
+    expect(response.status).toBe(401)
+    expect(response.headers.get('content-type')).toContain('application/json')
+    expect(await response.json()).toMatchObject({ error: 'invalid_client_credentials' })
   })
 
   it('a token is not a person: refused on a route for people, and on a route naming another token', async () => {

@@ -25,6 +25,7 @@ const PLANTS = [
   '  __host-signin =spaced; path=/; secure',
   '__Host-session=; Max-Age=0; Path=/; Secure',
   '__Host-session',
+  '=__Host-session=nameless; Path=/; Secure',
 ]
 const KEEPS = ['origin_theme=dark; Path=/', '__Host-origin-own=1; Path=/; Secure']
 

@@ -276,8 +276,11 @@ describe('GET /auth/me', () => {
     expect(body.session).toEqual({
       sid: expect.any(String),
       method: 'magic_link',
+      authMethod: 'link',
+      authTime: body.session!.createdAt,
       createdAt: expect.any(String),
       expiresAt: expect.any(String),
+      mfa: false,
     })
     expect(response.headers.get('cache-control')).toBe('no-store')
   })

@@ -20,6 +20,7 @@ const APP_ORIGIN = 'https://app.example.test'
 const ACCESS = JSON.stringify({
   routes: [
     { name: 'second', host: 'second.gateway.test', path: '/__ws', origin: SECOND_ORIGIN },
+    { name: 'open', host: 'open.gateway.test', path: '/__ws', public: true },
     {
       name: 'sockets',
       path: '/__ws',
@@ -131,6 +132,32 @@ const sessionKeyOf = async (cookie: string) =>
 const signedIn = sessionFor
 
 describe('a socket through the gateway', () => {
+  it('a public route relays a socket without a session, and with no identity', async () => {
+    const { response, ctx } = await upgrade('https://open.gateway.test/__ws')
+    const client = accept(response)
+    const hello = await client.hello()
+    expect(hello.user ?? null).toBeNull()
+    expect(hello.route).toBe('open')
+    client.socket.close(1000, 'bye')
+    await client.closed()
+    await within(waitOnExecutionContext(ctx), 3000, 'the relay to settle')
+  })
+
+  it('an upgrade by any other method than GET is refused, never opened as a GET', async () => {
+    const cookie = await signedIn()
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const ctx = createExecutionContext()
+      const response = await worker.fetch(
+        new Request(`${GATEWAY}/__ws`, { method, headers: { upgrade: 'websocket', cookie } }),
+        { ...env, ACCESS } as Env,
+        ctx,
+      )
+      expect(response.status).toBe(400)
+      expect(response.webSocket).toBeNull()
+      expect(await response.json()).toMatchObject({ error: 'bad_upgrade' })
+    }
+  })
+
   it('echoes text and binary both ways; the origin sees the identity, the route and the assertion, never the gateway cookie', async () => {
     const email = uniqueEmail()
     const cookie = await signedIn(email)

@@ -76,11 +76,20 @@ export function controlRoutes(app: Hono, state: EmulatorState, faults: FaultSwit
     return c.json({ success: true }, 201)
   })
 
-  // Signed webhook deliveries, newest first (?user=<id> filters), for tests to deliver by hand.
+  // Signed webhook deliveries, newest first. Filters, all optional and combined: ?user=<id> (a
+  // user's id, a membership's user_id, a directory user's id), ?email=, ?organization=<org id>,
+  // ?connection=<conn id>, ?event=<type>.
   app.get('/__webhooks', (c) => {
-    const user = c.req.query('user')
+    const { user, email, organization, connection, event } = c.req.query()
     return c.json({
-      deliveries: state.webhooks.deliveries.filter((d) => !user || d.userId === user),
+      deliveries: state.webhooks.deliveries.filter(
+        (d) =>
+          (!user || d.userId === user) &&
+          (!email || d.email?.toLowerCase() === email.toLowerCase()) &&
+          (!organization || d.organizationId === organization) &&
+          (!connection || d.connectionId === connection) &&
+          (!event || d.event === event),
+      ),
     })
   })
   // Signs any event, for tests of events the emulator does not emit by itself.

@@ -2,6 +2,8 @@ import { randomInt } from 'node:crypto'
 import type { Context, Hono } from 'hono'
 import { apiError, oauthError } from '../errors.ts'
 import { opaqueToken, workosId } from '../ids.ts'
+import { userAccessToken } from '../tokens.ts'
+import { exchangeUserManagementCode } from './sso.ts'
 import {
   MAGIC_AUTH_MAX_ATTEMPTS,
   MAGIC_AUTH_TTL_MS,
@@ -26,14 +28,6 @@ const toJson = (record: MagicAuthCode) => ({
   created_at: new Date(record.createdAt).toISOString(),
   updated_at: new Date(record.createdAt).toISOString(),
 })
-
-/** A JWT-shaped access token; nothing here verifies it, but SDK helpers that decode one can. */
-function accessToken(userId: string, now: number): string {
-  const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
-  const seconds = Math.floor(now / 1000)
-  const claims = { sub: userId, sid: workosId('session'), iat: seconds, exp: seconds + 300 }
-  return `${encode({ alg: 'RS256', typ: 'JWT', kid: 'emulator' })}.${encode(claims)}.${opaqueToken(32)}`
-}
 
 async function readParams(c: Context): Promise<Record<string, unknown>> {
   const contentType = c.req.header('content-type') ?? ''
@@ -110,6 +104,7 @@ export function magicAuthRoutes(app: Hono, state: EmulatorState) {
   app.post('/user_management/authenticate', async (c) => {
     const params = await readParams(c)
     const grantType = params.grant_type
+    if (grantType === 'authorization_code') return exchangeUserManagementCode(c, state, params)
     if (grantType !== GRANT && grantType !== LEGACY_GRANT) {
       return oauthError(
         c,
@@ -176,7 +171,7 @@ export function magicAuthRoutes(app: Hono, state: EmulatorState) {
     return c.json({
       user,
       organization_id: null,
-      access_token: accessToken(user.id, state.now()),
+      access_token: userAccessToken(user.id, state.now()),
       refresh_token: opaqueToken(24),
       authentication_method: 'MagicAuth',
     })

@@ -103,6 +103,7 @@ export function passwordlessRoutes(app: Hono, state: EmulatorState) {
         email: session.email,
         expiresAt: state.now() + SSO_CODE_TTL_MS,
         used: false,
+        api: 'sso',
       })
       target.searchParams.set('code', code)
     }

@@ -16,7 +16,8 @@ const RETRY_AFTER: Record<LimitName, number> = {
   VERIFY_LIMIT_IP: 10,
 }
 
-async function allowed(c: Context, name: LimitName, key: string): Promise<boolean> {
+/** One count against a limiter; false when over its limit. A limiter that fails refuses (503). */
+export async function allowed(c: Context, name: LimitName, key: string): Promise<boolean> {
   try {
     const { success } = await (c.env[name] as RateLimit).limit({ key })
     return success

@@ -184,8 +184,10 @@ function compileRoute(
     else path = check.pattern
   }
 
-  const methods =
-    r.methods === undefined ? undefined : methodList(r.methods, at('methods'), problem)
+  const listed = r.methods === undefined ? undefined : methodList(r.methods, at('methods'), problem)
+  // A HEAD is a GET without the body, and most servers answer it with the GET handler: a route
+  // that takes GET takes HEAD too, or a HEAD would fall through to a later, weaker route.
+  const methods = listed?.has('GET') && !listed.has('HEAD') ? new Set([...listed, 'HEAD']) : listed
 
   // Both are checked even when both are set, so one run reports every problem.
   let target: Target = { kind: 'default' }

@@ -14,12 +14,24 @@ const encodeJson = (value: unknown) => base64url(encoder.encode(JSON.stringify(v
 
 /** Who a proxied request is for: a signed-in person, or a machine with a service token. */
 export type ForwardIdentity =
-  | { kind: 'person'; userId: string; email: string; sid: string }
+  | {
+      kind: 'person'
+      userId: string
+      email: string
+      sid: string
+      /** Epoch ms of the sign-in. */
+      authTime: number
+      amr: readonly string[]
+      organizationId?: string | undefined
+      roles?: readonly string[] | undefined
+      groups?: readonly string[] | undefined
+    }
   | { kind: 'service'; id: string; name: string }
 
 /**
  * A compact JWS (ES256) asserting who the request is for: `sub` (the WorkOS id, or the service
- * token's id), `email` and `sid` for a person, `svc` (the token's name) for a machine. Written here rather than with
+ * token's id); for a person `email`, `sid`, `auth_time`, `amr` (`otp`, `email` or `sso`, plus
+ * `mfa`) and for SSO `org_id`, `roles`, `groups`; for a machine `svc` (the token's name). Written here rather than with
  * hono/jwt's `sign` because that one imports the key on every call and sets `kid` only from a JWK;
  * this keeps the imported CryptoKey and names the key that signed. Web Crypto's ECDSA signature is
  * already the JWS form (r‖s, 64 bytes).
@@ -32,15 +44,25 @@ export async function signAssertion(c: Context, identity: ForwardIdentity): Prom
   // while it has at least half its life left.
   const subject =
     identity.kind === 'person'
-      ? { sub: identity.userId, email: identity.email, sid: identity.sid }
+      ? {
+          sub: identity.userId,
+          email: identity.email,
+          sid: identity.sid,
+          auth_time: Math.floor(identity.authTime / 1000),
+          amr: identity.amr,
+          ...(identity.organizationId !== undefined && { org_id: identity.organizationId }),
+          ...(identity.roles !== undefined && { roles: identity.roles }),
+          ...(identity.groups !== undefined && { groups: identity.groups }),
+        }
       : { sub: identity.id, svc: identity.name }
+  // Everything the claims say is in the key, so a changed session (a second factor passed, new
+  // roles) never reuses an assertion made before the change.
   const cacheKey = [
     signing.kid,
     config.assertionAudience,
     publicOrigin(c),
     identity.kind,
-    subject.sub,
-    'email' in subject ? `${subject.email}\n${subject.sid}` : subject.svc,
+    JSON.stringify(subject),
   ].join('\n')
   const cached = recentAssertions.get(cacheKey)
   if (cached && cached.exp - now >= ASSERTION_TTL_SECONDS / 2) return cached.token

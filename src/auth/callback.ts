@@ -12,6 +12,15 @@ import { loginUrl } from './login'
 import { verifyState, type SignInState } from './state'
 
 const MAX_CODE_LENGTH = 512
+// A session record carries the IdP's groups; past this many, the rest are dropped (and logged)
+// rather than growing every session read.
+const MAX_GROUPS = 100
+
+/** Role slugs from a profile: `roles` when the IdP sends several, else the single `role`. */
+function rolesOf(profile: { role?: { slug: string }; roles?: { slug: string }[] }): string[] {
+  const slugs = profile.roles?.map((role) => role.slug) ?? (profile.role ? [profile.role.slug] : [])
+  return [...new Set(slugs.filter((slug) => typeof slug === 'string'))]
+}
 
 /**
  * GET /auth/callback — where WorkOS sends the person after they open the link. In the browser
@@ -24,10 +33,12 @@ export async function handleCallback(c: Context) {
   const state = await verifyState(config.sessionSecrets, rawState)
   const returnTo = state?.returnTo ?? '/'
 
-  // WorkOS redirects an expired or already-used link with error=access_denied.
+  // WorkOS redirects an expired or already-used link with error=access_denied; for SSO, the IdP
+  // refused (access_denied) or the organization has no working connection (organization_invalid).
   if (c.req.query('error') !== undefined) {
-    log({ event: 'callback_refused', outcome: 'link_expired' })
-    return c.redirect(loginUrl({ error: 'expired', returnTo }), 302)
+    const sso = state?.flow === 'sso'
+    log({ event: 'callback_refused', outcome: sso ? 'sso_refused' : 'link_expired' })
+    return c.redirect(loginUrl({ error: sso ? 'sso_failed' : 'expired', returnTo }), 302)
   }
   const code = c.req.query('code')
   if (!code || code.length > MAX_CODE_LENGTH || !state || !rawState) {
@@ -67,11 +78,16 @@ export async function confirmCallback(c: Context) {
 async function completeSignIn(c: Context, code: string, state: SignInState, status: 302 | 303) {
   const config = c.get('config')
   const { returnTo } = state
+  const sso = state.flow === 'sso'
   let profile
   try {
     ;({ profile } = await withDeadline(
       config,
-      workosClient(config).sso.getProfileAndToken({ code, clientId: config.workosClientId }),
+      workosClient(config).sso.getProfileAndToken({
+        code,
+        clientId: config.workosClientId,
+        ...(state.codeVerifier && { codeVerifier: state.codeVerifier }),
+      }),
     ))
   } catch (error) {
     const failure = classifyWorkosError(error)
@@ -97,20 +113,33 @@ async function completeSignIn(c: Context, code: string, state: SignInState, stat
         503,
       )
     }
-    const reason = failure.kind === 'invalid_grant' ? 'expired' : 'auth_failed'
+    const reason = sso ? 'sso_failed' : failure.kind === 'invalid_grant' ? 'expired' : 'auth_failed'
     return c.redirect(loginUrl({ error: reason, returnTo }), status)
   }
   const email = profile.email.toLowerCase()
-  if (email !== state.email.toLowerCase() || !isEmailAllowed(config, email)) {
-    log({ event: 'callback_refused', outcome: 'email_mismatch_or_not_allowed' })
-    return c.redirect(loginUrl({ error: 'auth_failed', returnTo }), status)
+  // A link proves the address it was sent to. SSO proves membership of the organization the
+  // person was sent to (the IdP may know them by another address than the one typed).
+  const matches = sso
+    ? profile.organizationId !== undefined && profile.organizationId === state.organizationId
+    : email === state.email.toLowerCase()
+  if (!matches || !isEmailAllowed(config, email)) {
+    log({ event: 'callback_refused', outcome: 'identity_mismatch_or_not_allowed' })
+    return c.redirect(loginUrl({ error: sso ? 'sso_failed' : 'auth_failed', returnTo }), status)
   }
   await signInAs(c, {
     userId: profile.id,
     email,
     firstName: profile.firstName ?? null,
     lastName: profile.lastName ?? null,
-    method: 'magic_link',
+    method: sso ? 'sso' : 'magic_link',
+    ...(sso && {
+      sso: {
+        organizationId: profile.organizationId!,
+        connectionId: profile.connectionId,
+        roles: rolesOf(profile),
+        groups: (profile.groups ?? []).map(String).slice(0, MAX_GROUPS),
+      },
+    }),
   })
   return c.redirect(returnTo, status)
 }

@@ -4,7 +4,7 @@ import { LoginPage, type LoginNotice } from '../pages/login'
 import { safeReturnTo } from '../redirect'
 import { currentSession } from '../session/current'
 
-const NOTICES = new Set(['expired', 'auth_failed', 'code_expired'])
+const NOTICES = new Set(['expired', 'auth_failed', 'code_expired', 'sso_failed', 'sso_unavailable'])
 
 /** The `returnTo` query parameter, validated: a same-origin path, else "/". */
 export const returnToFrom = (c: Context) => safeReturnTo(c.req.query('returnTo'))
@@ -47,7 +47,10 @@ export function showCheckEmail(c: Context) {
 }
 
 /** Where a failed sign-in sends the person: the form again, with a notice and their returnTo. */
-export function loginUrl(options: { error?: 'expired' | 'auth_failed'; returnTo?: string }) {
+export function loginUrl(options: {
+  error?: 'expired' | 'auth_failed' | 'sso_failed' | 'sso_unavailable'
+  returnTo?: string
+}) {
   const params = new URLSearchParams()
   if (options.error) params.set('error', options.error)
   if (options.returnTo && options.returnTo !== '/') params.set('returnTo', options.returnTo)

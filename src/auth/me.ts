@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import { currentSession } from '../session/current'
+import { authMethodOf } from '../session/record'
 
 /** GET /auth/me — who is signed in, as JSON. */
 export async function showMe(c: Context) {
@@ -18,8 +19,17 @@ export async function showMe(c: Context) {
     session: {
       sid: record.sid,
       method: record.method,
+      authMethod: authMethodOf(record),
+      authTime: new Date(record.createdAt).toISOString(),
       createdAt: new Date(record.createdAt).toISOString(),
       expiresAt: new Date(record.expiresAt).toISOString(),
+      mfa: record.mfaAt !== undefined,
+      ...(record.organizationId !== undefined && {
+        organizationId: record.organizationId,
+        connectionId: record.connectionId ?? null,
+        roles: record.roles ?? [],
+        groups: record.groups ?? [],
+      }),
     },
   })
 }

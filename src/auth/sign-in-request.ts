@@ -6,7 +6,10 @@ import type { SignInMethod } from '../config'
 import { requireGatewayHost } from '../context'
 import { normaliseEmail } from '../email'
 import { GatewayError } from '../errors'
+import { log } from '../log'
 import { isFormPost } from '../negotiate'
+import { ssoAuthorizeUrl } from '../sso/authorize'
+import { ssoOrganizationFor } from '../sso/domain-lookup'
 import { LoginPage } from '../pages/login'
 import { safeReturnTo } from '../redirect'
 
@@ -15,6 +18,17 @@ export interface SignInRequest {
   returnTo: string
   /** The address's send limit is used up: send nothing, point the person at the newest email. */
   recentlySent: boolean
+}
+
+/** The address belongs to an organization with SSO: the person goes to its IdP instead. */
+export class SsoRequired extends GatewayError {
+  constructor(readonly redirect: string) {
+    super(
+      403,
+      'sso_required',
+      'Your organization signs you in with single sign-on. Continue to its sign-in page.',
+    )
+  }
 }
 
 const NOT_ALLOWED = new GatewayError(
@@ -45,6 +59,14 @@ export async function readSignInRequest(c: Context, method: SignInMethod): Promi
   const email = normaliseEmail(fields.email)
   if (!email.ok) throw new GatewayError(400, 'invalid_email', email.problem)
   refuseUnlessAllowed(c, email.email)
+  // An address whose organization signs in with SSO goes to its IdP: no code or link is sent.
+  if (c.get('config').signInMethods.includes('sso')) {
+    const organizationId = await ssoOrganizationFor(c, email.email)
+    if (organizationId)
+      throw new SsoRequired(
+        await ssoAuthorizeUrl(c, { organizationId, email: email.email, returnTo }),
+      )
+  }
   const limit = await enforceSendLimits(c, email.email)
   return { email: email.email, returnTo, recentlySent: limit === 'recently_sent' }
 }
@@ -57,6 +79,11 @@ export async function onLoginForm(c: Context, step: () => Promise<Response>): Pr
   try {
     return await step()
   } catch (error) {
+    if (error instanceof SsoRequired) {
+      log({ event: 'sso_required' })
+      if (isFormPost(c)) return c.redirect(error.redirect, 303)
+      return c.json({ error: error.code, message: error.message, redirect: error.redirect }, 403)
+    }
     if (!(error instanceof GatewayError) || !isFormPost(c)) throw error
     const fields = await readFields(c).catch(() => ({}) as Record<string, unknown>)
     for (const [name, value] of Object.entries(error.headers)) c.header(name, value)

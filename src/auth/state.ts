@@ -11,10 +11,19 @@ const MAX_STATE_LENGTH = 4096
 
 export interface SignInState {
   returnTo: string
-  /** The address the link was sent to. */
+  /** The address the link was sent to; for SSO, the address typed (empty when started by org). */
   email: string
   /** SHA-256 of the sign-in nonce cookie of the browser that asked for the link. */
   browser: string
+  /** Which flow the code on the callback belongs to (absent in states made before SSO: `link`). */
+  flow?: 'link' | 'sso'
+  /** SSO: the organization the person was sent to; the profile must belong to it. */
+  organizationId?: string
+  /**
+   * SSO: the PKCE verifier. Sealed here, so a code seen without its state (a log, a referrer)
+   * cannot be exchanged by anyone; the state itself is as secret as the code.
+   */
+  codeVerifier?: string
 }
 
 interface SealedPayload extends SignInState {
@@ -41,10 +50,17 @@ export async function verifyState(
   } catch {
     return null
   }
-  const { issuedAt, email, browser } = payload
+  const { issuedAt, email, browser, flow, organizationId, codeVerifier } = payload
   if (typeof issuedAt !== 'number' || typeof email !== 'string' || typeof browser !== 'string')
     return null
   const age = now / 1000 - issuedAt
   if (age > STATE_MAX_AGE_SECONDS || age < -60) return null
-  return { returnTo: safeReturnTo(payload.returnTo), email, browser }
+  return {
+    returnTo: safeReturnTo(payload.returnTo),
+    email,
+    browser,
+    flow: flow === 'sso' ? 'sso' : 'link',
+    ...(typeof organizationId === 'string' && { organizationId }),
+    ...(typeof codeVerifier === 'string' && { codeVerifier }),
+  }
 }

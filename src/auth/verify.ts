@@ -1,7 +1,6 @@
 import type { Context } from 'hono'
 import { checkPath, evaluate, type Outcome } from '../access/index.ts'
 import { ASSERTION_HEADER, signAssertion, type ForwardIdentity } from '../assertion/sign'
-import { clientIp } from '../context'
 import { log } from '../log'
 import { wantsHtml } from '../negotiate'
 import { safeReturnTo } from '../redirect'
@@ -23,20 +22,36 @@ export async function forwardAuth(c: Context) {
   c.header('Cache-Control', 'no-store')
   const access = c.get('config').access
   const forwarded = forwardedRequest(c)
-  if (access && !checkPath(forwarded.path).ok) {
+  if (access && 'problem' in forwarded) {
+    log({ event: 'refused_forwarded_request' })
+    return c.json({ error: 'bad_forwarded_request', message: forwarded.problem }, 400)
+  }
+  const request =
+    'problem' in forwarded ? { uri: forwarded.uri, method: 'GET', host: '', path: '' } : forwarded
+  if (access && !checkPath(request.path).ok) {
     log({ event: 'refused_bad_path' })
     return c.json({ error: 'bad_path', message: 'The forwarded address is not valid.' }, 400)
   }
+  const client = await forwardedClient(c)
 
   const origin = c.req.header('origin')
   const asked = c.req.header('access-control-request-method')
-  if (access && forwarded.method === 'OPTIONS' && origin && asked) {
+  if (access && request.method === 'OPTIONS' && origin && asked) {
     // A preflight forwarded by a proxy (its subrequest is a GET): allowed for a listed origin on a
     // route with `cors`, without credentials.
     const method = asked.toUpperCase()
-    const decision = evaluate(access, { ...facts(c, forwarded), method }, null)
+    const decision = evaluate(access, { ...facts(request, client), method }, null)
     const cors = decision.outcome === 'no_route' ? undefined : decision.route.cors
-    if (cors && cors.origins.has(origin) && cors.methods.includes(method)) {
+    const headers = (c.req.header('access-control-request-headers') ?? '')
+      .split(',')
+      .map((name) => name.trim().toLowerCase())
+      .filter(Boolean)
+    if (
+      cors &&
+      cors.origins.has(origin) &&
+      cors.methods.includes(method) &&
+      headers.every((name) => cors.headers.includes(name))
+    ) {
       c.header('Access-Control-Allow-Origin', origin)
       c.header('Access-Control-Allow-Methods', cors.allowMethods)
       if (cors.allowHeaders) c.header('Access-Control-Allow-Headers', cors.allowHeaders)
@@ -46,11 +61,10 @@ export async function forwardAuth(c: Context) {
     }
   }
 
-  // Without ACCESS no route names a service token: only a person's session counts.
   const caller = await callerOf(c, { serviceTokens: access !== undefined })
   let outcome: Outcome | 'no_route'
   if (access) {
-    const evaluation = evaluate(access, facts(c, forwarded), caller.principal)
+    const evaluation = evaluate(access, facts(request, client), caller.principal)
     outcome = evaluation.outcome
     log({
       decision: outcome,
@@ -67,9 +81,9 @@ export async function forwardAuth(c: Context) {
   if (outcome === 'allow') return c.body(null, 200) // a public route, nobody signed in
   if (outcome === 'sign_in' || outcome === 'reauthenticate') {
     const wantsRedirect =
-      c.req.query('redirect') === '1' && forwarded.method === 'GET' && wantsHtml(c)
+      c.req.query('redirect') === '1' && request.method === 'GET' && wantsHtml(c)
     if (wantsRedirect) {
-      const returnTo = safeReturnTo(forwarded.uri)
+      const returnTo = safeReturnTo(request.uri)
       const query = [
         returnTo === '/' ? '' : `returnTo=${encodeURIComponent(returnTo)}`,
         outcome === 'reauthenticate' ? 'reauth=1' : '',
@@ -89,30 +103,64 @@ export async function forwardAuth(c: Context) {
   return c.json({ error: 'access_denied', message: 'This account may not use this address.' }, 403)
 }
 
-/** The request the proxy asks about: Traefik/Caddy X-Forwarded-*, or nginx X-Original-*. */
-function forwardedRequest(c: Context) {
-  const uri = c.req.header('x-forwarded-uri') ?? c.req.header('x-original-uri') ?? '/'
-  const method = (
-    c.req.header('x-forwarded-method') ??
-    c.req.header('x-original-method') ??
-    'GET'
-  ).toUpperCase()
+/**
+ * The request the proxy asks about: Traefik and Caddy send X-Forwarded-Method/-Uri/-Host, nginx
+ * (with the README's snippet) X-Original-Method/-URI and the host in X-Forwarded-Host or Host.
+ * A proxy passes the client's own headers along too, so a client could add the family the proxy
+ * does not set: when both families name a method or a URI and they differ, nothing is decided.
+ * With ACCESS the method must be given (rules by method must not fall back to GET).
+ */
+function forwardedRequest(
+  c: Context,
+): { uri: string; method: string; host: string; path: string } | { problem: string; uri: string } {
+  const pick = (forwarded: string, original: string) => {
+    const a = c.req.header(forwarded)
+    const b = c.req.header(original)
+    if (a !== undefined && b !== undefined && a !== b) return { conflict: true as const }
+    return { value: a ?? b }
+  }
+  const uri = pick('x-forwarded-uri', 'x-original-uri')
+  const method = pick('x-forwarded-method', 'x-original-method')
+  const fallbackUri = ('value' in uri && uri.value) || '/'
+  if ('conflict' in uri || 'conflict' in method)
+    return {
+      problem: 'The proxy sent X-Forwarded-* and X-Original-* headers that disagree.',
+      uri: fallbackUri,
+    }
+  if (method.value === undefined || uri.value === undefined)
+    return {
+      problem:
+        'The proxy must send the request method and URI (X-Forwarded-Method and X-Forwarded-Uri, or X-Original-Method and X-Original-URI).',
+      uri: fallbackUri,
+    }
   const host = c.req.header('x-forwarded-host') ?? new URL(c.req.url).host
   // The path exactly as the proxy sent it, never re-resolved: checkPath must see dot segments
   // and escapes as the origin would.
-  const path = uri.split('?', 1)[0] ?? ''
-  return { uri, method, host, path }
+  const path = uri.value.split('?', 1)[0] ?? ''
+  return { uri: uri.value, method: method.value.toUpperCase(), host, path }
 }
 
-function facts(c: Context, forwarded: ReturnType<typeof forwardedRequest>) {
-  return {
-    host: forwarded.host,
-    path: forwarded.path,
-    method: forwarded.method,
-    ip: clientIp(c),
-    country: (c.req.raw.cf as { country?: string } | undefined)?.country,
-    now: Date.now(),
-  }
+/**
+ * Who is asking, for `ips` and `countries`: at /auth/verify the connection is the proxy's, not the
+ * person's. A proxy that proves itself with FORWARD_AUTH_TOKEN names the client in X-Real-IP or
+ * as the last X-Forwarded-For entry (the address it saw); otherwise the address and the country
+ * are unknown, and no `ips` or `countries` condition matches.
+ */
+async function forwardedClient(c: Context): Promise<{ ip: string; country: string | undefined }> {
+  const token = c.get('config').forwardAuthToken
+  const proxyToken = c.req.header('x-forward-auth-token')
+  if (!token || !proxyToken || !(await sameSecret(proxyToken, token)))
+    return { ip: '', country: undefined }
+  const realIp = c.req.header('x-real-ip')?.trim()
+  const lastForwarded = c.req.header('x-forwarded-for')?.split(',').pop()?.trim()
+  return { ip: realIp || lastForwarded || '', country: undefined }
+}
+
+function facts(
+  request: { host: string; path: string; method: string },
+  client: { ip: string; country: string | undefined },
+) {
+  return { ...request, ip: client.ip, country: client.country, now: Date.now() }
 }
 
 async function setIdentityHeaders(c: Context, identity: ForwardIdentity) {

@@ -23,8 +23,16 @@ export function isNavigation(c: Context): boolean {
   )
 }
 
+/** A request asking for a WebSocket (RFC 6455 §4.1: only a GET may). */
 export const isWebSocketUpgrade = (c: Context) =>
   (c.req.header('upgrade') ?? '').toLowerCase() === 'websocket'
+
+/** An upgrade by any other method than GET: refused, never decided on one method and opened as GET. */
+export function badUpgradeAnswer(c: Context): Response | undefined {
+  if (!isWebSocketUpgrade(c) || c.req.method === 'GET') return undefined
+  log({ event: 'refused_bad_upgrade' })
+  return c.json({ error: 'bad_upgrade', message: 'A WebSocket is opened with a GET request.' }, 400)
+}
 
 /** The path and query to come back to after signing in. */
 function returnToOf(c: Context): string {

@@ -6,6 +6,7 @@ import { log } from '../log'
 import { forwardToOrigin } from '../proxy'
 import {
   badPathAnswer,
+  badUpgradeAnswer,
   forbiddenAnswer,
   isWebSocketUpgrade,
   mfaAnswer,
@@ -27,6 +28,8 @@ export async function policyGate(c: Context): Promise<Response> {
   const access = c.get('config').access!
   const url = new URL(c.req.url)
   if (!checkPath(url.pathname).ok) return badPathAnswer(c)
+  const badUpgrade = badUpgradeAnswer(c)
+  if (badUpgrade) return badUpgrade
 
   // A preflight is matched on the method it asks about, and answered without credentials.
   const preflight = isPreflight(c)
@@ -83,7 +86,19 @@ export async function policyGate(c: Context): Promise<Response> {
         if (isWebSocketUpgrade(c)) {
           // A socket outlives this decision: it is decided again (session or token re-read past
           // every cache) while it is open, and closed when the answer changes.
-          if (!caller.principal) return withCors(c, cors, signInAnswer(c, 'not_signed_in'))
+          if (!caller.principal) {
+            // A public route: relayed without identity, and nothing to re-check.
+            return relayWebSocket(
+              c,
+              {
+                identity: null,
+                endsAt: undefined,
+                stillAllowed: async () => true,
+                allowedOrigins: cors?.origins,
+              },
+              decidedRoute,
+            )
+          }
           const reread = caller.reread
           return relayWebSocket(
             c,

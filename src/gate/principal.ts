@@ -1,5 +1,5 @@
 import type { Context } from 'hono'
-import type { AuthMethod, Principal } from '../access/index.ts'
+import type { Principal } from '../access/index.ts'
 import type { ForwardIdentity } from '../assertion/sign'
 import { GatewayError } from '../errors'
 import { log } from '../log'
@@ -10,7 +10,7 @@ import {
   verifyServiceToken,
 } from '../service-tokens/verify'
 import { currentSession } from '../session/current'
-import { personOf, type SessionRecord } from '../session/record'
+import { authMethodOf, personOf, type SessionRecord } from '../session/record'
 import { KvSessionStore } from '../session/store'
 import { KvServiceTokenStore, isExpired } from '../service-tokens/store'
 import type { SignInReason } from './answers'
@@ -28,17 +28,16 @@ export type Caller =
     }
   | { principal: null; reason: SignInReason }
 
-const AUTH_METHODS: Record<SessionRecord['method'], AuthMethod> = {
-  magic_auth: 'code',
-  magic_link: 'link',
-}
-
 const personPrincipal = (record: SessionRecord): Exclude<Principal, null> => ({
   kind: 'person',
   email: record.email,
   userId: record.userId,
   signedInAt: record.createdAt,
-  authMethod: AUTH_METHODS[record.method],
+  authMethod: authMethodOf(record),
+  ...(record.organizationId !== undefined && { organizationId: record.organizationId }),
+  ...(record.roles !== undefined && { roles: record.roles }),
+  ...(record.groups !== undefined && { groups: record.groups }),
+  mfa: record.mfaAt !== undefined,
 })
 
 /**
@@ -53,15 +52,22 @@ export async function callerOf(
   const clientId = c.req.header(CLIENT_ID_HEADER)
   const clientSecret = c.req.header(CLIENT_SECRET_HEADER)
   if (options.serviceTokens && (clientId !== undefined || clientSecret !== undefined)) {
-    const token = await verifyServiceToken(c, clientId ?? '', clientSecret ?? '')
-    if (!token) {
-      log({ event: 'refused_invalid_client_credentials' })
-      await recordFailedPresentation(c)
-      throw new GatewayError(
-        401,
-        'invalid_client_credentials',
-        'The service token is not valid: check Gateway-Client-Id and Gateway-Client-Secret, or ask for a new token.',
-      )
+    let token
+    try {
+      token = await verifyServiceToken(c, clientId ?? '', clientSecret ?? '')
+      if (!token) {
+        log({ event: 'refused_invalid_client_credentials' })
+        await recordFailedPresentation(c)
+        throw new GatewayError(
+          401,
+          'invalid_client_credentials',
+          'The service token is not valid: check Gateway-Client-Id and Gateway-Client-Secret, or ask for a new token.',
+        )
+      }
+    } catch (error) {
+      // A machine gets JSON, never a page and never a redirect, whatever it says it accepts.
+      if (error instanceof GatewayError) error.jsonOnly = true
+      throw error
     }
     const principal = { kind: 'service' as const, id: token.id, name: token.name }
     const kv = c.env.SESSIONS as KVNamespace

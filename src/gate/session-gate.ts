@@ -2,7 +2,7 @@ import type { Context } from 'hono'
 import type { PublicPath } from '../config'
 import { forwardToOrigin } from '../proxy'
 import { relayWebSocket } from '../websocket/relay'
-import { isWebSocketUpgrade, signInAnswer } from './answers'
+import { badUpgradeAnswer, isWebSocketUpgrade, signInAnswer } from './answers'
 import { callerOf } from './principal'
 
 // Without ACCESS: PUBLIC_PATHS pass straight through, anything else needs a session, and any
@@ -22,6 +22,8 @@ export function isPublicPath(path: string, publicPaths: readonly PublicPath[]): 
 }
 
 export async function sessionGate(c: Context): Promise<Response> {
+  const badUpgrade = badUpgradeAnswer(c)
+  if (badUpgrade) return badUpgrade
   const url = new URL(c.req.url)
   if (isPublicPath(url.pathname, c.get('config').publicPaths)) return forwardToOrigin(c, null)
 

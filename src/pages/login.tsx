@@ -2,7 +2,14 @@ import type { SignInMethod } from '../config'
 import { Layout, Notice } from './layout'
 
 export type LoginNotice =
-  'expired' | 'auth_failed' | 'signed_out' | 'code_expired' | 'reauth' | undefined
+  | 'expired'
+  | 'auth_failed'
+  | 'signed_out'
+  | 'code_expired'
+  | 'reauth'
+  | 'sso_failed'
+  | 'sso_unavailable'
+  | undefined
 
 const NOTICES: Record<Exclude<LoginNotice, undefined>, { kind: 'error' | 'info'; text: string }> = {
   expired: {
@@ -15,6 +22,14 @@ const NOTICES: Record<Exclude<LoginNotice, undefined>, { kind: 'error' | 'info';
   },
   auth_failed: { kind: 'error', text: 'We could not sign you in. Please try again.' },
   signed_out: { kind: 'info', text: 'You are signed out.' },
+  sso_failed: {
+    kind: 'error',
+    text: 'Single sign-on did not complete: your organization’s sign-in page refused or the sign-in expired. Try again, or ask your administrator.',
+  },
+  sso_unavailable: {
+    kind: 'error',
+    text: 'Single sign-on is not set up for that address or organization. Enter your email to get a code or a link instead.',
+  },
   reauth: {
     kind: 'info',
     text: 'This application asks for a recent sign-in, and yours is older than it allows. Sign in again to continue.',
@@ -24,6 +39,7 @@ const NOTICES: Record<Exclude<LoginNotice, undefined>, { kind: 'error' | 'info';
 const BUTTONS: Record<SignInMethod, { action: string; label: string }> = {
   code: { action: '/auth/magic-auth', label: 'Email me a sign-in code' },
   link: { action: '/auth/magic-link', label: 'Email me a sign-in link' },
+  sso: { action: '/auth/sso', label: 'Use single sign-on' },
 }
 
 /**
@@ -40,12 +56,16 @@ export function LoginPage(props: {
 }) {
   const notice = props.notice ? NOTICES[props.notice] : undefined
   const [primary, ...others] = props.methods
+  const emailed = props.methods.filter((m) => m !== 'sso')
   const intro =
-    props.methods.length > 1
+    (emailed.length > 1
       ? 'Enter your email and we will send you a code or a link to sign in.'
       : primary === 'code'
         ? 'Enter your email and we will send you a code to sign in.'
-        : 'Enter your email and we will send you a link to sign in.'
+        : 'Enter your email and we will send you a link to sign in.') +
+    (props.methods.includes('sso')
+      ? ' If your organization uses single sign-on, you go to its sign-in page instead.'
+      : '')
   return (
     <Layout title={`Sign in · ${props.productName}`}>
       <h1>Sign in to {props.productName}</h1>

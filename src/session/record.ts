@@ -6,14 +6,17 @@ export const sessionRecordSchema = z.object({
   v: z.literal(1),
   /** A non-secret handle for this session (logs, the sessions page); never the cookie id. */
   sid: z.string(),
-  /** The WorkOS id of what authenticated: a `prof_…` (Magic Link) or a `user_…` (Magic Auth). */
+  /**
+   * The WorkOS id of what authenticated: a `prof_…` profile (Magic Link, SSO) or a `user_…` user
+   * (Magic Auth).
+   */
   userId: z.string(),
   /** Lowercased; the person. */
   email: z.string(),
   firstName: z.nullable(z.string()),
   lastName: z.nullable(z.string()),
-  method: z.enum(['magic_link', 'magic_auth']),
-  /** Epoch milliseconds. */
+  method: z.enum(['magic_link', 'magic_auth', 'sso']),
+  /** Epoch milliseconds; also the sign-in moment (`auth_time`): a refresh never moves it. */
   createdAt: z.number(),
   /** The absolute end: no refresh goes past it. */
   expiresAt: z.number(),
@@ -23,6 +26,14 @@ export const sessionRecordSchema = z.object({
   idleExpiresAt: z.number(),
   ip: z.string(),
   userAgent: z.string(),
+  /** SSO only: the WorkOS organization and connection the person signed in through. */
+  organizationId: z.optional(z.string()),
+  connectionId: z.optional(z.string()),
+  /** SSO only: role slugs, and the IdP's groups as it sent them. */
+  roles: z.optional(z.array(z.string())),
+  groups: z.optional(z.array(z.string())),
+  /** Epoch ms when this session passed a second factor (TOTP); absent until then. */
+  mfaAt: z.optional(z.number()),
 })
 
 export type SessionRecord = z.infer<typeof sessionRecordSchema>
@@ -30,10 +41,26 @@ export type SessionRecord = z.infer<typeof sessionRecordSchema>
 export const isLive = (record: SessionRecord, now = Date.now()) =>
   record.expiresAt > now && record.idleExpiresAt > now
 
-/** The identity a session's requests carry to the origin. */
+export type AuthMethod = 'code' | 'link' | 'sso'
+
+/** How the person proved who they are, in the terms of ACCESS and the assertion. */
+export const authMethodOf = (record: SessionRecord): AuthMethod =>
+  record.method === 'magic_auth' ? 'code' : record.method === 'magic_link' ? 'link' : 'sso'
+
+// RFC 8176 authentication method references: a code is a one-time password, a link proves the
+// mailbox, SSO is its own; "mfa" once a second factor was checked.
+const AMR: Record<AuthMethod, string> = { code: 'otp', link: 'email', sso: 'sso' }
+
+/** The identity a session's requests carry to the origin (headers and the assertion). */
 export const personOf = (record: SessionRecord) => ({
   kind: 'person' as const,
   userId: record.userId,
   email: record.email,
   sid: record.sid,
+  authTime: record.createdAt,
+  amr:
+    record.mfaAt === undefined ? [AMR[authMethodOf(record)]] : [AMR[authMethodOf(record)], 'mfa'],
+  organizationId: record.organizationId,
+  roles: record.roles,
+  groups: record.groups,
 })

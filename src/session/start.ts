@@ -12,6 +12,8 @@ export interface SignedInIdentity {
   firstName: string | null
   lastName: string | null
   method: SessionRecord['method']
+  /** SSO only. */
+  sso?: { organizationId: string; connectionId: string; roles: string[]; groups: string[] }
 }
 
 /**
@@ -36,6 +38,12 @@ export async function startSession(c: Context, identity: SignedInIdentity): Prom
     idleExpiresAt: now + config.sessionIdleSeconds * 1000,
     ip: clientIp(c),
     userAgent: (c.req.header('user-agent') ?? '').slice(0, 256),
+    ...(identity.sso && {
+      organizationId: identity.sso.organizationId,
+      connectionId: identity.sso.connectionId,
+      roles: identity.sso.roles,
+      groups: identity.sso.groups,
+    }),
   }
   const store = sessionStore(c)
   const personKey = await personKeyOf(record.email)

@@ -16,7 +16,8 @@ import { watchGrant, type GrantEnd } from './grant-watch'
 
 /** What a relayed socket needs to know to close itself when its grant ends. */
 export interface SocketGrant {
-  identity: ForwardIdentity
+  /** Null on a public route without a session or token: relayed anonymously. */
+  identity: ForwardIdentity | null
   /** Epoch ms: the session's absolute end (a service token's expiry), or undefined. */
   endsAt: number | undefined
   /** Re-checks the grant without caches; false closes the socket (1008). */
@@ -100,9 +101,8 @@ export async function relayWebSocket(
   inBackground(c, relay(c, toClient, upstream, grant))
   log({
     event: 'websocket_opened',
-    ...(grant.identity.kind === 'person'
-      ? { sid: grant.identity.sid }
-      : { serviceTokenId: grant.identity.id }),
+    ...(grant.identity?.kind === 'person' && { sid: grant.identity.sid }),
+    ...(grant.identity?.kind === 'service' && { serviceTokenId: grant.identity.id }),
     ...(grant.endsAt !== undefined && { endsAt: new Date(grant.endsAt).toISOString() }),
   })
 

@@ -1,0 +1,76 @@
+import type { Context } from 'hono'
+import * as z from 'zod/mini'
+import { log } from '../log'
+import { kvOrFailClosed } from '../session/current'
+import { withDeadline, workosClient } from '../workos'
+
+// Which WorkOS organization, if any, signs in people of an email domain with SSO: a verified
+// domain of the organization and an active connection. Asked of WorkOS at most once per domain
+// per LOOKUP_TTL (in KV for every isolate, in memory for this one), negative answers too, so an
+// ordinary code or link sign-in pays no WorkOS round trip for it most of the time.
+
+export const SSO_LOOKUP_SECONDS = 300
+const MAX_REMEMBERED = 5_000
+
+const cachedAnswer = z.object({ organizationId: z.nullable(z.string()) })
+const remembered = new Map<string, { organizationId: string | null; until: number }>()
+
+const keyFor = (domain: string) => `sso-domain:${domain}`
+
+/** The organization to send this address to for SSO, or null when its domain has none. */
+export async function ssoOrganizationFor(c: Context, email: string): Promise<string | null> {
+  const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase()
+  const now = Date.now()
+  const local = remembered.get(domain)
+  if (local && local.until > now) return local.organizationId
+
+  const kv = c.env.SESSIONS as KVNamespace
+  const stored = await kvOrFailClosed(() => kv.get(keyFor(domain), 'text'))
+  let organizationId: string | null | undefined
+  if (stored !== null) {
+    try {
+      const parsed = cachedAnswer.safeParse(JSON.parse(stored))
+      if (parsed.success) organizationId = parsed.data.organizationId
+    } catch {
+      // unreadable: ask again
+    }
+  }
+  if (organizationId === undefined) {
+    organizationId = await askWorkos(c, domain)
+    await kvOrFailClosed(() =>
+      kv.put(keyFor(domain), JSON.stringify({ organizationId }), {
+        expirationTtl: SSO_LOOKUP_SECONDS,
+      }),
+    )
+  }
+  if (remembered.size >= MAX_REMEMBERED) remembered.clear()
+  remembered.set(domain, { organizationId, until: now + SSO_LOOKUP_SECONDS * 1000 })
+  return organizationId
+}
+
+/** Forgets what this isolate remembered (tests that change organizations between requests). */
+export const forgetSsoLookups = () => remembered.clear()
+
+async function askWorkos(c: Context, domain: string): Promise<string | null> {
+  const config = c.get('config')
+  const workos = workosClient(config)
+  const organizations = await withDeadline(
+    config,
+    workos.organizations.listOrganizations({ domains: [domain] }),
+  )
+  // Any organization naming the domain is listed; only a verified domain counts.
+  const candidates = organizations.data.filter((organization) =>
+    organization.domains.some((d) => d.domain.toLowerCase() === domain && d.state === 'verified'),
+  )
+  for (const organization of candidates) {
+    const connections = await withDeadline(
+      config,
+      workos.sso.listConnections({ organizationId: organization.id }),
+    )
+    if (connections.data.some((connection) => connection.state === 'active')) {
+      log({ event: 'sso_domain_found' })
+      return organization.id
+    }
+  }
+  return null
+}
