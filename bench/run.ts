@@ -1,26 +1,54 @@
-// `npm run bench [-- --quick]`: the gateway against a bare pass-through Worker in front of the same
-// local origin, both under workerd (`wrangler dev`), measured in one run on this machine. Prints a
-// table and writes bench/results/latest.json. Not a test: it never fails for being slow.
+// `npm run bench [-- --quick | --isolate-only]`: what the gateway costs, on this machine, in one run.
+// - In-isolate (bench/isolate.ts): workerd CPU per request of the gateway's real fetch handler and
+//   of a bare pass-through handler, each run thousands of times inside one request against an
+//   in-memory origin, read from /proc around each call. Microsecond resolution, free of wrangler's
+//   plumbing and of the load generator.
+// - End to end: the gateway and a bare pass-through Worker (bench/passthrough/) in front of the
+//   same local origin under `wrangler dev`, loaded by autocannon in alternating rounds; req/s,
+//   p50/p99 and workerd CPU per request, as medians with the min–max of the rounds.
+// - KV operations, WorkOS calls, the bundle, and a few primitives timed in Node.
+// Prints tables, writes bench/results/latest.json and appends bench/results/history.jsonl. Not a
+// test: it fails only when something breaks, never for being slow.
 import autocannon from 'autocannon'
 import { build } from 'esbuild'
-import { execFileSync, spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
-import { cpus, tmpdir, totalmem } from 'node:os'
-import { join } from 'node:path'
+import { cpus, loadavg, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import type { webcrypto } from 'node:crypto'
 import { freePort } from '../e2e/dev-server.ts'
 import { startEmulator } from '../emulator/server.ts'
 import { checkPath, compileAccess, evaluate, type CompiledAccess } from '../src/access/index.ts'
+import { appendHistory, readHistory, revision, type Headline } from './history.ts'
+import { isolateTable, measureInIsolate, type IsolateResult } from './isolate.ts'
+import { fiftyRoutes, smallPolicy } from './policies.ts'
+import { formatSpread, rotate, spread, type Spread } from './stats.ts'
+import {
+  cpuBetween,
+  removeSnapshot,
+  snapshot,
+  startWorker,
+  type RunningWorker,
+} from './wrangler-dev.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const results = `${root}bench/results/`
+const historyFile = `${results}history.jsonl`
 const quick = process.argv.includes('--quick')
-const DURATION_S = quick ? 2 : 8
-const ROUNDS = quick ? 1 : 3
+const isolateOnly = process.argv.includes('--isolate-only')
+const mode: Headline['mode'] = isolateOnly ? 'isolate-only' : quick ? 'quick' : 'full'
+const DURATION_S = quick ? 2 : 6
+const ROUNDS = quick ? 3 : 5
+const FULL_ROUNDS = 5
 const CONNECTIONS = 8
+const ISOLATE = {
+  rounds: quick ? 3 : 5,
+  targetCallMs: quick ? 250 : 800,
+  minN: quick ? 1000 : 2000,
+  maxN: 100_000,
+}
 mkdirSync(results, { recursive: true })
 
 // ---- the deployable bundle -------------------------------------------------------------------
@@ -84,70 +112,6 @@ function startOrigin(port: number) {
   )
 }
 
-/** `wrangler dev` for one Worker on a free port; its whole process group is stopped at the end. */
-async function startWorker(options: {
-  config: string
-  port: number
-  vars: Record<string, string>
-}) {
-  const started = performance.now()
-  const inspector = await freePort()
-  const vars = Object.entries(options.vars).map(([k, v]) => `${k}:${v}`)
-  const child = spawn(
-    process.execPath,
-    [
-      `${root}node_modules/wrangler/bin/wrangler.js`,
-      'dev',
-      '--config',
-      options.config,
-      '--port',
-      String(options.port),
-      '--ip',
-      '127.0.0.1',
-      '--inspector-port',
-      String(inspector),
-      // Each Worker keeps its local KV in its own folder: two wrangler dev processes on one
-      // config would otherwise contend for the same state database.
-      '--persist-to',
-      mkdtempSync(join(tmpdir(), 'gateway-bench-')),
-      ...(vars.length ? ['--var', ...vars] : []),
-    ],
-    {
-      cwd: root,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: 'false',
-        WRANGLER_HIDE_BANNER: 'true',
-        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-      },
-    },
-  )
-  let output = ''
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
-  const url = `http://127.0.0.1:${options.port}`
-  const stop = () => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
-  for (let i = 0; i < 240; i++) {
-    try {
-      const response = await fetch(`${url}/healthz`)
-      await response.arrayBuffer()
-      return { url, startupMs: performance.now() - started, stop }
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 250))
-    }
-  }
-  stop()
-  throw new Error(`wrangler dev for ${options.config} did not start:\n${output.slice(-2000)}`)
-}
-
 // ---- measurements ----------------------------------------------------------------------------
 interface LoadResult {
   rps: number
@@ -156,34 +120,36 @@ interface LoadResult {
   errors: number
   non2xx: number
   requests: number
+  /** workerd CPU per request served, µs (NaN when a workerd process was replaced meanwhile). */
+  workerdMicros: number
+  /** wrangler's own Node processes per request served, µs. */
+  nodeMicros: number
 }
 
 async function load(
-  url: string,
+  worker: RunningWorker,
+  path: string,
   headers: Record<string, string>,
   seconds = DURATION_S,
 ): Promise<LoadResult> {
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, headers })
+  const before = await worker.settledCpu()
+  const result = await autocannon({
+    url: `${worker.url}${path}`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers,
+  })
+  const cpu = cpuBetween(before, await worker.settledCpu())
+  const requests = result.requests.total
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
-    requests: result.requests.total,
-  }
-}
-
-const median = (values: number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN
-function medianOf(runs: LoadResult[]): LoadResult {
-  return {
-    rps: median(runs.map((r) => r.rps)),
-    p50: median(runs.map((r) => r.p50)),
-    p99: median(runs.map((r) => r.p99)),
-    errors: runs.reduce((n, r) => n + r.errors, 0),
-    non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
-    requests: runs.reduce((n, r) => n + r.requests, 0),
+    requests,
+    workerdMicros: cpu && requests > 0 ? cpu.workerdMicros / requests : Number.NaN,
+    nodeMicros: cpu && requests > 0 ? cpu.nodeMicros / requests : Number.NaN,
   }
 }
 
@@ -295,41 +261,9 @@ async function cryptoCosts() {
 
 // ---- access policies ---------------------------------------------------------------------------
 /**
- * 50 routes whose last one serves /bench: the worst case for matching (every route is tried).
- * The others mix hosts, prefixes, methods and conditions of every kind, as a real policy would.
- */
-function fiftyRoutes() {
-  const routes: Record<string, unknown>[] = []
-  for (let i = 0; i < 49; i++) {
-    const kind = i % 5
-    routes.push({
-      name: `app-${i}`,
-      ...(kind === 0 && { host: `app${i}.example.com` }),
-      path: `/app-${i}/*`,
-      ...(kind === 1 && { methods: ['GET', 'POST'] }),
-      allow: [
-        kind === 2
-          ? { ips: ['203.0.113.0/24', '2001:db8::/32'] }
-          : kind === 3
-            ? { emails: [`person${i}@example.com`, `other${i}@example.com`] }
-            : { domains: ['example.com', '*.example.org'] },
-      ],
-      ...(kind === 4 && { deny: [{ countries: ['XX'] }] }),
-    })
-  }
-  routes.push({
-    name: 'bench',
-    path: '/bench',
-    allow: [{ domains: ['example.com'] }],
-    deny: [{ emails: ['blocked@example.com'] }],
-  })
-  return { routes }
-}
-
-/**
  * The decision alone, in Node (the same pure code the Worker runs): µs per request for checkPath
  * plus evaluate over 50 routes, the matching route last. workerd's clock does not move during CPU
- * work, so this part is timed here; the end-to-end cost is the wrangler dev run above it.
+ * work, so this part is timed here; the in-isolate measurement has the whole request.
  */
 function decisionCost(access: CompiledAccess) {
   const principal = {
@@ -361,116 +295,371 @@ function decisionCost(access: CompiledAccess) {
   }
   round()
   const rounds = Array.from({ length: 5 }, round)
-  return { micros: median(rounds), min: Math.min(...rounds), max: Math.max(...rounds) }
+  return spread(rounds)
 }
 
 // ---- the run ---------------------------------------------------------------------------------
-const [originPort, emulatorPort, gatewayPort, barePort, countingPort, accessPort] =
-  (await Promise.all(Array.from({ length: 6 }, () => freePort()))) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ]
 const fifty = fiftyRoutes()
 const compiledFifty = compileAccess(fifty)
 if (!compiledFifty.ok)
   throw new Error(`bench ACCESS is invalid: ${compiledFifty.problems.join('; ')}`)
+const compiledSmall = compileAccess(smallPolicy())
+if (!compiledSmall.ok)
+  throw new Error(`bench ACCESS (small) is invalid: ${compiledSmall.problems.join('; ')}`)
+
+// The previous figures: the latest run that has them (an --isolate-only run has no end to end).
+const history = readHistory(historyFile)
+const previous = history.at(-1)
+const previousEndToEnd = history.findLast((entry) => entry.throughputRatio !== undefined)
+const loadAverageAtStart = loadavg()
 console.log(
-  `bench: ${quick ? 'quick' : 'full'} run, ${CONNECTIONS} connections, ${DURATION_S} s × ${ROUNDS} rounds`,
+  `bench: ${mode} run. In-isolate: ${ISOLATE.rounds} rounds${quick ? ' (quick: a full run has 5, with larger n)' : ''}.` +
+    (isolateOnly
+      ? ''
+      : ` End to end: ${CONNECTIONS} connections, ${DURATION_S} s × ${ROUNDS} rounds${quick ? ` (quick: a full run has ${FULL_ROUNDS} rounds of 6 s)` : ''}.`),
 )
-const bundle = bundleSize()
-const origin = await startOrigin(originPort)
-const emulator = await startEmulator({
-  port: emulatorPort,
-  apiKey: 'sk_test_emulator',
-  clientId: 'client_emulator',
-  emailApiKey: 're_dev_emulator',
-  redirectUris: [],
-})
-const originUrl = `http://127.0.0.1:${originPort}`
-const gatewayBindings = {
-  DEV_MODE: 'true',
-  WORKOS_API_URL: emulator.url,
-  ORIGIN_URL: originUrl,
-  SESSION_SECRET: 'bench-session-secret-0123456789-abcdefghij',
-  // wrangler dev forwards every console line from workerd through its inspector and prints it,
-  // which costs the gateway more here than the request itself; in production a log line is
-  // cheap. Measured with LOG_REQUESTS=all in README.
-  LOG_REQUESTS: process.argv.includes('--log-all') ? 'all' : 'errors',
+
+const [
+  originPort,
+  emulatorPort,
+  gatewayPort,
+  gatewayAllPort,
+  barePort,
+  countingPort,
+  accessPort,
+  isolatePort,
+] = (await Promise.all(Array.from({ length: 8 }, () => freePort()))) as number[] as [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+]
+const bundle = isolateOnly ? undefined : bundleSize()
+// One snapshot of the gateway for every Worker that runs it, taken before any starts.
+const gatewayScript = isolateOnly ? undefined : snapshot(`${root}wrangler.toml`)
+const cleanups: (() => unknown)[] = []
+if (gatewayScript) cleanups.push(() => removeSnapshot(gatewayScript))
+const started = <T extends { stop: () => unknown }>(thing: T): T => {
+  cleanups.push(() => thing.stop())
+  return thing
 }
-const [bare, gateway, counting, withAccess] = await Promise.all([
-  startWorker({
-    config: `${root}bench/passthrough/wrangler.toml`,
-    port: barePort,
-    vars: { ORIGIN_URL: originUrl },
-  }),
-  startWorker({ config: `${root}wrangler.toml`, port: gatewayPort, vars: gatewayBindings }),
-  startWorker({
-    config: `${root}bench/counting.wrangler.toml`,
-    port: countingPort,
-    vars: gatewayBindings,
-  }),
-  startWorker({
-    config: `${root}wrangler.toml`,
-    port: accessPort,
-    vars: { ...gatewayBindings, ACCESS: JSON.stringify(fifty) },
-  }),
-])
 
 try {
-  const cookie = await signInWithCode(gateway.url, emulator.url, 'bench@example.com')
+  // Started first (its snapshot is taken now, with the gateway's), measured before the others run.
+  const isolateStarting = startWorker({
+    config: `${root}bench/isolate.wrangler.toml`,
+    port: isolatePort,
+  }).then(started)
+  const e2e = isolateOnly
+    ? undefined
+    : await (async () => {
+        const origin = await startOrigin(originPort)
+        cleanups.push(() => origin.close())
+        const emulator = await startEmulator({
+          port: emulatorPort,
+          apiKey: 'sk_test_emulator',
+          clientId: 'client_emulator',
+          emailApiKey: 're_dev_emulator',
+          redirectUris: [],
+        })
+        cleanups.push(() => emulator.close())
+        const originUrl = `http://127.0.0.1:${originPort}`
+        const gatewayBindings = {
+          DEV_MODE: 'true',
+          WORKOS_API_URL: emulator.url,
+          ORIGIN_URL: originUrl,
+          SESSION_SECRET: 'bench-session-secret-0123456789-abcdefghij',
+          LOG_REQUESTS: 'errors',
+        }
+        const gatewayConfig = `${root}wrangler.toml`
+        const [bare, gateway, gatewayAll, counting, withAccess] = await Promise.all([
+          startWorker({
+            config: `${root}bench/passthrough/wrangler.toml`,
+            port: barePort,
+            vars: { ORIGIN_URL: originUrl },
+          }).then(started),
+          startWorker({
+            config: gatewayConfig,
+            script: gatewayScript,
+            port: gatewayPort,
+            vars: gatewayBindings,
+          }).then(started),
+          startWorker({
+            config: gatewayConfig,
+            script: gatewayScript,
+            port: gatewayAllPort,
+            vars: { ...gatewayBindings, LOG_REQUESTS: 'all' },
+          }).then(started),
+          startWorker({
+            config: `${root}bench/counting.wrangler.toml`,
+            port: countingPort,
+            vars: gatewayBindings,
+          }).then(started),
+          startWorker({
+            config: gatewayConfig,
+            script: gatewayScript,
+            port: accessPort,
+            vars: { ...gatewayBindings, ACCESS: JSON.stringify(fifty) },
+          }).then(started),
+        ])
+        return { emulator, bare, gateway, gatewayAll, counting, withAccess }
+      })()
+
+  // ---- in-isolate ------------------------------------------------------------------------------
+  const isolateWorker = await isolateStarting
+  const isolate: IsolateResult = await measureInIsolate(isolateWorker, ISOLATE, (line) =>
+    console.log(`bench: ${line}`),
+  )
+  isolateWorker.stop()
+
+  // ---- end to end --------------------------------------------------------------------------------
+  const endToEnd = e2e ? await endToEndRounds(e2e) : undefined
+  const counts = e2e ? await countOperations(e2e) : undefined
+  const decision = decisionCost(compiledFifty.access)
+  const crypto = await cryptoCosts()
+  const { commit, dirty } = revision(root)
+
+  const report = {
+    date: new Date().toISOString(),
+    mode,
+    commit,
+    dirty,
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      // Other work on the machine slows the bench's processes (shared cores and caches); the
+      // 1, 5 and 15 minute load averages at the start and the end say how busy it was.
+      loadAverage: { start: loadAverageAtStart, end: loadavg() },
+    },
+    settings: {
+      quick,
+      inIsolate: ISOLATE,
+      endToEnd: e2e
+        ? { connections: CONNECTIONS, durationSeconds: DURATION_S, rounds: ROUNDS }
+        : undefined,
+    },
+    inIsolate: isolate,
+    endToEnd,
+    accessDecision50RoutesMicrosInNode: decision,
+    ...counts,
+    bundle,
+    startupMs: e2e && { gateway: e2e.gateway.startupMs, passThrough: e2e.bare.startupMs },
+    crypto,
+  }
+  writeFileSync(
+    `${results}${isolateOnly ? 'isolate-latest.json' : 'latest.json'}`,
+    JSON.stringify(report, null, 2),
+  )
+  const headline: Headline = {
+    date: report.date,
+    mode,
+    commit,
+    dirty,
+    isolateMicros: Object.fromEntries(isolate.runs.map((r) => [r.id, round1(r.micros.median)])),
+    isolateOverBareMicros: Object.fromEntries(
+      isolate.runs.flatMap((r) =>
+        r.overBareMicros ? [[r.id, round1(r.overBareMicros.median)]] : [],
+      ),
+    ),
+    ...(endToEnd && {
+      throughputRatio: Object.fromEntries(
+        Object.entries(endToEnd.paths).map(([key, p]) => [key, round3(p.ratioToBare.median)]),
+      ),
+      workerdMicrosPerRequest: Object.fromEntries(
+        Object.entries(endToEnd.paths).map(([key, p]) => [
+          key,
+          round1(p.workerdMicrosPerRequest.median),
+        ]),
+      ),
+    }),
+    ...(bundle && { bundleGzipBytes: bundle.gzipBytes }),
+  }
+  appendHistory(historyFile, headline)
+
+  // ---- the tables --------------------------------------------------------------------------------
+  const describe = (entry: Headline) =>
+    `${entry.date} (${entry.mode}${entry.commit ? `, ${entry.commit}${entry.dirty ? ' with changes' : ''}` : ''})`
+  console.log(
+    `\nLoad average (1/5/15 min) at the start ${loadAverageAtStart.map((l) => l.toFixed(2)).join('/')}, at the end ${report.machine.loadAverage.end.map((l) => l.toFixed(2)).join('/')} on ${report.machine.cpus} CPUs.`,
+  )
+  console.log(
+    previous
+      ? `Previous runs (bench/results/history.jsonl): in-isolate ${describe(previous)}${previousEndToEnd && !isolateOnly ? `; end to end ${describe(previousEndToEnd)}` : ''}.\n`
+      : 'No previous run in bench/results/history.jsonl.\n',
+  )
+  console.log(isolateTable(isolate, previous?.isolateOverBareMicros))
+  if (endToEnd && counts && bundle && e2e)
+    console.log(
+      endToEndTables(
+        endToEnd,
+        counts,
+        bundle,
+        decision,
+        crypto,
+        e2e,
+        previousEndToEnd?.throughputRatio,
+      ),
+    )
+  else
+    console.log(
+      `\nAccess decision, 50 routes, in Node: ${formatSpread(decision, 2)} µs.\nWritten to bench/results/isolate-latest.json.`,
+    )
+} finally {
+  for (const cleanup of cleanups.reverse()) {
+    try {
+      await cleanup()
+    } catch {
+      // best effort: the rest still stops
+    }
+  }
+}
+
+// ---- end to end: rounds under wrangler dev ------------------------------------------------------
+type Workers = {
+  emulator: { url: string }
+  bare: RunningWorker
+  gateway: RunningWorker
+  gatewayAll: RunningWorker
+  counting: RunningWorker
+  withAccess: RunningWorker
+}
+
+interface PathSummary {
+  label: string
+  rps: Spread
+  ratioToBare: Spread
+  p50Ms: Spread
+  p99Ms: Spread
+  p50OverBareMs: Spread
+  workerdMicrosPerRequest: Spread
+  overBareWorkerdMicros: Spread
+  wranglerNodeMicrosPerRequest: Spread
+  requests: number
+  errors: number
+  non2xx: number
+}
+
+async function endToEndRounds(w: Workers) {
+  const cookie = await signInWithCode(w.gateway.url, w.emulator.url, 'bench@example.com')
+  const cookieAll = await signInWithCode(w.gatewayAll.url, w.emulator.url, 'bench-all@example.com')
   const accessCookie = await signInWithCode(
-    withAccess.url,
-    emulator.url,
+    w.withAccess.url,
+    w.emulator.url,
     'bench-access@example.com',
   )
-
-  // Warm all three, then alternate rounds so drift hits them alike.
-  await load(`${gateway.url}/bench`, { cookie }, 1)
-  await load(`${bare.url}/bench`, {}, 1)
-  await load(`${withAccess.url}/bench`, { cookie: accessCookie }, 1)
-  const gatewayRuns: LoadResult[] = []
-  const bareRuns: LoadResult[] = []
-  const accessRuns: LoadResult[] = []
+  const paths: {
+    key: string
+    label: string
+    worker: RunningWorker
+    headers: Record<string, string>
+  }[] = [
+    { key: 'passThrough', label: 'bare pass-through', worker: w.bare, headers: {} },
+    {
+      key: 'gatewayErrors',
+      label: 'gateway, signed in (proxied), LOG_REQUESTS=errors',
+      worker: w.gateway,
+      headers: { cookie },
+    },
+    {
+      key: 'gatewayAll',
+      label: 'gateway, signed in (proxied), LOG_REQUESTS=all',
+      worker: w.gatewayAll,
+      headers: { cookie: cookieAll },
+    },
+    {
+      key: 'gatewayAccess50',
+      label: 'gateway, signed in, ACCESS of 50 routes (errors)',
+      worker: w.withAccess,
+      headers: { cookie: accessCookie },
+    },
+    {
+      key: 'unauthenticatedApi',
+      label: 'gateway, no session, API (401, errors: logged)',
+      worker: w.gateway,
+      headers: { accept: 'application/json' },
+    },
+    {
+      key: 'unauthenticatedBrowser',
+      label: 'gateway, no session, browser (302, errors: not logged)',
+      worker: w.gateway,
+      headers: { accept: 'text/html' },
+    },
+  ]
+  // Warm every path, then alternate, each round starting elsewhere, so drift hits all alike.
+  for (const p of paths) await load(p.worker, '/bench', p.headers, 1)
+  const runs = new Map<string, LoadResult[]>(paths.map((p) => [p.key, []]))
   for (let round = 0; round < ROUNDS; round++) {
-    bareRuns.push(await load(`${bare.url}/bench`, {}))
-    gatewayRuns.push(await load(`${gateway.url}/bench`, { cookie }))
-    accessRuns.push(await load(`${withAccess.url}/bench`, { cookie: accessCookie }))
+    for (const p of rotate(paths, round))
+      runs.get(p.key)!.push(await load(p.worker, '/bench', p.headers))
+    console.log(`bench: end-to-end round ${round + 1}/${ROUNDS} done`)
   }
-  const authenticated = medianOf(gatewayRuns)
-  const passThrough = medianOf(bareRuns)
-  const authenticatedWithAccess = medianOf(accessRuns)
-  const spread = (runs: LoadResult[]) =>
-    `${Math.min(...runs.map((r) => r.rps)).toFixed(0)}–${Math.max(...runs.map((r) => r.rps)).toFixed(0)}`
-  const decision = decisionCost(compiledFifty.access)
-  const unauthenticatedApi = await load(`${gateway.url}/bench`, { accept: 'application/json' })
-  const unauthenticatedBrowser = await load(`${gateway.url}/bench`, { accept: 'text/html' })
+  const bareRuns = runs.get('passThrough')!
+  const finite = (values: number[]) => values.filter((v) => Number.isFinite(v))
+  const summaries: Record<string, PathSummary> = {}
+  for (const p of paths) {
+    const r = runs.get(p.key)!
+    summaries[p.key] = {
+      label: p.label,
+      rps: spread(r.map((x) => x.rps)),
+      ratioToBare: spread(r.map((x, i) => x.rps / bareRuns[i]!.rps)),
+      p50Ms: spread(r.map((x) => x.p50)),
+      p99Ms: spread(r.map((x) => x.p99)),
+      p50OverBareMs: spread(r.map((x, i) => x.p50 - bareRuns[i]!.p50)),
+      workerdMicrosPerRequest: spread(finite(r.map((x) => x.workerdMicros))),
+      overBareWorkerdMicros: spread(
+        finite(r.map((x, i) => x.workerdMicros - bareRuns[i]!.workerdMicros)),
+      ),
+      wranglerNodeMicrosPerRequest: spread(finite(r.map((x) => x.nodeMicros))),
+      requests: r.reduce((n, x) => n + x.requests, 0),
+      errors: r.reduce((n, x) => n + x.errors, 0),
+      non2xx: r.reduce((n, x) => n + x.non2xx, 0),
+    }
+  }
+  return {
+    method:
+      'autocannon on loopback against each wrangler dev in turn; workerd CPU = utime+stime of that ' +
+      "wrangler dev's workerd processes (/proc/<pid>/stat) around each run, divided by the requests served",
+    connections: CONNECTIONS,
+    durationSeconds: DURATION_S,
+    rounds: ROUNDS,
+    paths: summaries,
+  }
+}
 
+// ---- KV operations and WorkOS calls ------------------------------------------------------------
+async function countOperations(w: Workers) {
   // KV operations, counted by the wrapped binding.
   const kvCounts = async () =>
-    (await (await fetch(`${counting.url}/__bench/kv`)).json()) as Record<string, number>
-  const countingCookie = await signInWithCode(counting.url, emulator.url, 'counting@example.com')
+    (await (await fetch(`${w.counting.url}/__bench/kv`)).json()) as Record<string, number>
+  const countingCookie = await signInWithCode(
+    w.counting.url,
+    w.emulator.url,
+    'counting@example.com',
+  )
   await kvCounts()
   const N = 50
   for (let i = 0; i < N; i++)
     await (
-      await fetch(`${counting.url}/bench`, { headers: { cookie: countingCookie } })
+      await fetch(`${w.counting.url}/bench`, { headers: { cookie: countingCookie } })
     ).arrayBuffer()
   const perRequest = Object.fromEntries(
     Object.entries(await kvCounts()).map(([op, n]) => [op, n / N]),
   )
-  await signInWithCode(counting.url, emulator.url, 'counting-code@example.com')
+  await signInWithCode(w.counting.url, w.emulator.url, 'counting-code@example.com')
   const perCodeSignIn = await kvCounts()
-  await signInWithLink(counting.url, emulator.url, 'counting-link@example.com')
+  await signInWithLink(w.counting.url, w.emulator.url, 'counting-link@example.com')
   const perLinkSignIn = await kvCounts()
 
   // WorkOS round trips per sign-in, counted by the emulator (the browser's own GET of the link
   // is the person's, not the gateway's).
   const stats = async () =>
-    (await (await fetch(`${emulator.url}/__stats`)).json()) as { byRoute: Record<string, number> }
+    (await (await fetch(`${w.emulator.url}/__stats`)).json()) as { byRoute: Record<string, number> }
   const diff = (a: Record<string, number>, b: Record<string, number>) =>
     Object.fromEntries(
       Object.entries(b)
@@ -478,90 +667,80 @@ try {
         .filter(([, v]) => (v as number) > 0),
     )
   let before = (await stats()).byRoute
-  await signInWithCode(gateway.url, emulator.url, 'trips-code@example.com')
+  await signInWithCode(w.gateway.url, w.emulator.url, 'trips-code@example.com')
   const codeTrips = diff(before, (await stats()).byRoute)
   before = (await stats()).byRoute
-  await signInWithLink(gateway.url, emulator.url, 'trips-link@example.com')
+  await signInWithLink(w.gateway.url, w.emulator.url, 'trips-link@example.com')
   const linkTrips = diff(before, (await stats()).byRoute)
   const gatewayCalls = (trips: Record<string, number>) =>
     Object.entries(trips)
       .filter(([route]) => !route.includes('/confirm'))
       .reduce((n, [, v]) => n + v, 0)
-
-  const crypto = await cryptoCosts()
-  const report = {
-    date: new Date().toISOString(),
-    machine: {
-      cpus: cpus().length,
-      cpu: cpus()[0]?.model,
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-    },
-    settings: {
-      connections: CONNECTIONS,
-      durationSeconds: DURATION_S,
-      rounds: ROUNDS,
-      quick,
-      logRequests: gatewayBindings.LOG_REQUESTS,
-    },
-    authenticated,
-    passThrough,
-    authenticatedWithAccess50: authenticatedWithAccess,
-    throughputRatio: authenticated.rps / passThrough.rps,
-    throughputRatioWithAccess50: authenticatedWithAccess.rps / passThrough.rps,
-    rpsSpread: {
-      gateway: spread(gatewayRuns),
-      passThrough: spread(bareRuns),
-      gatewayWithAccess50: spread(accessRuns),
-    },
-    accessDecision50RoutesMicros: decision,
-    p50OverheadMs: authenticated.p50 - passThrough.p50,
-    unauthenticatedApi,
-    unauthenticatedBrowser,
+  return {
     kvPerAuthenticatedRequest: perRequest,
     kvPerSignIn: { code: perCodeSignIn, link: perLinkSignIn },
     workosRoundTripsPerSignIn: {
       code: { fromGateway: gatewayCalls(codeTrips), byRoute: codeTrips },
       link: { fromGateway: gatewayCalls(linkTrips), byRoute: linkTrips },
     },
-    bundle,
-    startupMs: { gateway: gateway.startupMs, passThrough: bare.startupMs },
-    crypto,
   }
-  writeFileSync(`${results}latest.json`, JSON.stringify(report, null, 2))
+}
 
+// ---- printing ----------------------------------------------------------------------------------
+function round1(value: number) {
+  return Math.round(value * 10) / 10
+}
+function round3(value: number) {
+  return Math.round(value * 1000) / 1000
+}
+
+function endToEndTables(
+  endToEnd: Awaited<ReturnType<typeof endToEndRounds>>,
+  counts: Awaited<ReturnType<typeof countOperations>>,
+  bundle: ReturnType<typeof bundleSize>,
+  decision: Spread,
+  crypto: Awaited<ReturnType<typeof cryptoCosts>>,
+  w: Workers,
+  previousRatio: Record<string, number> = {},
+): string {
   const f = (n: number, d = 1) => n.toFixed(d)
-  const row = (name: string, r: LoadResult) =>
-    `| ${name} | ${f(r.rps, 0)} | ${f(r.p50)} | ${f(r.p99)} | ${r.requests} | ${r.errors} |`
-  console.log(`
-| path | req/s | p50 ms | p99 ms | requests | errors |
-| --- | --- | --- | --- | --- | --- |
-${row('gateway, signed in (proxied)', authenticated)}
-${row('gateway, signed in, ACCESS of 50 routes (last one matches)', authenticatedWithAccess)}
-${row('bare pass-through', passThrough)}
-${row('gateway, no session, API (401)', unauthenticatedApi)}
-${row('gateway, no session, browser (302)', unauthenticatedBrowser)}
+  const pct = (s: Spread) => `${f(s.median * 100)} % (${f(s.min * 100)}–${f(s.max * 100)})`
+  const rows = Object.entries(endToEnd.paths).map(([key, p]) => {
+    const bare = key === 'passThrough'
+    const before = previousRatio[key]
+    return `| ${p.label} | ${formatSpread(p.rps)} | ${bare ? '—' : pct(p.ratioToBare)} | ${formatSpread(p.p50Ms)} | ${formatSpread(p.p99Ms)} | ${formatSpread(p.workerdMicrosPerRequest)} | ${bare ? '—' : formatSpread(p.overBareWorkerdMicros)} | ${formatSpread(p.wranglerNodeMicrosPerRequest)} | ${p.requests} | ${p.errors} | ${bare || before === undefined ? '—' : `${f(before * 100)} %`} |`
+  })
+  const paths = endToEnd.paths
+  const {
+    kvPerAuthenticatedRequest: perRequest,
+    kvPerSignIn,
+    workosRoundTripsPerSignIn: trips,
+  } = counts
+  return `
+| path (wrangler dev, end to end) | req/s, median (min–max) | ÷ bare | p50 ms | p99 ms | workerd CPU µs/req | over bare µs/req | wrangler Node µs/req | requests | errors | previous run ÷ bare |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${rows.join('\n')}
+
+End to end: ${endToEnd.rounds} rounds of ${endToEnd.durationSeconds} s, ${endToEnd.connections} connections, paths alternating; ratios and "over bare" are per round, against the bare run of the same round.
 
 | measure | value |
 | --- | --- |
-| throughput, gateway / bare | ${f(report.throughputRatio * 100)} % (budget ≥ 90 %); req/s spread over rounds: gateway ${report.rpsSpread.gateway}, bare ${report.rpsSpread.passThrough} |
-| throughput, gateway with 50 routes / bare | ${f(report.throughputRatioWithAccess50 * 100)} % (spread ${report.rpsSpread.gatewayWithAccess50} req/s) |
-| access decision, 50 routes (Node) | ${f(decision.micros, 2)} µs per request (min–max of 5 rounds ${f(decision.min, 2)}–${f(decision.max, 2)}) |
-| p50 overhead | ${f(report.p50OverheadMs, 2)} ms (budget < 1 ms) |
+| throughput, gateway (errors) / bare | ${pct(paths.gatewayErrors!.ratioToBare)} (budget ≥ 95 %) |
+| throughput, gateway (all) / bare | ${pct(paths.gatewayAll!.ratioToBare)} |
+| throughput, gateway with 50 routes / bare | ${pct(paths.gatewayAccess50!.ratioToBare)} |
+| p50 over bare (errors) | ${formatSpread(paths.gatewayErrors!.p50OverBareMs, 1)} ms |
+| one log line under wrangler dev | ${f(paths.gatewayAll!.workerdMicrosPerRequest.median - paths.gatewayErrors!.workerdMicrosPerRequest.median, 0)} µs workerd + ${f(paths.gatewayAll!.wranglerNodeMicrosPerRequest.median - paths.gatewayErrors!.wranglerNodeMicrosPerRequest.median, 0)} µs wrangler Node per request (all − errors, medians) |
+| access decision, 50 routes (Node) | ${formatSpread(decision, 2)} µs per request |
 | KV per signed-in request | ${f(perRequest.get ?? 0, 2)} reads, ${f(perRequest.put ?? 0, 2)} writes |
-| KV per sign-in (code / link) | ${perCodeSignIn.get}/${perLinkSignIn.get} reads, ${perCodeSignIn.put}/${perLinkSignIn.put} writes, ${perCodeSignIn.delete}/${perLinkSignIn.delete} deletes |
-| WorkOS calls per sign-in | code ${gatewayCalls(codeTrips)}, link ${gatewayCalls(linkTrips)} (+ the person's own GET of the link) |
-| bundle (minified) | ${f(bundle.rawBytes / 1024)} KiB raw, ${f(bundle.gzipBytes / 1024)} KiB gzip (budget ≤ 100 KB, DESIGN.md) |
+| KV per sign-in (code / link) | ${kvPerSignIn.code.get}/${kvPerSignIn.link.get} reads, ${kvPerSignIn.code.put}/${kvPerSignIn.link.put} writes, ${kvPerSignIn.code.delete}/${kvPerSignIn.link.delete} deletes |
+| WorkOS calls per sign-in | code ${trips.code.fromGateway}, link ${trips.link.fromGateway} (+ the person's own GET of the link) |
+| bundle (minified) | ${f(bundle.rawBytes / 1024)} KiB raw, ${f(bundle.gzipBytes / 1024)} KiB gzip (budget ≤ 100 KB) |
 | bundle by package (raw) | ${Object.entries(bundle.byPackageRawBytes)
     .map(([k, v]) => `${k} ${f(v / 1024)} KiB`)
     .join(', ')} |
-| startup to first answer | gateway ${f(gateway.startupMs, 0)} ms, bare ${f(bare.startupMs, 0)} ms (workerd start included) |
-| signed-cookie check | ${f(crypto.cookieCheckMicros, 1)} µs |
-| assertion signature (ES256) | ${f(crypto.assertionSignMicros, 1)} µs |
+| startup to first answer | gateway ${f(w.gateway.startupMs, 0)} ms, bare ${f(w.bare.startupMs, 0)} ms (workerd start included) |
+| signed-cookie check (Node) | ${f(crypto.cookieCheckMicros, 1)} µs |
+| assertion signature, ES256 (Node) | ${f(crypto.assertionSignMicros, 1)} µs |
 
-Written to bench/results/latest.json (${report.date}, ${report.machine.cpus} × ${report.machine.cpu}).`)
-} finally {
-  for (const worker of [gateway, bare, counting, withAccess]) worker.stop()
-  origin.close()
-  await emulator.close()
+Written to bench/results/latest.json; headline figures appended to bench/results/history.jsonl.`
 }

@@ -314,6 +314,7 @@ export class EmulatorState {
       return (
         (url.protocol === 'http:' || url.protocol === 'https:') &&
         (url.hostname === 'localhost' ||
+          url.hostname.endsWith('.localhost') ||
           url.hostname === '[::1]' ||
           /^127(\.\d{1,3}){3}$/.test(url.hostname))
       )

@@ -18,7 +18,7 @@ import {
 const USAGE = `Usage:
   npm run access -- check --url https://host/path [--method GET]
       [--email a@example.com | --token NAME] [--ip 1.2.3.4] [--country DE]
-      [--org org_…] [--role R]… [--group G]… [--method-auth code|link|sso] [--mfa]
+      [--org org_…] [--role R]… [--group G]… [--method code|link|sso] [--mfa]
       [--signed-in-ago SECONDS] [--file access.json | --env NAME] [--config wrangler.toml]
   npm run access -- lint [--file access.json | --env NAME] [--config wrangler.toml]
 
@@ -38,7 +38,9 @@ class SourceError extends UsageError {}
 
 const options = {
   url: { type: 'string' },
-  method: { type: 'string', default: 'GET' },
+  // Given twice, as SSO-MFA.md's check tool does: an HTTP method (GET) and a sign-in method
+  // (code, link or sso), told apart by their values.
+  method: { type: 'string', multiple: true },
   email: { type: 'string' },
   token: { type: 'string' },
   ip: { type: 'string' },
@@ -103,7 +105,7 @@ function check(access: CompiledAccess, values: Values, source: string): number {
   } catch {
     throw new UsageError('--url must be an absolute URL, e.g. https://app.example.com/path')
   }
-  const method = values.method.toUpperCase()
+  const method = ((values.method ?? []).find((m) => !SIGN_IN_METHODS.has(m)) ?? 'GET').toUpperCase()
   const now = Date.now()
   const principal = principalFrom(values, now)
   const facts: RequestFacts = {
@@ -149,18 +151,30 @@ const ANSWERS = {
   mfa_required: ' (navigation: 302 to /auth/mfa; otherwise 401 mfa_required)',
 } as const
 
+const SIGN_IN_METHODS = new Set(['code', 'link', 'sso'])
+
 function principalFrom(values: Values, now: number): Principal {
   if (values.email && values.token) throw new UsageError('give --email or --token, not both')
   if (values.token) return { kind: 'service', id: 'svc_check', name: values.token }
   if (!values.email) {
-    if (values.org || values.role || values.group || values.mfa || values['method-auth'])
+    if (
+      values.org ||
+      values.role ||
+      values.group ||
+      values.mfa ||
+      values['method-auth'] ||
+      (values.method ?? []).some((m) => SIGN_IN_METHODS.has(m))
+    )
       throw new UsageError('--org, --role, --group, --mfa and --method-auth describe a --email')
     return null
   }
   const ago = Number(values['signed-in-ago'])
   if (!Number.isFinite(ago) || ago < 0)
     throw new UsageError('--signed-in-ago must be a number of seconds')
-  const authMethod = values['method-auth'] ?? (values.org ? 'sso' : 'code')
+  const authMethod =
+    values['method-auth'] ??
+    (values.method ?? []).find((m) => SIGN_IN_METHODS.has(m)) ??
+    (values.org ? 'sso' : 'code')
   if (authMethod !== 'sso' && authMethod !== 'code' && authMethod !== 'link')
     throw new UsageError('--method-auth must be code, link or sso')
   return {

@@ -23,6 +23,13 @@ export interface Config {
   readonly emailDelivery: 'workos' | 'custom'
   readonly email: { apiUrl: string; apiKey: string; from: string } | undefined
   readonly publicPaths: readonly PublicPath[]
+  /**
+   * SIGN_IN_HOST: the one host where people sign in; every other host gets its session through a
+   * handoff (src/handoff/). Undefined: every host signs in on its own.
+   */
+  readonly signInHost: string | undefined
+  /** Hosts a session may be handed to: ALLOWED_HOSTS and the exact hosts ACCESS names. */
+  readonly handoffHosts: ReadonlySet<string>
   /** ACCESS compiled once per isolate; undefined: any signed-in person, PUBLIC_PATHS public. */
   readonly access: CompiledAccess | undefined
   readonly publicUrl: string | undefined
@@ -112,6 +119,8 @@ const rawEnv = z.object({
   WORKOS_TIMEOUT_MS: optionalText,
   LOG_REQUESTS: optionalText,
   WEBSOCKET_RECHECK_SECONDS: optionalText,
+  SIGN_IN_HOST: optionalText,
+  ALLOWED_HOSTS: optionalText,
   // A JSON string (--var, .dev.vars) or a TOML table from wrangler.toml (an object).
   ACCESS: z.optional(z.unknown()),
 })
@@ -240,10 +249,34 @@ export function parseConfig(env: Record<string, unknown>): Config {
     }
   }
 
+  const HOST_NAME =
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/
+  const allowedHosts = list(e.ALLOWED_HOSTS).map((h) => h.toLowerCase())
+  if (allowedHosts.some((h) => !HOST_NAME.test(h)))
+    fail(
+      'ALLOWED_HOSTS',
+      'must be a comma list of host names, e.g. "app.example.com,docs.example.com"',
+    )
+  const handoffHosts = new Set([...allowedHosts, ...(access?.hosts ?? [])])
+  let signInHost: string | undefined
+  if (e.SIGN_IN_HOST !== undefined) {
+    signInHost = e.SIGN_IN_HOST.trim().toLowerCase()
+    if (!HOST_NAME.test(signInHost))
+      fail('SIGN_IN_HOST', 'must be a host name such as auth.example.com (no scheme, no port)')
+    else if (!handoffHosts.has(signInHost))
+      fail('SIGN_IN_HOST', 'must be one of the hosts ACCESS names or listed in ALLOWED_HOSTS')
+    handoffHosts.add(signInHost)
+  }
+
   let publicUrl: string | undefined
   if (e.PUBLIC_URL !== undefined) {
     if (!httpUrl.safeParse(e.PUBLIC_URL).success) fail('PUBLIC_URL', 'must be an http(s) origin')
     else publicUrl = new URL(e.PUBLIC_URL).origin
+    if (publicUrl && signInHost && new URL(publicUrl).hostname !== signInHost)
+      fail(
+        'PUBLIC_URL',
+        "must be the sign-in host's origin when SIGN_IN_HOST is set (links point there)",
+      )
   } else if (!devMode) {
     // Without it, the request's Host would choose where emailed links and WorkOS redirects point.
     fail(
@@ -364,6 +397,8 @@ export function parseConfig(env: Record<string, unknown>): Config {
     email,
     publicPaths: Object.freeze(publicPaths),
     access,
+    signInHost,
+    handoffHosts,
     publicUrl,
     devMode,
     productName: (e.PRODUCT_NAME ?? '').trim() || 'this site',
@@ -380,6 +415,13 @@ export function parseConfig(env: Record<string, unknown>): Config {
     forwardAuthToken: e.FORWARD_AUTH_TOKEN,
     webhookSecret: e.WORKOS_WEBHOOK_SECRET,
   })
+}
+
+/** WorkOS's origin for this configuration (the emulator's in dev), for CSP. */
+export function workosOrigin(config: Config): string {
+  const api = config.workosApi
+  if (!api) return 'https://api.workos.com'
+  return `${api.https ? 'https' : 'http'}://${api.hostname}${api.port ? `:${api.port}` : ''}`
 }
 
 /** localhost, *.localhost, 127.0.0.0/8 and ::1: addresses that never leave this machine. */

@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import type { Config } from './config'
 import { GatewayError } from './errors'
+import { hostMatches, normaliseHost } from './access/paths.ts'
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -19,6 +20,26 @@ export type AppContext = Context<AppEnv>
  */
 export function publicOrigin(c: Context): string {
   return c.get('config').publicUrl ?? new URL(c.req.url).origin
+}
+
+/**
+ * True when the gateway serves this origin as its own: PUBLIC_URL's, or (same scheme) a host it
+ * is configured for (ALLOWED_HOSTS, SIGN_IN_HOST, a host an ACCESS route names). The gateway's
+ * forms (sign out, "use another account") post to the host they are on.
+ */
+export function isGatewayOrigin(c: Context, origin: string): boolean {
+  if (origin === publicOrigin(c)) return true
+  const url = new URL(c.req.url)
+  if (origin !== url.origin) return false
+  const config = c.get('config')
+  const host = normaliseHost(url.host)
+  return (
+    config.handoffHosts.has(host) ||
+    (config.access?.routes.some(
+      (route) => route.host.kind !== 'any' && hostMatches(route.host, host),
+    ) ??
+      false)
+  )
 }
 
 /**

@@ -11,6 +11,7 @@ import { requestMagicLink } from './auth/magic-link'
 import { showMe } from './auth/me'
 import { listSessions, revokeSession } from './auth/sessions'
 import { requestSso, startSso } from './auth/sso'
+import { completeHandoff, startHandoff } from './auth/handoff'
 import { enrolMfa, showMfa, verifyMfa } from './auth/mfa'
 import { resetMfa } from './admin/mfa-reset'
 import { forwardAuth } from './auth/verify'
@@ -18,8 +19,8 @@ import { adminRevoke } from './admin/revoke'
 import { createServiceToken, listServiceTokens, revokeServiceToken } from './admin/service-tokens'
 import { serveJwks } from './assertion/sign'
 import { workosWebhook } from './webhooks/workos'
-import { configFor, type Config } from './config'
-import { publicOrigin, type AppEnv } from './context'
+import { configFor, workosOrigin, type Config } from './config'
+import { isGatewayOrigin, type AppEnv } from './context'
 import { mailboxJson, mailboxPage } from './dev/mailbox'
 import { GatewayError, renderError } from './errors'
 import { withRequestLog } from './log'
@@ -64,7 +65,17 @@ for (const path of gatewayPages) {
         defaultSrc: ["'none'"],
         styleSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
-        formAction: ["'self'"],
+        // A sign-in form's answer may be a 303 to WorkOS and on to an organization's identity
+        // provider (SSO), and browsers apply form-action to the redirects after a form post. Any
+        // IdP may be on any https origin; in dev, WorkOS is the local emulator.
+        formAction: [
+          "'self'",
+          'https:',
+          (c) => {
+            const config = c.get('config') as Config | undefined
+            return config ? workosOrigin(config) : "'self'"
+          },
+        ],
         frameAncestors: ["'none'"],
         baseUri: ["'none'"],
       },
@@ -81,7 +92,7 @@ for (const path of gatewayPages) {
 }
 // The admin API is called with a bearer token, which a browser never attaches by itself: CSRF
 // cannot apply there, and a bare DELETE would otherwise be taken for a cross-site form.
-const sameOriginForms = csrf({ origin: (origin, c) => origin === publicOrigin(c) })
+const sameOriginForms = csrf({ origin: (origin, c) => isGatewayOrigin(c, origin) })
 app.use(
   '/auth/*',
   async function csrfUnlessAdminApi(c, next) {
@@ -118,6 +129,8 @@ app.post('/auth/magic-auth', requestMagicAuth)
 app.get('/auth/code', showCodePage)
 app.post('/auth/magic-auth/verify', verifyMagicAuth)
 app.get('/auth/sso', startSso)
+app.get('/auth/handoff/start', startHandoff)
+app.get('/auth/handoff', completeHandoff)
 app.get('/auth/mfa', showMfa)
 app.post('/auth/mfa/enroll', enrolMfa)
 app.post('/auth/mfa/verify', verifyMfa)

@@ -3,7 +3,7 @@
 
 const FALLBACK = '/'
 // The gateway's own pages a person may be sent back to after signing in.
-const RETURNABLE_GATEWAY_PAGES = new Set(['/auth/sessions', '/auth/mfa'])
+const RETURNABLE_GATEWAY_PAGES = new Set(['/auth/sessions', '/auth/mfa', '/auth/handoff/start'])
 const MAX_LENGTH = 2048
 const PLACEHOLDER_ORIGIN = 'https://gateway.invalid'
 

@@ -96,7 +96,7 @@ describe('the sessions page', () => {
     expect(sessions).toHaveLength(2)
     for (const session of sessions) {
       expect(Object.keys(session).sort()).toEqual(
-        ['createdAt', 'current', 'ip', 'lastSeenAt', 'sid', 'userAgent'].sort(),
+        ['createdAt', 'current', 'host', 'ip', 'lastSeenAt', 'sid', 'userAgent'].sort(),
       )
     }
     expect(sessions.filter((s) => s.current)).toHaveLength(1)

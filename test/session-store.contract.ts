@@ -135,6 +135,62 @@ export function sessionStoreContract(name: string, makeStore: () => SessionStore
       expect(await store.listForPerson(await personKeyOf(email))).toHaveLength(1)
     })
 
+    it('ending a connection ends its sessions for good; others, and later ones, live', async () => {
+      const store = makeStore()
+      const connectionId = `conn_${randomToken(8)}`
+      const sso = (email: string, connection = connectionId) =>
+        record({
+          email,
+          method: 'sso',
+          organizationId: 'org_TEST',
+          connectionId: connection,
+          roles: ['member'],
+          groups: [],
+          createdAt: Date.now() - 1000,
+        })
+      const [ann, bob] = [`${randomToken(6)}@example.com`, `${randomToken(6)}@example.com`]
+      const [annSso, bobSso, annOther, annPlain] = [
+        randomToken(),
+        randomToken(),
+        randomToken(),
+        randomToken(),
+      ]
+      const annRecord = sso(ann)
+      await store.put(annSso, annRecord)
+      await store.put(bobSso, sso(bob))
+      await store.put(annOther, sso(ann, `conn_${randomToken(8)}`))
+      await store.put(annPlain, record({ email: ann }))
+      expect(await store.endConnection(connectionId)).toBe(2)
+      expect(await read(store, annSso, ann)).toBeNull()
+      expect(await read(store, bobSso, bob)).toBeNull()
+      // A refresh that read the session before the end writes it back: still ended.
+      await store.refresh(annSso, { ...annRecord, lastSeenAt: Date.now() })
+      expect(await read(store, annSso, ann)).toBeNull()
+      expect(await read(store, annOther, ann)).not.toBeNull()
+      expect(await read(store, annPlain, ann)).not.toBeNull()
+      expect(await store.listForPerson(await personKeyOf(ann))).toHaveLength(2)
+      // Ending it again finds nothing more; a session made after the end (the connection
+      // activated again) lives.
+      expect(await store.endConnection(connectionId)).toBe(0)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      const later = randomToken()
+      await store.put(later, { ...sso(ann), createdAt: Date.now() })
+      expect(await read(store, later, ann)).not.toBeNull()
+    })
+
+    it('a rewrite (new roles) is what the next read answers', async () => {
+      const store = makeStore()
+      const id = randomToken()
+      const email = `${randomToken(6)}@example.com`
+      await store.put(
+        id,
+        record({ email, method: 'sso', organizationId: 'org_T', roles: ['admin'] }),
+      )
+      const [listed] = await store.listForPerson(await personKeyOf(email))
+      await store.rewriteByHandle(listed!.handle, { ...listed!.record, roles: ['member'] })
+      expect((await read(store, id, email))?.roles).toEqual(['member'])
+    })
+
     it('maps a WorkOS user id to its person', async () => {
       const store = makeStore()
       const userId = `user_${randomToken(8)}`

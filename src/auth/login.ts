@@ -3,18 +3,50 @@ import { CheckEmailPage } from '../pages/check-email'
 import { LoginPage, type LoginNotice } from '../pages/login'
 import { safeReturnTo } from '../redirect'
 import { currentSession } from '../session/current'
+import { GatewayError } from '../errors'
+import { leaveForSignIn, readHandoffRequest } from '../handoff/request'
+import { log } from '../log'
 
-const NOTICES = new Set(['expired', 'auth_failed', 'code_expired', 'sso_failed', 'sso_unavailable'])
+const NOTICES = new Set([
+  'expired',
+  'auth_failed',
+  'code_expired',
+  'sso_failed',
+  'sso_unavailable',
+  'handoff_failed',
+])
 
 /** The `returnTo` query parameter, validated: a same-origin path, else "/". */
 export const returnToFrom = (c: Context) => safeReturnTo(c.req.query('returnTo'))
 
 /** GET /auth/login — the email form. Someone already signed in goes straight on. */
 export async function showLogin(c: Context) {
-  const returnTo = returnToFrom(c)
+  let returnTo = returnToFrom(c)
   // An application that asks for a recent sign-in sends people here with reauth=1: show the
   // form even to someone signed in (sending them straight back would loop).
   const reauth = c.req.query('reauth') === '1'
+  const config = c.get('config')
+  if (config.signInHost) {
+    const here = new URL(c.req.url).hostname
+    // An app host never signs anyone in itself: off to the sign-in host, with a handoff request.
+    if (here !== config.signInHost && !c.req.query('error'))
+      return c.redirect(await leaveForSignIn(c, returnTo, reauth ? 'reauth=1' : ''), 302)
+    // The sign-in host, asked by an app host: after signing in (or at once, when already signed
+    // in), the handoff continues; a host that is not configured is refused here.
+    if (here === config.signInHost && c.req.query('host') !== undefined) {
+      const sealed = c.req.query('h')
+      const request = await readHandoffRequest(c, sealed)
+      if (!request || request.host !== c.req.query('host')) {
+        log({ event: 'handoff_refused', outcome: 'host_not_configured_or_bad_request' })
+        throw new GatewayError(
+          400,
+          'invalid_handoff',
+          'That application is not one this sign-in serves, or the request has expired. Go back to the application and try again.',
+        )
+      }
+      returnTo = `/auth/handoff/start?h=${encodeURIComponent(sealed!)}`
+    }
+  }
   if (!reauth) {
     const session = await currentSession(c)
     if (session.state === 'active') return c.redirect(returnTo, 302)
@@ -28,7 +60,6 @@ export async function showLogin(c: Context) {
         : c.req.query('signed_out') === '1'
           ? 'signed_out'
           : undefined
-  const config = c.get('config')
   return c.html(
     LoginPage({ productName: config.productName, methods: config.signInMethods, returnTo, notice }),
   )
@@ -48,7 +79,7 @@ export function showCheckEmail(c: Context) {
 
 /** Where a failed sign-in sends the person: the form again, with a notice and their returnTo. */
 export function loginUrl(options: {
-  error?: 'expired' | 'auth_failed' | 'sso_failed' | 'sso_unavailable'
+  error?: 'expired' | 'auth_failed' | 'sso_failed' | 'sso_unavailable' | 'handoff_failed'
   returnTo?: string
 }) {
   const params = new URLSearchParams()

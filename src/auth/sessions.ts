@@ -16,6 +16,8 @@ export interface SessionView {
   ip: string
   userAgent: string
   device: string
+  /** The host a handed-over session belongs to; null for a session made by signing in. */
+  host: string | null
 }
 
 /** A short, readable name for a browser from its user agent. */
@@ -64,6 +66,7 @@ export async function listSessions(c: Context) {
     ip: record.ip,
     userAgent: record.userAgent,
     device: deviceOf(record.userAgent),
+    host: record.host ?? null,
   }))
   if (wantsHtml(c)) {
     return c.html(

@@ -3,6 +3,7 @@ import { log } from '../log'
 import { wantsHtml } from '../negotiate'
 import { ForbiddenPage } from '../pages/forbidden'
 import { safeReturnTo } from '../redirect'
+import { leaveForSignIn } from '../handoff/request'
 
 // The answers the gate gives instead of the origin's, one place for each (ACCESS.md "Answers"):
 // a browser navigation is sent somewhere it can act; anything else gets JSON, never a page and
@@ -48,10 +49,16 @@ function loginHref(returnTo: string, extra = ''): string {
 }
 
 /** No session (or a dead one): a navigation goes to sign in, anything else gets 401 JSON. */
-export function signInAnswer(c: Context, reason: SignInReason): Response {
+export async function signInAnswer(c: Context, reason: SignInReason): Promise<Response> {
   log({ event: `refused_${reason}` })
   c.header('Cache-Control', 'no-store')
-  if (isNavigation(c)) return c.redirect(loginHref(returnToOf(c)), 302)
+  if (isNavigation(c)) {
+    // With a sign-in host, an app host sends the person there (with a handoff request) directly.
+    const { signInHost } = c.get('config')
+    if (signInHost && new URL(c.req.url).hostname !== signInHost)
+      return c.redirect(await leaveForSignIn(c, returnToOf(c)), 302)
+    return c.redirect(loginHref(returnToOf(c)), 302)
+  }
   return c.json({ error: reason, message: SIGN_IN_MESSAGES[reason] }, 401)
 }
 

@@ -126,7 +126,7 @@ export async function policyGate(c: Context): Promise<Response> {
         return withCors(
           c,
           cors,
-          signInAnswer(c, caller.principal === null ? caller.reason : 'not_signed_in'),
+          await signInAnswer(c, caller.principal === null ? caller.reason : 'not_signed_in'),
         )
       case 'reauthenticate':
         return withCors(c, cors, reauthenticateAnswer(c))

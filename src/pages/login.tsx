@@ -9,6 +9,7 @@ export type LoginNotice =
   | 'reauth'
   | 'sso_failed'
   | 'sso_unavailable'
+  | 'handoff_failed'
   | undefined
 
 const NOTICES: Record<Exclude<LoginNotice, undefined>, { kind: 'error' | 'info'; text: string }> = {
@@ -29,6 +30,10 @@ const NOTICES: Record<Exclude<LoginNotice, undefined>, { kind: 'error' | 'info';
   sso_unavailable: {
     kind: 'error',
     text: 'Single sign-on is not set up for that address or organization. Enter your email to get a code or a link instead.',
+  },
+  handoff_failed: {
+    kind: 'error',
+    text: 'That sign-in could not be carried over to the application (it was used already, it expired, or it was opened in another browser). Go back to the application and try again.',
   },
   reauth: {
     kind: 'info',

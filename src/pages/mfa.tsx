@@ -47,12 +47,17 @@ export function MfaEnrolPage(props: {
   )
 }
 
-/** GET /auth/mfa for a person with a factor: type the current code. */
+/**
+ * GET /auth/mfa for a person with a factor: type the current code. Also the answer to a refused
+ * code; while `enrolling` (the factor not yet confirmed) it offers a new QR code instead of the
+ * administrator, for a person whose app did not take the first one.
+ */
 export function MfaCodePage(props: {
   productName: string
   email: string
   returnTo: string
   error?: string
+  enrolling?: boolean
 }) {
   return (
     <Layout title={`Second factor · ${props.productName}`}>
@@ -63,7 +68,17 @@ export function MfaCodePage(props: {
       </p>
       {props.error && <Notice kind="error">{props.error}</Notice>}
       <CodeForm returnTo={props.returnTo} label="Authenticator code" />
-      <p class="muted">Lost your phone? Ask your administrator to reset your second factor.</p>
+      {props.enrolling ? (
+        <p class="muted">
+          Use the app where you just scanned the QR code. Did it not take it?{' '}
+          <a href={`/auth/mfa?returnTo=${encodeURIComponent(props.returnTo)}`}>
+            Show a new QR code
+          </a>{' '}
+          (the one you scanned stops working).
+        </p>
+      ) : (
+        <p class="muted">Lost your phone? Ask your administrator to reset your second factor.</p>
+      )}
     </Layout>
   )
 }

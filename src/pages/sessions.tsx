@@ -21,6 +21,7 @@ export function SessionsPage(props: {
             <div>
               <strong>{session.device}</strong>
               {session.current && <span class="badge">This browser</span>}
+              {session.host && <span class="badge">{session.host}</span>}
               <br />
               <span class="muted">
                 {session.ip} · signed in {when(session.createdAt)} · last seen{' '}

@@ -34,6 +34,12 @@ export const sessionRecordSchema = z.object({
   groups: z.optional(z.array(z.string())),
   /** Epoch ms when this session passed a second factor (TOTP); absent until then. */
   mfaAt: z.optional(z.number()),
+  /**
+   * A host session (SIGN_IN_HOST): the host it was handed to, and the handle of the sign-in
+   * session it came from. Absent for sessions made by signing in.
+   */
+  host: z.optional(z.string()),
+  parent: z.optional(z.string()),
 })
 
 export type SessionRecord = z.infer<typeof sessionRecordSchema>

@@ -20,7 +20,15 @@ export interface SignedInIdentity {
  * Makes a new session for a person who just proved their address and sets its cookie. The id is
  * always fresh (never one the browser brought), so a planted cookie cannot be fixed in place.
  */
-export async function startSession(c: Context, identity: SignedInIdentity): Promise<SessionRecord> {
+export async function startSession(
+  c: Context,
+  identity: SignedInIdentity,
+  /**
+   * A host session handed over from a sign-in session: it keeps that sign-in's moment (its
+   * `auth_time`, and so maxSignInAge and revocations made since) and never outlives it.
+   */
+  handedOver?: { parent: SessionRecord; parentHandle: string; host: string },
+): Promise<SessionRecord> {
   const config = c.get('config')
   const now = Date.now()
   const sessionId = randomToken(32)
@@ -32,12 +40,23 @@ export async function startSession(c: Context, identity: SignedInIdentity): Prom
     firstName: identity.firstName,
     lastName: identity.lastName,
     method: identity.method,
-    createdAt: now,
-    expiresAt: now + config.sessionTtlSeconds * 1000,
+    createdAt: handedOver?.parent.createdAt ?? now,
+    expiresAt: Math.min(
+      now + config.sessionTtlSeconds * 1000,
+      handedOver?.parent.expiresAt ?? Number.POSITIVE_INFINITY,
+    ),
     lastSeenAt: now,
-    idleExpiresAt: now + config.sessionIdleSeconds * 1000,
+    idleExpiresAt: Math.min(
+      now + config.sessionIdleSeconds * 1000,
+      handedOver?.parent.expiresAt ?? Number.POSITIVE_INFINITY,
+    ),
     ip: clientIp(c),
     userAgent: (c.req.header('user-agent') ?? '').slice(0, 256),
+    ...(handedOver && {
+      host: handedOver.host,
+      parent: handedOver.parentHandle,
+      ...(handedOver.parent.mfaAt !== undefined && { mfaAt: handedOver.parent.mfaAt }),
+    }),
     ...(identity.sso && {
       organizationId: identity.sso.organizationId,
       connectionId: identity.sso.connectionId,

@@ -1,3 +1,5 @@
+// Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
+import * as z from 'zod/mini'
 import { sha256 } from '../crypto'
 import { log } from '../log'
 import { isLive, sessionRecordSchema, type SessionRecord } from './record'
@@ -12,10 +14,10 @@ export interface StoredSession {
  * Where sessions live. The id given here is the secret from the cookie; implementations must not
  * store it in clear. Any implementation must pass test/session-store.contract.ts.
  *
- * Ending a session is final whatever the interleaving: a session ended one by one, or through its
- * person ("revoked before" a time), is never answered as live again, even when a write that read
- * it earlier (a sliding refresh, a rename) lands after the end, or when it was made somewhere a
- * listing could not see yet.
+ * Ending a session is final whatever the interleaving: a session ended one by one, through its
+ * person ("revoked before" a time) or through its SSO connection, is never answered as live again,
+ * even when a write that read it earlier (a sliding refresh, a rename) lands after the end, or when
+ * it was made somewhere a listing could not see yet.
  */
 export interface SessionStore {
   /**
@@ -32,13 +34,19 @@ export interface SessionStore {
   /** The live sessions of a person, by the SHA-256 of their lowercased email. */
   listForPerson(personKey: string, now?: number): Promise<StoredSession[]>
   deleteByHandle(handle: string): Promise<void>
-  /** Rewrites a session found through listForPerson (new names from WorkOS). */
+  /** Rewrites a session found through listForPerson (new names or roles from WorkOS). */
   rewriteByHandle(handle: string, record: SessionRecord): Promise<void>
   /**
    * Ends every session of a person made until now, wherever it was made and whether or not a
    * listing sees it yet. Returns how many sessions the listing found and deleted.
    */
   revokePerson(personKey: string): Promise<number>
+  /**
+   * Ends every session signed in through this SSO connection made until now (`connectionId` in
+   * the record), wherever it was made and whether or not a listing sees it yet; sessions made
+   * later (the connection activated again) live. Returns how many the listing found and ended.
+   */
+  endConnection(connectionId: string): Promise<number>
   /** Remembers which person a WorkOS user/profile id belongs to, for revocation by id. */
   rememberUserId(userId: string, personKey: string, untilMs: number): Promise<void>
   personForUserId(userId: string): Promise<string | null>
@@ -60,6 +68,25 @@ const endedKeyOf = (handle: string) => `ended:${handle}`
 // Listing the person's index (below) finds only what KV's list has caught up with; this does not.
 const revokedKeyOf = (personKey: string) => `revoked:${personKey}`
 const indexPrefix = (personKey: string) => `person:${personKey}:`
+// SSO sessions are also indexed under their connection, so a connection's end finds them.
+const connectionIndexPrefix = (connectionId: string) => `connection:${connectionId}:`
+// One per ended connection (epoch ms), kept as long as any session can live: the durable record
+// the fixed-name key below is rebuilt from.
+const connectionEndedPrefix = 'connection-ended:'
+/**
+ * Every SSO connection ended within a session lifetime, `{"conn_…": epoch ms}`, under one fixed
+ * name. The session read must stay one round trip, and a key can join that bulk read only if its
+ * name is known before the read: the connection id is inside the record, so a per-connection
+ * marker cannot be, and a per-person marker can only be written for people a listing shows (a
+ * person whose only session through the connection was made elsewhere a moment ago is nowhere
+ * the webhook can see). This key's name is fixed, so it joins the read and ends such sessions.
+ * Connection ends are rare (an organization leaving, an IdP replaced), so it stays small.
+ */
+const CONNECTIONS_ENDED_KEY = 'connections-ended'
+// WorkOS ids are a prefix and a ULID; anything else is not indexed (a ':' would let one
+// connection's prefix list another's entries).
+const CONNECTION_ID = /^[A-Za-z0-9_-]{1,128}$/
+const connectionEndsSchema = z.record(z.string(), z.number())
 
 export const sessionKey = async (sessionId: string) => sessionKeyOf(await sha256(sessionId))
 
@@ -79,6 +106,52 @@ function forgetPerson(personKey: string) {
   for (const [handle, entry] of cache) if (entry.personKey === personKey) cache.delete(handle)
 }
 
+function forgetConnection(connectionId: string) {
+  for (const [handle, entry] of cache)
+    if (entry.record.connectionId === connectionId) cache.delete(handle)
+}
+
+/** When each ended connection ended; 'all' when the value could not be read (fail closed). */
+type ConnectionEnds = ReadonlyMap<string, number> | 'all'
+
+/** True when the session was signed in through a connection that ended after it was made. */
+function endedWithConnection(record: SessionRecord, ends: ConnectionEnds): boolean {
+  if (record.connectionId === undefined) return false
+  if (ends === 'all') return true
+  const endedAt = ends.get(record.connectionId)
+  return endedAt !== undefined && record.createdAt <= endedAt
+}
+
+// The connections-ended value as this isolate last read it, parsed once per distinct value. With
+// an isolate cache (SESSION_CACHE_SECONDS) it is reused for as long as a cached session answer
+// is, so a busy isolate reads three keys per session, not four; without one it is read every time.
+let lastConnectionEnds: { raw: string | null; ends: ConnectionEnds; until: number } = {
+  raw: null,
+  ends: new Map(),
+  until: 0,
+}
+
+function connectionEndsOf(raw: string | null, cacheSeconds: number): ConnectionEnds {
+  if (raw !== lastConnectionEnds.raw)
+    lastConnectionEnds = { raw, ends: parseConnectionEnds(raw), until: 0 }
+  if (cacheSeconds > 0) lastConnectionEnds.until = Date.now() + cacheSeconds * 1000
+  return lastConnectionEnds.ends
+}
+
+function parseConnectionEnds(raw: string | null): ConnectionEnds {
+  if (raw === null) return new Map()
+  try {
+    const parsed = connectionEndsSchema.safeParse(JSON.parse(raw))
+    if (parsed.success) return new Map(Object.entries(parsed.data))
+  } catch {
+    // unreadable: below
+  }
+  // It cannot say which connections ended, so no SSO session is answered as live until the next
+  // connection end rebuilds it (from the per-connection markers).
+  log({ event: 'session_unreadable', key: CONNECTIONS_ENDED_KEY })
+  return 'all'
+}
+
 export class KvSessionStore implements SessionStore {
   constructor(
     private readonly kv: KVNamespace,
@@ -92,14 +165,21 @@ export class KvSessionStore implements SessionStore {
     const cached = this.cacheSeconds > 0 ? cache.get(handle) : undefined
     if (cached && cached.until > Date.now() && cached.personKey === personKey)
       return isLive(cached.record, now) ? cached.record : null
-    // One round trip: the session, its end marker and its person's revocation time together.
+    // One round trip: the session, its end marker, its person's revocation time and the ended
+    // SSO connections together (the last left out while this isolate's copy of it is fresh).
     const keys = [sessionKeyOf(handle), endedKeyOf(handle), revokedKeyOf(personKey)]
+    const reuseEnds = this.cacheSeconds > 0 && lastConnectionEnds.until > Date.now()
+    if (!reuseEnds) keys.push(CONNECTIONS_ENDED_KEY)
     const values = await this.kv.get(keys, 'text')
+    const ends = reuseEnds
+      ? lastConnectionEnds.ends
+      : connectionEndsOf(values.get(CONNECTIONS_ENDED_KEY) ?? null, this.cacheSeconds)
     const record = this.liveRecord(
       handle,
       values.get(keys[0]!) ?? null,
       values.get(keys[1]!) ?? null,
       values.get(keys[2]!) ?? null,
+      ends,
       now,
     )
     // A cookie names its person, and the session must belong to that person.
@@ -114,6 +194,7 @@ export class KvSessionStore implements SessionStore {
     raw: string | null,
     ended: string | null,
     revokedBefore: string | null,
+    connectionEnds: ConnectionEnds,
     now: number,
   ): SessionRecord | null {
     if (raw === null || ended !== null) return null
@@ -123,6 +204,7 @@ export class KvSessionStore implements SessionStore {
       return null
     }
     if (revokedBefore !== null && record.createdAt <= Number(revokedBefore)) return null
+    if (endedWithConnection(record, connectionEnds)) return null
     return isLive(record, now) ? record : null
   }
 
@@ -136,6 +218,11 @@ export class KvSessionStore implements SessionStore {
     await this.kv.put(`${indexPrefix(await personKeyOf(record.email))}${handle}`, '', {
       expirationTtl: ttlUntil(record.expiresAt),
     })
+    if (record.connectionId !== undefined && CONNECTION_ID.test(record.connectionId)) {
+      await this.kv.put(`${connectionIndexPrefix(record.connectionId)}${handle}`, '', {
+        expirationTtl: ttlUntil(record.expiresAt),
+      })
+    }
   }
 
   async refresh(sessionId: string, record: SessionRecord): Promise<void> {
@@ -154,7 +241,9 @@ export class KvSessionStore implements SessionStore {
 
   async listForPerson(personKey: string, now = Date.now()): Promise<StoredSession[]> {
     const prefix = indexPrefix(personKey)
-    const revokedBefore = await this.kv.get(revokedKeyOf(personKey), 'text')
+    const markers = await this.kv.get([revokedKeyOf(personKey), CONNECTIONS_ENDED_KEY], 'text')
+    const revokedBefore = markers.get(revokedKeyOf(personKey)) ?? null
+    const ends = connectionEndsOf(markers.get(CONNECTIONS_ENDED_KEY) ?? null, 0)
     const sessions: StoredSession[] = []
     let cursor: string | undefined
     do {
@@ -170,6 +259,7 @@ export class KvSessionStore implements SessionStore {
             values.get(sessionKeyOf(handle)) ?? null,
             values.get(endedKeyOf(handle)) ?? null,
             revokedBefore,
+            ends,
             now,
           )
           if (record) sessions.push({ handle, record })
@@ -207,6 +297,81 @@ export class KvSessionStore implements SessionStore {
     // makes the revocation complete.
     for (const { handle } of sessions) await this.deleteByHandle(handle)
     return sessions.length
+  }
+
+  async endConnection(connectionId: string): Promise<number> {
+    // Listed first, as for a person: a session made between the listing and the end time is
+    // older than it, so the fixed-name key ends it too.
+    const handles = CONNECTION_ID.test(connectionId)
+      ? await this.listAll(connectionIndexPrefix(connectionId))
+      : []
+    const endedAt = Date.now()
+    await this.kv.put(`${connectionEndedPrefix}${connectionId}`, String(endedAt), {
+      expirationTtl: this.markerTtl(),
+    })
+    await this.recordConnectionEnd(connectionId, endedAt)
+    forgetConnection(connectionId)
+    // Ending what the listing found (end markers, values deleted) tidies KV and makes those ends
+    // final on their own; the key above is what reaches the sessions the listing missed.
+    let ended = 0
+    const prefix = connectionIndexPrefix(connectionId)
+    for (let start = 0; start < handles.length; start += 50) {
+      const batch = handles.slice(start, start + 50)
+      const keys = batch.flatMap((handle) => [sessionKeyOf(handle), endedKeyOf(handle)])
+      const values = await this.kv.get(keys, 'text')
+      for (const handle of batch) {
+        const stored = values.get(sessionKeyOf(handle)) ?? null
+        if (stored !== null && (values.get(endedKeyOf(handle)) ?? null) === null) {
+          await this.deleteByHandle(handle)
+          ended += 1
+        }
+        await this.kv.delete(`${prefix}${handle}`)
+      }
+    }
+    return ended
+  }
+
+  /**
+   * Adds the connection to the fixed-name key. KV has no compare-and-swap, so two ends written at
+   * once from different locations may each miss the other's entry; every write therefore rebuilds
+   * the value from all the per-connection markers a listing shows, and an entry lost that way
+   * comes back with the next end. (WorkOS delivers from its own servers, so its deliveries
+   * usually reach one location, where each write reads the one before.)
+   */
+  private async recordConnectionEnd(connectionId: string, endedAt: number): Promise<void> {
+    const oldest = Date.now() - this.markerTtl() * 1000
+    const ends = new Map<string, number>()
+    const current = parseConnectionEnds(await this.kv.get(CONNECTIONS_ENDED_KEY, 'text'))
+    if (current !== 'all') for (const [id, at] of current) ends.set(id, at)
+    const markerIds = await this.listAll(connectionEndedPrefix)
+    for (let start = 0; start < markerIds.length; start += 100) {
+      const keys = markerIds.slice(start, start + 100).map((id) => `${connectionEndedPrefix}${id}`)
+      const values = await this.kv.get(keys, 'text')
+      for (const [key, value] of values) {
+        const at = Number(value)
+        const id = key.slice(connectionEndedPrefix.length)
+        if (value !== null && Number.isFinite(at)) ends.set(id, Math.max(at, ends.get(id) ?? at))
+      }
+    }
+    ends.set(connectionId, Math.max(endedAt, ends.get(connectionId) ?? endedAt))
+    // An end older than the longest session lifetime has nothing left to end.
+    for (const [id, at] of ends) if (at < oldest) ends.delete(id)
+    const raw = JSON.stringify(Object.fromEntries(ends))
+    await this.kv.put(CONNECTIONS_ENDED_KEY, raw, { expirationTtl: this.markerTtl() })
+    // This isolate sees the end at once, whatever its copy said.
+    lastConnectionEnds = { raw, ends, until: 0 }
+  }
+
+  /** Every key name under a prefix, without the prefix, across all listing pages. */
+  private async listAll(prefix: string): Promise<string[]> {
+    const names: string[] = []
+    let cursor: string | undefined
+    do {
+      const page = await this.kv.list({ prefix, ...(cursor && { cursor }) })
+      for (const key of page.keys) names.push(key.name.slice(prefix.length))
+      cursor = page.list_complete ? undefined : page.cursor
+    } while (cursor)
+    return names
   }
 
   async rememberUserId(userId: string, personKey: string, untilMs: number): Promise<void> {

@@ -3,32 +3,40 @@ import type { Context } from 'hono'
 import * as z from 'zod/mini'
 import { GatewayError } from '../errors'
 import { log } from '../log'
-import { sessionStore } from '../session/current'
-import { revokeAllForPerson } from '../session/revoke'
-import { personKeyOf } from '../session/store'
 import { sha256 } from '../crypto'
 import { workosClient } from '../workos'
+import { connectionEnded } from './connection-events'
+import { directoryGroupUserRemoved, directoryUserDeleted } from './directory-events'
+import type { EventHandler } from './event'
+import { membershipDeleted, membershipUpdated } from './membership-events'
+import { userDeleted, userUpdated } from './user-events'
 
 // WorkOS signs each delivery: `WorkOS-Signature: t=<ms>, v1=<hex HMAC-SHA256 of "t.body">`.
 const TOLERANCE_MS = 3 * 60 * 1000
 const REPLAY_MEMORY_SECONDS = 10 * 60
 
 const eventSchema = z.object({ id: z.string(), event: z.string(), data: z.unknown() })
-const userSchema = z.object({
-  id: z.string(),
-  email: z.string(),
-  first_name: z.optional(z.nullable(z.string())),
-  last_name: z.optional(z.nullable(z.string())),
-})
+
+/** The events the gateway acts on; any other is accepted and ignored. */
+const HANDLERS: Record<string, EventHandler> = {
+  'user.deleted': userDeleted,
+  'user.updated': userUpdated,
+  'connection.deactivated': connectionEnded,
+  'connection.deleted': connectionEnded,
+  'organization_membership.deleted': membershipDeleted,
+  'organization_membership.updated': membershipUpdated,
+  'dsync.user.deleted': directoryUserDeleted,
+  'dsync.group.user_removed': directoryGroupUserRemoved,
+}
 
 const refused = (message: string) => new GatewayError(400, 'invalid_webhook', message)
 
 /**
- * POST /auth/webhooks/workos — WorkOS events that change who a person is:
- * `user.deleted` ends every session of that person; `user.updated` ends them when the email
- * changed, and otherwise updates the names the sessions carry. The signature is checked with the
- * SDK's webhook verification; a bad signature, a stale or future timestamp, or an event already
- * applied, is refused with 400 and changes nothing.
+ * POST /auth/webhooks/workos — WorkOS events that change who a person is or what they may do:
+ * users (user-events.ts), SSO connections (connection-events.ts), organization memberships
+ * (membership-events.ts) and the directory (directory-events.ts). The signature is checked with
+ * the SDK's webhook verification; a bad signature, a stale or future timestamp, or an event
+ * already applied, is refused with 400 and changes nothing.
  */
 export async function workosWebhook(c: Context) {
   const config = c.get('config')
@@ -72,34 +80,10 @@ export async function workosWebhook(c: Context) {
     throw refused('This event was already received.')
   }
 
-  const store = sessionStore(c)
-  const user = userSchema.safeParse(event.data)
-  if ((event.event === 'user.deleted' || event.event === 'user.updated') && user.success) {
-    const { id, email, first_name: firstName, last_name: lastName } = user.data
-    const newPerson = await personKeyOf(email)
-    const knownPerson = await store.personForUserId(id)
-    let revoked = 0
-    if (event.event === 'user.deleted') {
-      revoked += await revokeAllForPerson(store, newPerson)
-      if (knownPerson && knownPerson !== newPerson)
-        revoked += await revokeAllForPerson(store, knownPerson)
-    } else if (knownPerson && knownPerson !== newPerson) {
-      // The email changed: the sessions were made for someone this user no longer is.
-      revoked += await revokeAllForPerson(store, knownPerson)
-    } else {
-      for (const { handle, record } of await store.listForPerson(newPerson)) {
-        if (record.userId !== id) continue
-        await store.rewriteByHandle(handle, {
-          ...record,
-          firstName: firstName ?? null,
-          lastName: lastName ?? null,
-        })
-      }
-    }
-    log({ event: 'webhook_applied', type: event.event, revoked })
-  } else {
-    log({ event: 'webhook_ignored', type: event.event })
-  }
+  const handler = Object.hasOwn(HANDLERS, event.event) ? HANDLERS[event.event] : undefined
+  const outcome = handler ? await handler(c, event.data) : null
+  if (outcome) log({ event: 'webhook_applied', type: event.event, ...outcome })
+  else log({ event: 'webhook_ignored', type: event.event })
   await kv.put(replayKey, '1', { expirationTtl: REPLAY_MEMORY_SECONDS })
   return c.json({ received: true })
 }

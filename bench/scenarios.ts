@@ -1,0 +1,147 @@
+// The in-isolate bench's scenarios: plain data, read by the bench Worker (isolate-worker.ts),
+// which runs them, and by the Node side (isolate.ts), which times and reports them.
+import type { PolicyName } from './policies.ts'
+
+/** Where the bench Worker's gateway thinks it lives, and its in-memory origin. */
+export const BENCH_PUBLIC_URL = 'https://gateway.bench.example'
+export const BENCH_ORIGIN_URL = 'http://origin.bench.internal'
+
+export type LogSetting = 'errors' | 'all'
+
+/**
+ * Who sends the request, with the headers such a client sends through Cloudflare's edge:
+ * - person / sso: a browser navigation carrying the session cookie (Magic Auth, or SSO with
+ *   groups) among two of the application's own cookies;
+ * - token: a machine with Gateway-Client-Id and Gateway-Client-Secret;
+ * - anonymous-api / anonymous-browser: no credentials, asking for JSON or for a page.
+ */
+export type CallerKind = 'person' | 'sso' | 'token' | 'anonymous-api' | 'anonymous-browser'
+
+export interface Scenario {
+  key: string
+  label: string
+  /** bare: bench/passthrough/worker.js; gateway: src/index.ts's default export. */
+  handler: 'bare' | 'gateway'
+  caller: CallerKind
+  path: string
+  /** The status every answer must have, or the run is refused as measuring something else. */
+  expect: number
+  /** Whether every answer must have reached the origin carrying X-Auth-User. */
+  identified: boolean
+  policy?: PolicyName
+  /** SESSION_CACHE_SECONDS; unset: the gateway's default. */
+  cacheSeconds?: number
+  /** The LOG_REQUESTS settings to run it with (the bare handler has none). */
+  logs: readonly LogSetting[]
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    key: 'bare',
+    label: 'bare pass-through handler',
+    handler: 'bare',
+    caller: 'person',
+    path: '/bench',
+    expect: 200,
+    identified: false,
+    logs: [],
+  },
+  {
+    key: 'signed-in',
+    label: 'signed in (session cached), proxied',
+    handler: 'gateway',
+    caller: 'person',
+    path: '/bench',
+    expect: 200,
+    identified: true,
+    logs: ['errors', 'all'],
+  },
+  {
+    key: 'signed-in-kv-read',
+    label: 'signed in, SESSION_CACHE_SECONDS=0 (a local KV read each)',
+    handler: 'gateway',
+    caller: 'person',
+    path: '/bench',
+    expect: 200,
+    identified: true,
+    cacheSeconds: 0,
+    logs: ['errors'],
+  },
+  {
+    key: 'access-50',
+    label: 'signed in, ACCESS of 50 routes (last matches)',
+    handler: 'gateway',
+    caller: 'person',
+    path: '/bench',
+    expect: 200,
+    identified: true,
+    policy: 'fifty',
+    logs: ['errors', 'all'],
+  },
+  {
+    key: 'service-token',
+    label: 'service token (ACCESS of 2 routes)',
+    handler: 'gateway',
+    caller: 'token',
+    path: '/bench',
+    expect: 200,
+    identified: true,
+    policy: 'small',
+    logs: ['errors', 'all'],
+  },
+  {
+    key: 'sso-groups',
+    label: 'SSO session with 8 groups (route allows a group)',
+    handler: 'gateway',
+    caller: 'sso',
+    path: '/bench',
+    expect: 200,
+    identified: true,
+    policy: 'small',
+    logs: ['errors', 'all'],
+  },
+  {
+    key: 'service-binding',
+    label: 'signed in, route to a service binding',
+    handler: 'gateway',
+    caller: 'person',
+    path: '/svc',
+    expect: 200,
+    identified: true,
+    policy: 'small',
+    logs: ['errors'],
+  },
+  {
+    key: 'no-session-api',
+    label: 'no session, API (401 JSON)',
+    handler: 'gateway',
+    caller: 'anonymous-api',
+    path: '/bench',
+    expect: 401,
+    identified: false,
+    logs: ['errors', 'all'],
+  },
+  {
+    key: 'no-session-browser',
+    label: 'no session, browser (302 to sign-in)',
+    handler: 'gateway',
+    caller: 'anonymous-browser',
+    path: '/bench',
+    expect: 302,
+    identified: false,
+    logs: ['errors', 'all'],
+  },
+]
+
+/** One measured combination: a scenario with one logging setting (the bare handler has none). */
+export interface Run {
+  id: string
+  scenario: Scenario
+  log: LogSetting | undefined
+}
+
+export const RUNS: readonly Run[] = SCENARIOS.flatMap((scenario): Run[] =>
+  scenario.logs.length === 0
+    ? [{ id: scenario.key, scenario, log: undefined }]
+    : scenario.logs.map((log) => ({ id: `${scenario.key}/${log}`, scenario, log })),
+)

@@ -1,0 +1,101 @@
+import type { Context } from 'hono'
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
+import { hmacSign, hmacVerify, randomToken, seal, sha256, unseal } from '../crypto'
+import { safeReturnTo } from '../redirect'
+
+// One sign-in for every host (ACCESS.md "SIGN_IN_HOST"). Session cookies stay host-only
+// (`__Host-`): a cookie scoped to the parent domain could be read or planted by any sibling host.
+// Instead, an app host sends a person to the sign-in host with a sealed handoff request, and gets
+// back a one-time code, bound to the app host and to the browser that left (a nonce cookie set on
+// the app host before leaving, whose hash the request and the code carry).
+
+export const HANDOFF_COOKIE = '__Host-handoff'
+const NONCE_PURPOSE = 'handoff-nonce'
+const REQUEST_PURPOSE = 'handoff-request'
+const COOKIE_SHAPE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/
+// Long enough to sign in with a code or a link; the code itself lives 60 s.
+export const HANDOFF_REQUEST_SECONDS = 30 * 60
+
+export interface HandoffRequest {
+  /** The app host (with its port, as the request URL had it) that asked. */
+  host: string
+  returnTo: string
+  /** SHA-256 of the nonce cookie the app host set in the browser before it left. */
+  nonceHash: string
+}
+
+/** The sign-in host's origin for this request: same scheme and port. */
+export function signInOrigin(c: Context, signInHost: string): string {
+  const url = new URL(c.req.url)
+  return `${url.protocol}//${signInHost}${url.port ? `:${url.port}` : ''}`
+}
+
+/**
+ * On an app host: sets the browser's handoff nonce and answers where to send the person, the
+ * sign-in host's /auth/login with the app host, the returnTo and the sealed request.
+ */
+export async function leaveForSignIn(c: Context, returnTo: string, extra = ''): Promise<string> {
+  const config = c.get('config')
+  const nonce = randomToken(32)
+  const signature = await hmacSign(config.sessionSecrets[0]!, NONCE_PURPOSE, nonce)
+  setCookie(c, HANDOFF_COOKIE, `${nonce}.${signature}`, {
+    path: '/',
+    secure: true,
+    httpOnly: true,
+    sameSite: 'Lax',
+    maxAge: HANDOFF_REQUEST_SECONDS,
+  })
+  const host = new URL(c.req.url).host
+  const request: HandoffRequest & { issuedAt: number } = {
+    host,
+    returnTo: safeReturnTo(returnTo),
+    nonceHash: await sha256(nonce),
+    issuedAt: Math.floor(Date.now() / 1000),
+  }
+  const sealed = await seal(config.sessionSecrets[0]!, REQUEST_PURPOSE, JSON.stringify(request))
+  const query = new URLSearchParams({ host, returnTo: request.returnTo, h: sealed })
+  return `${signInOrigin(c, config.signInHost!)}/auth/login?${query}${extra ? `&${extra}` : ''}`
+}
+
+/** The sealed handoff request, if genuine, fresh and for a host a session may be handed to. */
+export async function readHandoffRequest(
+  c: Context,
+  sealed: string | undefined,
+): Promise<HandoffRequest | null> {
+  if (!sealed || sealed.length > 2048) return null
+  const config = c.get('config')
+  const plaintext = await unseal(config.sessionSecrets, REQUEST_PURPOSE, sealed)
+  if (!plaintext) return null
+  try {
+    const parsed = JSON.parse(plaintext) as Partial<HandoffRequest & { issuedAt: number }>
+    const { host, returnTo, nonceHash, issuedAt } = parsed
+    if (typeof host !== 'string' || typeof nonceHash !== 'string' || typeof issuedAt !== 'number')
+      return null
+    const age = Date.now() / 1000 - issuedAt
+    if (age > HANDOFF_REQUEST_SECONDS || age < -60) return null
+    // Never a host outside the configured ones: no session is handed across to anywhere else.
+    if (!config.handoffHosts.has(new URL(`https://${host}`).hostname)) return null
+    return { host, returnTo: safeReturnTo(returnTo), nonceHash }
+  } catch {
+    return null
+  }
+}
+
+/** The hash of this browser's handoff nonce on this host, if the gateway minted it. */
+export async function handoffNonceHash(c: Context): Promise<string | null> {
+  let value: string | undefined
+  try {
+    value = getCookie(c, HANDOFF_COOKIE)
+  } catch {
+    return null
+  }
+  const match = value ? COOKIE_SHAPE.exec(value) : null
+  if (!match) return null
+  const [, nonce, signature] = match as unknown as [string, string, string]
+  const genuine = await hmacVerify(c.get('config').sessionSecrets, NONCE_PURPOSE, nonce, signature)
+  return genuine ? sha256(nonce) : null
+}
+
+export function clearHandoffNonce(c: Context): void {
+  deleteCookie(c, HANDOFF_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax' })
+}

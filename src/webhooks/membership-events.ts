@@ -1,0 +1,116 @@
+import type { Context } from 'hono'
+// Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
+import * as z from 'zod/mini'
+import { WorkosUnavailableError } from '../errors'
+import { log } from '../log'
+import type { SessionRecord } from '../session/record'
+import { sessionStore } from '../session/current'
+import { revokeSessionsOf } from '../session/revoke'
+import { personKeyOf, type SessionStore } from '../session/store'
+import { classifyWorkosError, describeWorkosError, withDeadline, workosClient } from '../workos'
+import { applied, type Applied, type EventHandler } from './event'
+
+const membershipSchema = z.object({
+  user_id: z.string(),
+  organization_id: z.string(),
+  status: z.optional(z.string()),
+  role: z.optional(z.nullable(z.object({ slug: z.string() }))),
+  roles: z.optional(z.nullable(z.array(z.object({ slug: z.string() })))),
+})
+
+type Membership = z.infer<typeof membershipSchema>
+
+/**
+ * The person (SHA-256 of the lowercased email) a WorkOS user is: a membership names a `user_…`
+ * id, not an email. The gateway's own `user:<id>` mapping answers first, with no call out; it is
+ * there when this user signed in here by code (Magic Auth sessions carry the user id, while SSO
+ * sessions carry a `prof_…` profile id and are mapped under that). Otherwise WorkOS is asked
+ * (`userManagement.getUser`). A user WorkOS does not have is nobody here (null). WorkOS out of
+ * reach (or refusing our key) answers 503, and WorkOS delivers the event again: the replay marker is written only
+ * once an event has been applied.
+ */
+async function personOfUser(c: Context, store: SessionStore, userId: string) {
+  const mapped = await store.personForUserId(userId)
+  if (mapped) return mapped
+  const config = c.get('config')
+  try {
+    const user = await withDeadline(config, workosClient(config).userManagement.getUser(userId))
+    return personKeyOf(user.email)
+  } catch (error) {
+    const failure = classifyWorkosError(error)
+    log({
+      event: 'webhook_failed',
+      outcome: `workos_${failure.kind}`,
+      ...describeWorkosError(error),
+    })
+    // Refused (no such user, most often): asking again would not change the answer.
+    if (failure.kind === 'rejected') return null
+    throw new WorkosUnavailableError(
+      failure.kind === 'rate_limited' ? failure.retryAfterSeconds : 5,
+    )
+  }
+}
+
+/** The person's SSO sessions in the membership's organization are the ones a membership governs. */
+const inOrganization = (membership: Membership) => (record: SessionRecord) =>
+  record.method === 'sso' && record.organizationId === membership.organization_id
+
+async function parseMembership(c: Context, data: unknown) {
+  const membership = membershipSchema.safeParse(data)
+  if (!membership.success) return null
+  const store = sessionStore(c)
+  const person = await personOfUser(c, store, membership.data.user_id)
+  return person === null ? null : { store, person, membership: membership.data }
+}
+
+/** `organization_membership.deleted`: the person's SSO sessions in that organization end. */
+export const membershipDeleted: EventHandler = async (c, data) => {
+  const parsed = await parseMembership(c, data)
+  if (!parsed) return null
+  const { store, person, membership } = parsed
+  return applied(await revokeSessionsOf(store, person, inOrganization(membership)))
+}
+
+/**
+ * `organization_membership.updated`: an active membership's new roles apply to its sessions (a
+ * role added is written into them; a role removed ends them, so the person signs in again with
+ * the roles they have); a membership no longer active (inactive, pending) ends them.
+ */
+export const membershipUpdated: EventHandler = async (c, data) => {
+  const parsed = await parseMembership(c, data)
+  if (!parsed) return null
+  const { store, person, membership } = parsed
+  if (membership.status !== undefined && membership.status !== 'active')
+    return applied(await revokeSessionsOf(store, person, inOrganization(membership)))
+  return rewriteRoles(store, person, membership)
+}
+
+async function rewriteRoles(
+  store: SessionStore,
+  person: string,
+  membership: Membership,
+): Promise<Applied> {
+  // `roles` when the membership has several, else the single `role` (as the callback reads a
+  // profile).
+  const slugs =
+    membership.roles?.map((role) => role.slug) ?? (membership.role ? [membership.role.slug] : [])
+  const roles = [...new Set(slugs)]
+  const sameRoles = (record: SessionRecord) =>
+    [...(record.roles ?? [])].sort().join('\n') === [...roles].sort().join('\n')
+  // A role taken away ends the session (final: an end marker every read checks); a rewrite could
+  // be undone by a sliding refresh that read the session earlier and lands later. Roles only
+  // added are rewritten: losing that rewrite to a late refresh only withholds the new role.
+  let updated = 0
+  let ended = 0
+  for (const { handle, record } of await store.listForPerson(person)) {
+    if (!inOrganization(membership)(record) || sameRoles(record)) continue
+    if ((record.roles ?? []).some((role) => !roles.includes(role))) {
+      await store.deleteByHandle(handle)
+      ended += 1
+    } else {
+      await store.rewriteByHandle(handle, { ...record, roles })
+      updated += 1
+    }
+  }
+  return applied(ended, updated)
+}

@@ -1,0 +1,66 @@
+import type { Context } from 'hono'
+// Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
+import * as z from 'zod/mini'
+import { sessionStore } from '../session/current'
+import { revokeAllForPerson } from '../session/revoke'
+import { personKeyOf } from '../session/store'
+import { applied, type EventHandler } from './event'
+
+const userSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  first_name: z.optional(z.nullable(z.string())),
+  last_name: z.optional(z.nullable(z.string())),
+})
+
+async function parseUser(c: Context, data: unknown) {
+  const user = userSchema.safeParse(data)
+  if (!user.success) return null
+  const store = sessionStore(c)
+  const { id, email } = user.data
+  return {
+    store,
+    user: user.data,
+    person: await personKeyOf(email),
+    knownPerson: await store.personForUserId(id),
+  }
+}
+
+/** `user.deleted`: every session of that person ends (and of the address it had, if another). */
+export const userDeleted: EventHandler = async (c, data) => {
+  const parsed = await parseUser(c, data)
+  if (!parsed) return null
+  const { store, person, knownPerson } = parsed
+  let revoked = await revokeAllForPerson(store, person)
+  if (knownPerson && knownPerson !== person) revoked += await revokeAllForPerson(store, knownPerson)
+  return applied(revoked)
+}
+
+/**
+ * `user.updated`: a new email ends the sessions (they were made for someone this user no longer
+ * is); otherwise the sessions take the new names.
+ */
+export const userUpdated: EventHandler = async (c, data) => {
+  const parsed = await parseUser(c, data)
+  if (!parsed) return null
+  const { store, user, person, knownPerson } = parsed
+  if (knownPerson && knownPerson !== person) {
+    const revoked = await revokeAllForPerson(store, knownPerson)
+    // The id is this address now: a later event naming the user (a membership) must find the
+    // person it is, not the one it was.
+    const until = Date.now() + c.get('config').sessionTtlSeconds * 1000
+    await store.rememberUserId(user.id, person, until)
+    return applied(revoked)
+  }
+  let updated = 0
+  for (const { handle, record } of await store.listForPerson(person)) {
+    if (record.userId !== user.id) continue
+    await store.rewriteByHandle(handle, {
+      ...record,
+      firstName: user.first_name ?? null,
+      lastName: user.last_name ?? null,
+    })
+    updated += 1
+  }
+  return applied(0, updated)
+}
