@@ -71,9 +71,16 @@ for (const path of gatewayPages) {
         formAction: [
           "'self'",
           'https:',
+          // …and, with SIGN_IN_HOST, a sign-in ends in a redirect to the app host it serves.
           (c) => {
             const config = c.get('config') as Config | undefined
-            return config ? workosOrigin(config) : "'self'"
+            if (!config) return "'self'"
+            const url = new URL(c.req.url)
+            const port = url.port ? `:${url.port}` : ''
+            const hosts = config.signInHost
+              ? [...config.handoffHosts].map((host) => `${url.protocol}//${host}${port}`)
+              : []
+            return [workosOrigin(config), ...hosts].join(' ')
           },
         ],
         frameAncestors: ["'none'"],
