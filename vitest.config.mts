@@ -1,9 +1,19 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 import { appendFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { TEST_WEBHOOK_SECRET, WORKER_LOG } from './test/setup/global-setup.ts'
 
 export default defineConfig({
+  // What ships: the slimmed SDK wrangler.toml aliases (scripts/slim-workos.ts), in tests too.
+  resolve: {
+    alias: [
+      {
+        find: /^@workos-inc\/node$/,
+        replacement: fileURLToPath(new URL('./build/workos-sdk/index.worker.mjs', import.meta.url)),
+      },
+    ],
+  },
   plugins: [
     cloudflareTest(({ inject }) => ({
       wrangler: { configPath: './wrangler.toml' },

@@ -1,0 +1,78 @@
+// Writes build/workos-sdk/: the official WorkOS SDK's Workers build with what this gateway never
+// touches left out, so the deployed bundle stays within its budget (README "Bench"). wrangler.toml
+// aliases `@workos-inc/node` to it; types still come from the package itself.
+//
+// The SDK's WorkOS class creates a client for every WorkOS product in its constructor, so a bundler
+// cannot drop the ones a program never uses, and its AuthKit session helpers load jose (about a
+// third of the SDK) on demand. The gateway uses `sso`, `userManagement` (Magic Auth, users),
+// `passwordless`, `organizations`, `multiFactorAuth`, `webhooks` and `pkce`; the other product
+// clients are not created here, and jose's loader rejects (only AuthKit's sealed-session and JWKS
+// helpers reach it, which the gateway does not call). Each change must match the SDK's source
+// exactly once: after an SDK upgrade that moves things, this script fails loudly rather than
+// shipping something half-patched.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const lib = join(root, 'node_modules/@workos-inc/node/lib')
+const out = join(root, 'build/workos-sdk')
+
+const UNUSED_CLIENTS = [
+  'agents',
+  'apiKeys',
+  'auditLogs',
+  'authorization',
+  'directorySync',
+  'connect',
+  'events',
+  'featureFlags',
+  'groups',
+  'organizationDomains',
+  'pipes',
+  'radar',
+  'adminPortal',
+  'vault',
+  'widgets',
+]
+
+function replaceOnce(text: string, from: RegExp, to: string, what: string): string {
+  const matches = text.match(new RegExp(from.source, `${from.flags.replace('g', '')}g`))
+  if (matches?.length !== 1)
+    throw new Error(`slim-workos: expected one ${what} in the SDK, found ${matches?.length ?? 0}`)
+  return text.replace(from, to)
+}
+
+const entry = readFileSync(join(lib, 'index.worker.mjs'), 'utf8')
+const factoryName = /from "\.\/(factory-[A-Za-z0-9_-]+\.mjs)"/.exec(entry)?.[1]
+if (!factoryName) throw new Error('slim-workos: the SDK Workers entry no longer imports a factory')
+let factory = readFileSync(join(lib, factoryName), 'utf8')
+for (const client of UNUSED_CLIENTS)
+  factory = replaceOnce(
+    factory,
+    new RegExp(`\\n\\t${client} = new \\w+\\(this\\);`),
+    `\n\t${client} = void 0;`,
+    `"${client}" client`,
+  )
+factory = replaceOnce(
+  factory,
+  /\t\tthis\.actions = this\.createActionsClient\(\);/,
+  '\t\tthis.actions = void 0;',
+  'Actions client',
+)
+factory = replaceOnce(
+  factory,
+  /return _josePromise \?\?= import\("\.\/webapi-[A-Za-z0-9_-]+\.mjs"\);/,
+  'return _josePromise ??= Promise.reject(new Error("jose is not bundled in this gateway"));',
+  'jose loader',
+)
+
+mkdirSync(out, { recursive: true })
+writeFileSync(join(out, 'index.worker.mjs'), entry)
+writeFileSync(join(out, factoryName), factory)
+// Any other chunk the factory imports statically (the bundler's runtime helper).
+for (const [, chunk] of factory.matchAll(/from "\.\/([A-Za-z0-9_-]+\.mjs)"/g))
+  copyFileSync(join(lib, chunk!), join(dirname(join(out, factoryName)), chunk!))
+console.log(
+  `slim-workos: wrote ${out} (left out ${UNUSED_CLIENTS.length + 1} product clients and jose)`,
+)
