@@ -12,6 +12,10 @@ export interface IsolateOptions {
   targetCallMs: number
   minN: number
   maxN: number
+  /** n of the one call that estimates each scenario's cost, to choose its n. */
+  calibrationN: number
+  /** A subset of the runs (--quick); all when unset. */
+  only?: ((run: Run) => boolean) | undefined
 }
 
 export interface IsolateRunResult {
@@ -31,7 +35,7 @@ export interface IsolateRunResult {
 export interface IsolateResult {
   method: string
   clockTicksPerSecond: number
-  options: IsolateOptions
+  options: Omit<IsolateOptions, 'only'>
   /** workerd and Node CPU of one /__bench/run call with n = 0, µs. */
   plumbingPerCallMicros: { workerd: number; node: number }
   /** Calls measured again because workerd was replaced or the isolate was new. */
@@ -62,6 +66,7 @@ export async function measureInIsolate(
 ): Promise<IsolateResult> {
   let isolate: string | undefined
   let remeasured = 0
+  const runs = RUNS.filter((run) => options.only?.(run) ?? true)
 
   async function call(run: Run, n: number): Promise<CallResult> {
     const query = new URLSearchParams({ scenario: run.scenario.key, n: String(n) })
@@ -100,9 +105,9 @@ export async function measureInIsolate(
     throw new Error(`${run.id}: workerd kept being replaced during the measurement`)
   }
 
-  const bare = RUNS.find((run) => run.scenario.handler === 'bare')!
+  const bare = runs.find((run) => run.scenario.handler === 'bare')!
   // Warm-up: every scenario once (the Worker makes its sessions and token on the first call).
-  for (const run of RUNS) isolate = (await call(run, 200)).isolate
+  for (const run of runs) isolate = (await call(run, 200)).isolate
 
   // Plumbing: wrangler dev's proxy, the HTTP request and the JSON answer, per call.
   const PLUMBING_CALLS = 40
@@ -119,9 +124,9 @@ export async function measureInIsolate(
   }
 
   // n per scenario, from one calibration call: each later call costs about targetCallMs.
-  const CALIBRATION_N = 1000
+  const CALIBRATION_N = options.calibrationN
   const ns = new Map<string, number>()
-  for (const run of RUNS) {
+  for (const run of runs) {
     const cpu = await timedCall(run, CALIBRATION_N)
     const estimate = Math.max(1, (cpu.workerdMicros - plumbing.workerd) / CALIBRATION_N)
     const n = Math.round((options.targetCallMs * 1000) / estimate / 500) * 500
@@ -129,10 +134,10 @@ export async function measureInIsolate(
   }
 
   const samples = new Map<string, { workerd: number[]; node: number[] }>(
-    RUNS.map((run) => [run.id, { workerd: [], node: [] }]),
+    runs.map((run) => [run.id, { workerd: [], node: [] }]),
   )
   for (let round = 0; round < options.rounds; round++) {
-    for (const run of rotate(RUNS, round)) {
+    for (const run of rotate(runs, round)) {
       const n = ns.get(run.id)!
       const cpu = await timedCall(run, n)
       samples.get(run.id)!.workerd.push((cpu.workerdMicros - plumbing.workerd) / n)
@@ -149,10 +154,16 @@ export async function measureInIsolate(
       'read before and after each call once the processes are idle (so work a call leaves behind, such as wrangler printing ' +
       'log lines, is charged to it); (CPU - plumbing of an n=0 call) / n; scenarios alternate, rotated each round',
     clockTicksPerSecond: CLOCK_TICKS,
-    options,
+    options: {
+      rounds: options.rounds,
+      targetCallMs: options.targetCallMs,
+      minN: options.minN,
+      maxN: options.maxN,
+      calibrationN: options.calibrationN,
+    },
     plumbingPerCallMicros: plumbing,
     remeasured,
-    runs: RUNS.map((run) => {
+    runs: runs.map((run) => {
       const s = samples.get(run.id)!
       return {
         id: run.id,

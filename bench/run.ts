@@ -24,6 +24,7 @@ import { checkPath, compileAccess, evaluate, type CompiledAccess } from '../src/
 import { appendHistory, readHistory, revision, type Headline } from './history.ts'
 import { isolateTable, measureInIsolate, type IsolateResult } from './isolate.ts'
 import { fiftyRoutes, smallPolicy } from './policies.ts'
+import type { Run } from './scenarios.ts'
 import { formatSpread, rotate, spread, type Spread } from './stats.ts'
 import {
   cpuBetween,
@@ -45,9 +46,13 @@ const FULL_ROUNDS = 5
 const CONNECTIONS = 8
 const ISOLATE = {
   rounds: quick ? 3 : 5,
+  // A log line costs about a millisecond under wrangler dev: --quick measures LOG_REQUESTS=all
+  // for the signed-in request only, to stay short in CI.
+  only: quick ? (run: Run) => run.log !== 'all' || run.scenario.key === 'signed-in' : undefined,
   targetCallMs: quick ? 250 : 800,
   minN: quick ? 1000 : 2000,
   maxN: 100_000,
+  calibrationN: quick ? 300 : 1000,
 }
 mkdirSync(results, { recursive: true })
 
@@ -84,7 +89,9 @@ function bundleSize() {
   const byPackage: Record<string, number> = {}
   for (const [path, { bytesInOutput }] of Object.entries(inputs)) {
     const match = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(path)
-    const name = match ? match[1]! : 'src (the gateway)'
+    // build/<name>/: a package rebuilt at install (the slimmed WorkOS SDK, scripts/slim-workos.ts).
+    const built = /^build\/([^/]+)\//.exec(path)
+    const name = match ? match[1]! : built ? `build/${built[1]}` : 'src (the gateway)'
     byPackage[name] = (byPackage[name] ?? 0) + bytesInOutput
   }
   return {
@@ -311,9 +318,12 @@ if (!compiledSmall.ok)
 const history = readHistory(historyFile)
 const previous = history.at(-1)
 const previousEndToEnd = history.findLast((entry) => entry.throughputRatio !== undefined)
+/** Each figure from the latest run that has it (a quick run measures fewer). */
+const latestOf = (pick: (entry: Headline) => Record<string, number> | undefined) =>
+  Object.assign({}, ...history.map((entry) => pick(entry) ?? {})) as Record<string, number>
 const loadAverageAtStart = loadavg()
 console.log(
-  `bench: ${mode} run. In-isolate: ${ISOLATE.rounds} rounds${quick ? ' (quick: a full run has 5, with larger n)' : ''}.` +
+  `bench: ${mode} run. In-isolate: ${ISOLATE.rounds} rounds${quick ? ' (quick: a full run has 5, with larger n, and LOG_REQUESTS=all for every scenario)' : ''}.` +
     (isolateOnly
       ? ''
       : ` End to end: ${CONNECTIONS} connections, ${DURATION_S} s × ${ROUNDS} rounds${quick ? ` (quick: a full run has ${FULL_ROUNDS} rounds of 6 s)` : ''}.`),
@@ -490,10 +500,15 @@ try {
   )
   console.log(
     previous
-      ? `Previous runs (bench/results/history.jsonl): in-isolate ${describe(previous)}${previousEndToEnd && !isolateOnly ? `; end to end ${describe(previousEndToEnd)}` : ''}.\n`
+      ? `Previous runs (bench/results/history.jsonl; each figure from the latest run that has it): in-isolate ${describe(previous)}${previousEndToEnd && !isolateOnly ? `; end to end ${describe(previousEndToEnd)}` : ''}.\n`
       : 'No previous run in bench/results/history.jsonl.\n',
   )
-  console.log(isolateTable(isolate, previous?.isolateOverBareMicros))
+  console.log(
+    isolateTable(
+      isolate,
+      latestOf((entry) => entry.isolateOverBareMicros),
+    ),
+  )
   if (endToEnd && counts && bundle && e2e)
     console.log(
       endToEndTables(
@@ -503,7 +518,7 @@ try {
         decision,
         crypto,
         e2e,
-        previousEndToEnd?.throughputRatio,
+        latestOf((entry) => entry.throughputRatio),
       ),
     )
   else

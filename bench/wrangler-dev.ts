@@ -116,6 +116,10 @@ export interface RunningWorker {
   url: string
   /** The process group leader: wrangler's launcher, whose tree holds its CLI and both workerds. */
   pid: number
+  /** wrangler's inspector (DevTools protocol; GET /json lists the Worker). */
+  inspectorPort: number
+  /** The snapshot bundle it runs (esbuild's output: each module starts with a `// path` line). */
+  script: string
   startupMs: number
   cpu: () => CpuReading
   /** A reading once the processes are idle (at most 2 s of waiting). */
@@ -215,6 +219,8 @@ export async function startWorker(options: {
       return {
         url,
         pid: child.pid!,
+        inspectorPort: inspector,
+        script,
         startupMs: performance.now() - started,
         cpu: () => readCpu(child.pid!),
         settledCpu: () => settledCpu(child.pid!),

@@ -8,18 +8,30 @@ declare module 'hono' {
     config: Config
     /** Made by the gateway for every request; returned and passed to the origin as X-Request-ID. */
     requestId: string
+    /** The request's URL, parsed once (requestUrl). */
+    url: URL
   }
 }
 
 export type AppEnv = { Bindings: Env }
 export type AppContext = Context<AppEnv>
 
+/** The request's URL, parsed once per request (the hot path asks for it several times). */
+export function requestUrl(c: Context): URL {
+  let url = c.get('url')
+  if (!url) {
+    url = new URL(c.req.url)
+    c.set('url', url)
+  }
+  return url
+}
+
 /**
  * The gateway's own public origin: PUBLIC_URL (required outside dev mode); in dev mode without
  * it, the origin the request came to (localhost, whatever port wrangler dev was given).
  */
 export function publicOrigin(c: Context): string {
-  return c.get('config').publicUrl ?? new URL(c.req.url).origin
+  return c.get('config').publicUrl ?? requestUrl(c).origin
 }
 
 /**
@@ -29,7 +41,7 @@ export function publicOrigin(c: Context): string {
  */
 export function isGatewayOrigin(c: Context, origin: string): boolean {
   if (origin === publicOrigin(c)) return true
-  const url = new URL(c.req.url)
+  const url = requestUrl(c)
   if (origin !== url.origin) return false
   const config = c.get('config')
   const host = normaliseHost(url.host)
@@ -48,7 +60,7 @@ export function isGatewayOrigin(c: Context, origin: string): boolean {
  */
 export function requireGatewayHost(c: Context): void {
   const publicUrl = c.get('config').publicUrl
-  if (publicUrl && new URL(c.req.url).host !== new URL(publicUrl).host)
+  if (publicUrl && requestUrl(c).host !== new URL(publicUrl).host)
     throw new GatewayError(
       421,
       'wrong_host',

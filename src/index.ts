@@ -20,7 +20,7 @@ import { createServiceToken, listServiceTokens, revokeServiceToken } from './adm
 import { serveJwks } from './assertion/sign'
 import { workosWebhook } from './webhooks/workos'
 import { configFor, workosOrigin, type Config } from './config'
-import { isGatewayOrigin, type AppEnv } from './context'
+import { isGatewayOrigin, type AppEnv, requestUrl } from './context'
 import { mailboxJson, mailboxPage } from './dev/mailbox'
 import { GatewayError, renderError } from './errors'
 import { withRequestLog } from './log'
@@ -75,7 +75,7 @@ for (const path of gatewayPages) {
           (c) => {
             const config = c.get('config') as Config | undefined
             if (!config) return "'self'"
-            const url = new URL(c.req.url)
+            const url = requestUrl(c)
             const port = url.port ? `:${url.port}` : ''
             const hosts = config.signInHost
               ? [...config.handoffHosts].map((host) => `${url.protocol}//${host}${port}`)

@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { requestUrl } from '../context'
 import { isEmailAllowed } from '../abuse/allow-list'
 import { readFields } from '../body'
 import { log } from '../log'
@@ -103,7 +104,7 @@ async function completeSignIn(c: Context, code: string, state: SignInState, stat
       c.header('Retry-After', String(retryAfter))
       c.header('Cache-Control', 'no-store')
       const retryHref =
-        status === 302 ? `${new URL(c.req.url).pathname}${new URL(c.req.url).search}` : undefined
+        status === 302 ? `${requestUrl(c).pathname}${requestUrl(c).search}` : undefined
       return c.html(
         ErrorPage({
           status: 503,

@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { requestUrl } from '../context'
 import { randomToken, sha256 } from '../crypto'
 import { GatewayError } from '../errors'
 import {
@@ -14,7 +15,7 @@ import { startSession } from '../session/start'
 
 const isSignInHost = (c: Context) => {
   const signInHost = c.get('config').signInHost
-  return signInHost !== undefined && new URL(c.req.url).hostname === signInHost
+  return signInHost !== undefined && requestUrl(c).hostname === signInHost
 }
 
 /** Where a failed handoff lands: the sign-in host's page, saying so, with no session made. */
@@ -58,7 +59,7 @@ export async function startHandoff(c: Context) {
     expiresAt: Date.now() + HANDOFF_CODE_SECONDS * 1000,
   })
   log({ event: 'handoff_code_issued' })
-  const scheme = new URL(c.req.url).protocol
+  const scheme = requestUrl(c).protocol
   c.header('Referrer-Policy', 'no-referrer')
   return c.redirect(`${scheme}//${request.host}/auth/handoff?code=${code}`, 302)
 }
@@ -74,7 +75,7 @@ export async function completeHandoff(c: Context) {
   c.header('Referrer-Policy', 'no-referrer')
   const handoff = await takeHandoffCode(c.env.SESSIONS, c.req.query('code') ?? '')
   if (!handoff) return failedHandoff(c, 'unknown_used_or_late')
-  if (handoff.host !== new URL(c.req.url).host) return failedHandoff(c, 'other_host')
+  if (handoff.host !== requestUrl(c).host) return failedHandoff(c, 'other_host')
   const nonceHash = await handoffNonceHash(c)
   if (nonceHash === null || nonceHash !== handoff.nonceHash)
     return failedHandoff(c, 'other_browser')

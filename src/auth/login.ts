@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { requestUrl } from '../context'
 import { CheckEmailPage } from '../pages/check-email'
 import { LoginPage, type LoginNotice } from '../pages/login'
 import { safeReturnTo } from '../redirect'
@@ -27,7 +28,7 @@ export async function showLogin(c: Context) {
   const reauth = c.req.query('reauth') === '1'
   const config = c.get('config')
   if (config.signInHost) {
-    const here = new URL(c.req.url).hostname
+    const here = requestUrl(c).hostname
     // An app host never signs anyone in itself: off to the sign-in host, with a handoff request.
     if (here !== config.signInHost && !c.req.query('error'))
       return c.redirect(await leaveForSignIn(c, returnTo, reauth ? 'reauth=1' : ''), 302)

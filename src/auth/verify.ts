@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { requestUrl } from '../context'
 import { checkPath, evaluate, type Outcome } from '../access/index.ts'
 import { ASSERTION_HEADER, signAssertion, type ForwardIdentity } from '../assertion/sign'
 import { log } from '../log'
@@ -133,7 +134,7 @@ function forwardedRequest(
         'The proxy must send the request method and URI (X-Forwarded-Method and X-Forwarded-Uri, or X-Original-Method and X-Original-URI).',
       uri: fallbackUri,
     }
-  const host = c.req.header('x-forwarded-host') ?? new URL(c.req.url).host
+  const host = c.req.header('x-forwarded-host') ?? requestUrl(c).host
   // The path exactly as the proxy sent it, never re-resolved: checkPath must see dot segments
   // and escapes as the origin would.
   const path = uri.value.split('?', 1)[0] ?? ''

@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { requestUrl } from '../context'
 import { log } from '../log'
 import { wantsHtml } from '../negotiate'
 import { ForbiddenPage } from '../pages/forbidden'
@@ -37,7 +38,7 @@ export function badUpgradeAnswer(c: Context): Response | undefined {
 
 /** The path and query to come back to after signing in. */
 function returnToOf(c: Context): string {
-  const url = new URL(c.req.url)
+  const url = requestUrl(c)
   return safeReturnTo(url.pathname + url.search)
 }
 
@@ -55,7 +56,7 @@ export async function signInAnswer(c: Context, reason: SignInReason): Promise<Re
   if (isNavigation(c)) {
     // With a sign-in host, an app host sends the person there (with a handoff request) directly.
     const { signInHost } = c.get('config')
-    if (signInHost && new URL(c.req.url).hostname !== signInHost)
+    if (signInHost && requestUrl(c).hostname !== signInHost)
       return c.redirect(await leaveForSignIn(c, returnToOf(c)), 302)
     return c.redirect(loginHref(returnToOf(c)), 302)
   }

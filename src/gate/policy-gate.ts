@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import { checkPath, decide, matchRoute, type RequestFacts } from '../access/index.ts'
-import { clientIp } from '../context'
+import { clientIp, requestUrl } from '../context'
 import { GatewayError } from '../errors'
 import { log } from '../log'
 import { forwardToOrigin } from '../proxy'
@@ -26,7 +26,7 @@ import { relayWebSocket } from '../websocket/relay'
  */
 export async function policyGate(c: Context): Promise<Response> {
   const access = c.get('config').access!
-  const url = new URL(c.req.url)
+  const url = requestUrl(c)
   if (!checkPath(url.pathname).ok) return badPathAnswer(c)
   const badUpgrade = badUpgradeAnswer(c)
   if (badUpgrade) return badUpgrade

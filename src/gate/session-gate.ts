@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { requestUrl } from '../context'
 import type { PublicPath } from '../config'
 import { forwardToOrigin } from '../proxy'
 import { relayWebSocket } from '../websocket/relay'
@@ -24,7 +25,7 @@ export function isPublicPath(path: string, publicPaths: readonly PublicPath[]): 
 export async function sessionGate(c: Context): Promise<Response> {
   const badUpgrade = badUpgradeAnswer(c)
   if (badUpgrade) return badUpgrade
-  const url = new URL(c.req.url)
+  const url = requestUrl(c)
   if (isPublicPath(url.pathname, c.get('config').publicPaths)) return forwardToOrigin(c, null)
 
   const caller = await callerOf(c, { serviceTokens: false })

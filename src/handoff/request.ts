@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { requestUrl } from '../context'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { hmacSign, hmacVerify, randomToken, seal, sha256, unseal } from '../crypto'
 import { safeReturnTo } from '../redirect'
@@ -26,7 +27,7 @@ export interface HandoffRequest {
 
 /** The sign-in host's origin for this request: same scheme and port. */
 export function signInOrigin(c: Context, signInHost: string): string {
-  const url = new URL(c.req.url)
+  const url = requestUrl(c)
   return `${url.protocol}//${signInHost}${url.port ? `:${url.port}` : ''}`
 }
 
@@ -45,7 +46,7 @@ export async function leaveForSignIn(c: Context, returnTo: string, extra = ''): 
     sameSite: 'Lax',
     maxAge: HANDOFF_REQUEST_SECONDS,
   })
-  const host = new URL(c.req.url).host
+  const host = requestUrl(c).host
   const request: HandoffRequest & { issuedAt: number } = {
     host,
     returnTo: safeReturnTo(returnTo),

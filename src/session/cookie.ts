@@ -15,6 +15,13 @@ export type CookieCheck =
   | { state: 'invalid' }
   | { state: 'valid'; sessionId: string; personKey: string }
 
+// Cookies this isolate has already verified, per set of secrets: a browser sends the same cookie
+// with every request, and the HMAC check (a Web Crypto call and its promise) is most of what a
+// repeat request would otherwise spend here. Only genuine cookies are kept, and a changed
+// SESSION_SECRET (a new config, a new secrets array) starts afresh.
+const MAX_VERIFIED = 10_000
+const verified = new WeakMap<readonly string[], Map<string, CookieCheck & { state: 'valid' }>>()
+
 /** Signature check only, no I/O: a forged or damaged cookie never costs a KV read. */
 export async function verifySessionCookie(
   c: Context,
@@ -22,11 +29,19 @@ export async function verifySessionCookie(
 ): Promise<CookieCheck> {
   const value = readSessionCookie(c)
   if (value === undefined) return { state: 'absent' }
+  let known = verified.get(secrets)
+  const remembered = known?.get(value)
+  if (remembered) return remembered
   const match = COOKIE_SHAPE.exec(value)
   if (!match) return { state: 'invalid' }
   const [, sessionId, personKey, signature] = match as unknown as [string, string, string, string]
   const valid = await hmacVerify(secrets, PURPOSE, `${sessionId}.${personKey}`, signature)
-  return valid ? { state: 'valid', sessionId, personKey } : { state: 'invalid' }
+  if (!valid) return { state: 'invalid' }
+  const check = { state: 'valid' as const, sessionId, personKey }
+  if (!known) verified.set(secrets, (known = new Map()))
+  if (known.size >= MAX_VERIFIED) known.clear()
+  known.set(value, check)
+  return check
 }
 
 function readSessionCookie(c: Context): string | undefined {

@@ -36,7 +36,13 @@ export async function currentSession(
     return { state: 'invalid_cookie' }
   }
   const store = sessionStore(c)
-  const record = await kvOrFailClosed(() => store.get(cookie.sessionId, cookie.personKey))
+  // A repeat request is answered from the in-isolate cache without arming the KV deadline.
+  const cached =
+    store instanceof KvSessionStore ? store.cached(cookie.sessionId, cookie.personKey) : undefined
+  const record =
+    cached !== undefined
+      ? cached
+      : await kvOrFailClosed(() => store.get(cookie.sessionId, cookie.personKey))
   if (!record) {
     log({ event: 'session_ended' })
     clearSessionCookie(c)

@@ -90,6 +90,19 @@ const connectionEndsSchema = z.record(z.string(), z.number())
 
 export const sessionKey = async (sessionId: string) => sessionKeyOf(await sha256(sessionId))
 
+// The SHA-256 of session ids this isolate has seen: every request of a browser hashes the same id.
+const MAX_HANDLES = 10_000
+const handles = new Map<string, string>()
+async function handleOf(sessionId: string): Promise<string> {
+  let handle = handles.get(sessionId)
+  if (handle === undefined) {
+    handle = await sha256(sessionId)
+    if (handles.size >= MAX_HANDLES) handles.clear()
+    handles.set(sessionId, handle)
+  }
+  return handle
+}
+
 // An in-isolate cache of session lookups, so a burst of requests from one browser costs one KV
 // read, not one each. Its TTL (SESSION_CACHE_SECONDS) is the extra time a session revoked in
 // *another* isolate may still be honoured here; an end in this isolate clears it at once.
@@ -160,8 +173,20 @@ export class KvSessionStore implements SessionStore {
     private readonly maxLifetimeSeconds = 31536000,
   ) {}
 
+  /**
+   * The answer the in-isolate cache holds for this session (null: ended), or undefined when it
+   * holds none: no I/O and no promise, for the hot path of a browser's repeat requests.
+   */
+  cached(sessionId: string, personKey: string, now = Date.now()): SessionRecord | null | undefined {
+    if (this.cacheSeconds <= 0) return undefined
+    const handle = handles.get(sessionId)
+    const entry = handle === undefined ? undefined : cache.get(handle)
+    if (!entry || entry.until <= Date.now() || entry.personKey !== personKey) return undefined
+    return isLive(entry.record, now) ? entry.record : null
+  }
+
   async get(sessionId: string, personKey: string, now = Date.now()): Promise<SessionRecord | null> {
-    const handle = await sha256(sessionId)
+    const handle = await handleOf(sessionId)
     const cached = this.cacheSeconds > 0 ? cache.get(handle) : undefined
     if (cached && cached.until > Date.now() && cached.personKey === personKey)
       return isLive(cached.record, now) ? cached.record : null

@@ -2,7 +2,7 @@ import type { Context } from 'hono'
 import type { Target } from '../access/index.ts'
 import type { ForwardIdentity } from '../assertion/sign'
 import { inBackground } from '../background'
-import { publicOrigin } from '../context'
+import { publicOrigin, requestUrl } from '../context'
 import { dropGatewaySetCookies } from '../gateway-cookies'
 import { log } from '../log'
 import { DEFAULT_TARGET, destination, forwardedHeaders } from '../proxy'
@@ -60,11 +60,7 @@ export async function relayWebSocket(
     )
   }
 
-  const { url, fetch: viaBinding } = destination(
-    c,
-    route?.target ?? DEFAULT_TARGET,
-    new URL(c.req.url),
-  )
+  const { url, fetch: viaBinding } = destination(c, route?.target ?? DEFAULT_TARGET, requestUrl(c))
   const headers = await forwardedHeaders(c, grant.identity, route?.name)
   // forwardedHeaders drops hop-by-hop headers, Upgrade among them: the upgrade needs it back.
   headers.set('upgrade', 'websocket')
@@ -123,7 +119,7 @@ function originMayConnect(c: Context, allowed: ReadonlySet<string> | undefined):
   if (origin === undefined) return true
   return (
     origin === new URL(publicOrigin(c)).origin ||
-    origin === new URL(c.req.url).origin ||
+    origin === requestUrl(c).origin ||
     (allowed?.has(origin) ?? false)
   )
 }
