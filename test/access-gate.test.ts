@@ -398,6 +398,27 @@ describe('forward-auth with ACCESS', () => {
     expect(await smuggled.json()).toMatchObject({ error: 'bad_forwarded_request' })
   })
 
+  it('with nginx’s X-Original-* headers, the host is Host: a client-added X-Forwarded-Host picks nothing', async () => {
+    const admin = await signedIn(ADMIN_EMAIL)
+    const viaNginx = (extra: Record<string, string>) =>
+      call('/auth/verify', {
+        headers: {
+          cookie: admin,
+          'x-original-uri': '/anything',
+          'x-original-method': 'GET',
+          ...extra,
+        },
+      })
+    expect((await viaNginx({})).status).toBe(403)
+    expect((await viaNginx({ 'x-forwarded-host': 'admin.gateway.test' })).status).toBe(403)
+    // Traefik and Caddy send the whole X-Forwarded-* family, host included.
+    const viaTraefik = await verify('/anything', {
+      cookie: admin,
+      'x-forwarded-host': 'admin.gateway.test',
+    })
+    expect(viaTraefik.status).toBe(200)
+  })
+
   it('ips: the proxy’s own address never counts; a proxy with the token names the client', async () => {
     const cookie = await signedIn()
     const fromProxy = await verify('/office/x', { cookie, 'cf-connecting-ip': '203.0.113.9' })

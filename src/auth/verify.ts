@@ -134,7 +134,12 @@ function forwardedRequest(
         'The proxy must send the request method and URI (X-Forwarded-Method and X-Forwarded-Uri, or X-Original-Method and X-Original-URI).',
       uri: fallbackUri,
     }
-  const host = c.req.header('x-forwarded-host') ?? requestUrl(c).host
+  // The host comes with its family: X-Forwarded-Host beside X-Forwarded-Uri (Traefik, Caddy, the
+  // README's nginx snippet); with nginx's X-Original-URI, from Host (ACCESS.md), so a client-added
+  // X-Forwarded-Host cannot name another host's rules.
+  const forwardedFamily = c.req.header('x-forwarded-uri') !== undefined
+  const host =
+    (forwardedFamily ? c.req.header('x-forwarded-host') : undefined) ?? requestUrl(c).host
   // The path exactly as the proxy sent it, never re-resolved: checkPath must see dot segments
   // and escapes as the origin would.
   const path = uri.value.split('?', 1)[0] ?? ''
