@@ -1,3 +1,4 @@
+import { CodeInput } from './code-input'
 import { Layout, Notice } from './layout'
 
 /** GET /auth/code: where a person types the 6-digit code they were emailed. */
@@ -19,19 +20,7 @@ export function CodePage(props: {
       {props.error && <Notice kind="error">{props.error}</Notice>}
       <form method="post" action="/auth/magic-auth/verify">
         <label for="code">Sign-in code</label>
-        <input
-          id="code"
-          name="code"
-          type="text"
-          inputmode="numeric"
-          autocomplete="one-time-code"
-          pattern="[0-9]{6}"
-          maxlength={6}
-          minlength={6}
-          required
-          autofocus
-          aria-describedby="code-help"
-        />
+        <CodeInput describedBy="code-help" />
         <p id="code-help" class="muted">
           Six digits, from the email.
         </p>

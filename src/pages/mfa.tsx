@@ -1,21 +1,11 @@
+import { CodeInput } from './code-input'
 import { Layout, Notice } from './layout'
 
 const CodeForm = (props: { returnTo: string; label: string }) => (
   <form method="post" action="/auth/mfa/verify">
     <input type="hidden" name="returnTo" value={props.returnTo} />
     <label for="code">{props.label}</label>
-    <input
-      id="code"
-      name="code"
-      type="text"
-      inputmode="numeric"
-      autocomplete="one-time-code"
-      pattern="[0-9]{6}"
-      maxlength={6}
-      minlength={6}
-      required
-      autofocus
-    />
+    <CodeInput />
     <button type="submit">Verify</button>
   </form>
 )
