@@ -1,5 +1,6 @@
 import { env, exports } from 'cloudflare:workers'
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { sha256 } from '../src/crypto'
 import worker from '../src/index'
 
 export const GATEWAY = 'https://gateway.test'
@@ -303,3 +304,17 @@ export function sessionFor(email = uniqueEmail()): Promise<string> {
     )
   return sessionsByEmail.get(email)!
 }
+
+/** The admin token the test configuration sets (vitest.config.mts). */
+export const ADMIN_TOKEN = 'test-admin-token-0123456789-abcdefghijkl'
+
+/** The session id inside a `__Host-session=<id>.<person>.<signature>` cookie pair. */
+export const sessionIdOf = (cookie: string) => cookie.slice('__Host-session='.length).split('.')[0]!
+
+/** The KV key of a cookie's session record. */
+export const sessionKvKeyOf = async (cookie: string) =>
+  `session:${await sha256(sessionIdOf(cookie))}`
+
+/** What /auth/me answers with this cookie: 200 signed in, 401 not. */
+export const meStatus = async (cookie: string) =>
+  (await gateway('/auth/me', { headers: { cookie } })).status

@@ -17,16 +17,20 @@ import {
   signIn,
   signInWithCode,
   uniqueEmail,
+  ADMIN_TOKEN,
+  sessionIdOf,
+  sessionKvKeyOf,
+  meStatus,
 } from './helpers'
 
 // A revocation is final: whatever order KV applies the writes in, and wherever a session was made,
 // a session ended by sign-out, sign-out everywhere, an admin or a webhook never answers again.
 
 const kv = env.SESSIONS
-const ADMIN = 'test-admin-token-0123456789-abcdefghijkl'
-const idOf = (cookie: string) => cookie.slice('__Host-session='.length).split('.')[0]!
-const sessionKeyOf = async (cookie: string) => `session:${await sha256(idOf(cookie))}`
-const status = async (cookie: string) => (await gateway('/auth/me', { headers: { cookie } })).status
+const ADMIN = ADMIN_TOKEN
+const idOf = sessionIdOf
+const sessionKeyOf = sessionKvKeyOf
+const status = meStatus
 
 /** A request through the Worker with a different SESSIONS binding; background work may go on. */
 async function startRequest(binding: KVNamespace, path: string, init: RequestInit = {}) {

@@ -15,12 +15,15 @@ import {
   signInWithCode,
   uniqueEmail,
   countingKv,
+  ADMIN_TOKEN,
+  sessionIdOf,
+  meStatus,
 } from './helpers'
 
 const kv = env.SESSIONS
-const ADMIN = 'test-admin-token-0123456789-abcdefghijkl'
-const idOf = (cookie: string) => cookie.slice('__Host-session='.length).split('.')[0]!
-const status = async (cookie: string) => (await gateway('/auth/me', { headers: { cookie } })).status
+const ADMIN = ADMIN_TOKEN
+const idOf = sessionIdOf
+const status = meStatus
 
 /** Signs the same person in from two browsers (each with its own sign-in request). */
 async function twoDevices(email = uniqueEmail()) {

@@ -16,6 +16,8 @@ import {
   pathOf,
   sessionCookieFrom,
   signInWithCode,
+  meStatus,
+  sessionIdOf,
 } from './helpers'
 
 // WorkOS events about SSO connections, organization memberships and the directory end or update
@@ -24,9 +26,9 @@ import {
 // the emulator recorded when its control route changed something.
 
 const kv = env.SESSIONS
-const idOf = (cookie: string) => cookie.slice('__Host-session='.length).split('.')[0]!
+const idOf = sessionIdOf
 const handleOf = (cookie: string) => sha256(idOf(cookie))
-const status = async (cookie: string) => (await gateway('/auth/me', { headers: { cookie } })).status
+const status = meStatus
 const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
 const newDomain = () => `corp-${unique()}.test`
 

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini'
 import { sha256 } from '../crypto'
 import { GatewayError } from '../errors'
+import { ttlUntil } from '../kv-ttl'
 import { log } from '../log'
 import { kvOrFailClosed } from '../session/current'
 
@@ -86,7 +87,7 @@ export async function countWrongGuess(
   record.codes[pendingId] = (record.codes[pendingId] ?? 0) + 1
   await kvOrFailClosed(() =>
     kv.put(key, JSON.stringify(record), {
-      expirationTtl: Math.max(60, Math.ceil((record.since + WINDOW_MS - now) / 1000)),
+      expirationTtl: ttlUntil(record.since + WINDOW_MS),
     }),
   )
 }

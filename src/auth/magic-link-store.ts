@@ -1,12 +1,11 @@
 import { sha256 } from '../crypto'
+import { ttlUntil } from '../kv-ttl'
 import { log } from '../log'
 import * as z from 'zod/mini'
 
 // Scanner-proof links (EMAIL_DELIVERY=custom): the email carries /auth/magic/<token>, and KV maps
 // the token's hash to the WorkOS link it stands for until the person clicks Continue. A KV dump
 // therefore holds WorkOS links but no token that leads to them through the gateway.
-
-const KV_MIN_TTL_SECONDS = 60
 
 const pendingLinkSchema = z.object({
   link: z.string(),
@@ -19,9 +18,8 @@ export type PendingLink = z.infer<typeof pendingLinkSchema>
 const keyFor = async (token: string) => `magic:${await sha256(token)}`
 
 export async function savePendingLink(kv: KVNamespace, token: string, value: PendingLink) {
-  const ttl = Math.ceil((value.expiresAt - Date.now()) / 1000)
   await kv.put(await keyFor(token), JSON.stringify(value), {
-    expirationTtl: Math.max(KV_MIN_TTL_SECONDS, ttl),
+    expirationTtl: ttlUntil(value.expiresAt),
   })
 }
 

@@ -33,7 +33,9 @@ export async function forwardAuth(c: Context) {
     log({ event: 'refused_bad_path' })
     return c.json({ error: 'bad_path', message: 'The forwarded address is not valid.' }, 400)
   }
-  const client = await forwardedClient(c)
+  // Whether the asker proved it is the proxy (FORWARD_AUTH_TOKEN), checked once for both uses.
+  const fromProxy = await isProvenProxy(c)
+  const client = forwardedClient(c, fromProxy)
 
   const origin = c.req.header('origin')
   const asked = c.req.header('access-control-request-method')
@@ -76,7 +78,7 @@ export async function forwardAuth(c: Context) {
   }
 
   if (outcome === 'allow' && caller.principal) {
-    await setIdentityHeaders(c, caller.identity)
+    await setIdentityHeaders(c, caller.identity, fromProxy)
     return c.body(null, 200)
   }
   if (outcome === 'allow') return c.body(null, 200) // a public route, nobody signed in
@@ -152,14 +154,21 @@ function forwardedRequest(
  * as the last X-Forwarded-For entry (the address it saw); otherwise the address and the country
  * are unknown, and no `ips` or `countries` condition matches.
  */
-async function forwardedClient(c: Context): Promise<{ ip: string; country: string | undefined }> {
-  const token = c.get('config').forwardAuthToken
-  const proxyToken = c.req.header('x-forward-auth-token')
-  if (!token || !proxyToken || !(await sameSecret(proxyToken, token)))
-    return { ip: '', country: undefined }
+function forwardedClient(
+  c: Context,
+  fromProxy: boolean,
+): { ip: string; country: string | undefined } {
+  if (!fromProxy) return { ip: '', country: undefined }
   const realIp = c.req.header('x-real-ip')?.trim()
   const lastForwarded = c.req.header('x-forwarded-for')?.split(',').pop()?.trim()
   return { ip: realIp || lastForwarded || '', country: undefined }
+}
+
+/** The asker sent FORWARD_AUTH_TOKEN as X-Forward-Auth-Token (compared in constant time). */
+async function isProvenProxy(c: Context): Promise<boolean> {
+  const token = c.get('config').forwardAuthToken
+  const proxyToken = c.req.header('x-forward-auth-token')
+  return token !== undefined && proxyToken !== undefined && sameSecret(proxyToken, token)
 }
 
 function facts(
@@ -169,7 +178,7 @@ function facts(
   return { ...request, ip: client.ip, country: client.country, now: Date.now() }
 }
 
-async function setIdentityHeaders(c: Context, identity: ForwardIdentity) {
+async function setIdentityHeaders(c: Context, identity: ForwardIdentity, fromProxy: boolean) {
   if (identity.kind === 'person') {
     c.header('X-Auth-User', identity.userId)
     c.header('X-Auth-Email', identity.email)
@@ -179,8 +188,5 @@ async function setIdentityHeaders(c: Context, identity: ForwardIdentity) {
   }
   // The assertion goes only to a proxy that proves it is one: any page on this hostname can
   // fetch /auth/verify, and must not walk away with a token it could replay to an origin.
-  const token = c.get('config').forwardAuthToken
-  const proxyToken = c.req.header('x-forward-auth-token')
-  if (token && proxyToken && (await sameSecret(proxyToken, token)))
-    c.header(ASSERTION_HEADER, await signAssertion(c, identity))
+  if (fromProxy) c.header(ASSERTION_HEADER, await signAssertion(c, identity))
 }

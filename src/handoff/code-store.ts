@@ -1,5 +1,6 @@
 import * as z from 'zod/mini'
 import { sha256 } from '../crypto'
+import { KV_MIN_TTL_SECONDS } from '../kv-ttl'
 import { sessionRecordSchema } from '../session/record'
 import { kvOrFailClosed } from '../session/current'
 
@@ -8,8 +9,6 @@ import { kvOrFailClosed } from '../session/current'
 // bound to, and a copy of the sign-in session's record the host session is made from. Taken once.
 
 export const HANDOFF_CODE_SECONDS = 60
-// KV refuses an expirationTtl under 60 s; the time in the value is what is enforced.
-const KV_MIN_TTL_SECONDS = 60
 
 const handoffCode = z.object({
   host: z.string(),

@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { ttlUntil } from '../kv-ttl'
 import * as z from 'zod/mini'
 import { randomToken, sha256 } from '../crypto'
 import { log } from '../log'
@@ -67,10 +68,6 @@ const recordKey = (id: string) => `${RECORD_PREFIX}${id}`
 // Its own key, so the frequent write (last use) never rewrites the record: a write that read the
 // token before a revocation and lands after it leaves at most an orphan that nothing reads.
 const lastUsedKey = (id: string) => `service-token-used:${id}`
-
-// KV refuses an expirationTtl below 60 s; `expiresAt` in the value is what is enforced.
-const KV_MIN_TTL_SECONDS = 60
-const ttlUntil = (ms: number) => Math.max(KV_MIN_TTL_SECONDS, Math.ceil((ms - Date.now()) / 1000))
 
 const recordSchema = z.object({
   v: z.literal(1),

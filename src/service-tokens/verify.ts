@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import { clientKey } from '../abuse/client-key'
+import { allowed } from '../abuse/rate-limit'
 import { inBackground } from '../background'
 import { fromBase64url } from '../crypto'
 import { GatewayError } from '../errors'
@@ -118,19 +119,8 @@ function refuseIfThrottled(c: Context) {
  */
 export async function recordFailedPresentation(c: Context): Promise<void> {
   const key = limitKey(c)
-  let success: boolean
-  try {
-    ;({ success } = await (c.env.VERIFY_LIMIT_IP as RateLimit).limit({ key }))
-  } catch {
-    log({ event: 'rate_limiter_failed', limiter: 'VERIFY_LIMIT_IP' })
-    throw new GatewayError(
-      503,
-      'rate_limiter_unavailable',
-      'The gateway is busy. Please try again in a moment.',
-      { 'Retry-After': String(RETRY_AFTER_SECONDS) },
-    )
-  }
-  if (success) return
+  // The same limiter (and its fail-closed 503) as code guesses, under a key of its own.
+  if (await allowed(c, 'VERIFY_LIMIT_IP', key)) return
   if (throttledUntil.size >= MAX_NOTED) throttledUntil.clear()
   throttledUntil.set(key, Date.now() + RETRY_AFTER_SECONDS * 1000)
   log({ event: 'rate_limited', limiter: 'VERIFY_LIMIT_IP' })

@@ -1,6 +1,7 @@
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
 import { sha256 } from '../crypto'
+import { KV_MIN_TTL_SECONDS, ttlUntil } from '../kv-ttl'
 import { log } from '../log'
 import { isLive, sessionRecordSchema, type SessionRecord } from './record'
 
@@ -54,10 +55,6 @@ export interface SessionStore {
 
 /** The key a person's sessions are indexed under: SHA-256 of the lowercased email. */
 export const personKeyOf = (email: string) => sha256(email.toLowerCase())
-
-// KV refuses an expirationTtl below 60 s; the times in the value are what we actually enforce.
-const KV_MIN_TTL_SECONDS = 60
-const ttlUntil = (ms: number) => Math.max(KV_MIN_TTL_SECONDS, Math.ceil((ms - Date.now()) / 1000))
 
 const sessionKeyOf = (handle: string) => `session:${handle}`
 // Left by every deletion and kept as long as any session can live: a write that read the session
