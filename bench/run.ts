@@ -44,11 +44,21 @@ const DURATION_S = quick ? 2 : 6
 const ROUNDS = quick ? 3 : 5
 const FULL_ROUNDS = 5
 const CONNECTIONS = 8
+// --scenarios=signed-in,access-50: only these in-isolate scenarios (and the bare handler), for a
+// quick look while working on the hot path.
+const chosen = process.argv
+  .find((arg) => arg.startsWith('--scenarios='))
+  ?.slice('--scenarios='.length)
+  .split(',')
 const ISOLATE = {
   rounds: quick ? 3 : 5,
   // A log line costs about a millisecond under wrangler dev: --quick measures LOG_REQUESTS=all
   // for the signed-in request only, to stay short in CI.
-  only: quick ? (run: Run) => run.log !== 'all' || run.scenario.key === 'signed-in' : undefined,
+  only: chosen
+    ? (run: Run) => run.scenario.key === 'bare' || chosen.includes(run.scenario.key)
+    : quick
+      ? (run: Run) => run.log !== 'all' || run.scenario.key === 'signed-in'
+      : undefined,
   targetCallMs: quick ? 250 : 800,
   minN: quick ? 1000 : 2000,
   maxN: 100_000,

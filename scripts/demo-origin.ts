@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { gzipSync } from 'node:zlib'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 
 // The demo origin behind `npm run dev`, and the origin the tests proxy to. It shows a person who
@@ -12,6 +13,8 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 //   /__set-cookie?c=…     sets each `c` as a Set-Cookie line (a hostile origin, for the tests)
 //   /__pipe               streams the request body straight back
 //   /__slow-stream        sends three chunks 150 ms apart
+//   /__gzip               a JSON body sent gzip-compressed (Content-Encoding: gzip)
+//   /__hop-by-hop         an answer carrying hop-by-hop headers, one named by its Connection header
 //   /__ws                 a WebSocket: first one JSON message with what the upgrade carried
 //                         (identity, assertion present, Origin, cookie, subprotocol), then each
 //                         message echoed back as it came (text as text, binary as binary); the
@@ -61,6 +64,23 @@ function handler(): Parameters<typeof createServer>[1] {
         await new Promise((resolve) => setTimeout(resolve, 150))
       }
       response.end()
+      return
+    }
+    if (url.pathname === '/__gzip') {
+      const text = JSON.stringify({ compressed: true, filler: 'gateway '.repeat(500) })
+      response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' })
+      response.end(gzipSync(text))
+      return
+    }
+    if (url.pathname === '/__hop-by-hop') {
+      response.writeHead(200, {
+        'content-type': 'text/plain',
+        connection: 'keep-alive, x-origin-hop',
+        'x-origin-hop': 'for the gateway only',
+        'keep-alive': 'timeout=5',
+        'x-origin': 'demo',
+      })
+      response.end('hop')
       return
     }
     if (url.pathname === '/__redirect') {

@@ -1,5 +1,4 @@
 import type { Context } from 'hono'
-import { proxy } from 'hono/proxy'
 import type { Target } from './access/index.ts'
 import { ASSERTION_HEADER, signAssertion, type ForwardIdentity } from './assertion/sign'
 import { clientIp, requestUrl } from './context'
@@ -48,6 +47,16 @@ const isGatewayOwned = (folded: string) =>
 const foldName = (name: string) =>
   name.includes('_') ? name.toLowerCase().replace(/_/g, '-') : name
 
+/** The header names a Connection header nominates as hop-by-hop, lowercased. */
+function connectionNominated(connection: string): Set<string> {
+  const names = new Set<string>()
+  for (const name of connection.split(',')) {
+    const trimmed = name.trim().toLowerCase()
+    if (trimmed) names.add(trimmed)
+  }
+  return names
+}
+
 /** The origin URL for this request: the origin's base joined with the path as sent, never re-resolved. */
 export function originTarget(originBase: string, requestUrl: URL): string {
   // String joining, not `new URL(path, base)`: a path like //evil.example would otherwise
@@ -62,7 +71,7 @@ export function destination(c: Context, target: Target, url: URL) {
     // The bound Worker sees the request's own URL; nothing leaves Cloudflare's network.
     return {
       url: originTarget(url.origin, url),
-      fetch: (request: Request) => binding.fetch(request),
+      fetch: (url: string, init: RequestInit) => binding.fetch(url, init),
     }
   }
   const base =
@@ -80,22 +89,23 @@ export async function forwardedHeaders(
   routeName?: string,
 ): Promise<Headers> {
   const incoming = c.req.raw.headers
-  const headers = new Headers()
-  const nominated = new Set(
-    (incoming.get('connection') ?? '')
-      .split(',')
-      .map((name) => name.trim().toLowerCase())
-      .filter(Boolean),
-  )
-  for (const [name, value] of incoming) {
-    const folded = foldName(name)
-    if (HOP_BY_HOP.has(name) || nominated.has(name) || name === 'host' || name === 'cookie')
-      continue
-    if (isGatewayOwned(folded)) continue
-    headers.append(name, value)
+  // One native copy, then only what must not pass is deleted: cheaper than appending every header
+  // the browser sent to an empty Headers one call at a time.
+  const headers = new Headers(incoming)
+  const connection = incoming.get('connection')
+  const nominated = connection ? connectionNominated(connection) : undefined
+  for (const name of incoming.keys()) {
+    if (
+      HOP_BY_HOP.has(name) ||
+      nominated?.has(name) ||
+      name === 'host' ||
+      isGatewayOwned(foldName(name))
+    )
+      headers.delete(name)
   }
   const cookie = withoutGatewayCookies(incoming.get('cookie'))
   if (cookie) headers.set('cookie', cookie)
+  else headers.delete('cookie')
 
   const url = requestUrl(c)
   headers.set('x-forwarded-host', url.host)
@@ -117,43 +127,38 @@ export async function forwardedHeaders(
 }
 
 /**
- * Forwards the request to its destination and streams the answer back unchanged: body streamed
- * both ways, the origin's redirects handed to the browser rather than followed.
+ * Forwards the request to its destination and streams the answer back: body streamed both ways,
+ * the origin's redirects handed to the browser rather than followed, compression left to the
+ * runtime (workerd decodes the origin's body and encodes it again for the client, as for any
+ * Worker that passes a response through).
+ *
+ * Written on `fetch` rather than hono/proxy: the headers are built here already, and hono/proxy
+ * would make a second Request and copy the origin's headers into a second Response on every
+ * request (measured: about a fifth of the gateway's own CPU per proxied request).
  */
 export async function forwardToOrigin(
   c: Context,
   identity: ForwardIdentity | null,
   route?: { name: string; target: Target },
 ): Promise<Response> {
-  const { url, fetch } = destination(c, route?.target ?? DEFAULT_TARGET, requestUrl(c))
-  const headers = await forwardedHeaders(c, identity, route?.name)
+  const { url, fetch: viaBinding } = destination(c, route?.target ?? DEFAULT_TARGET, requestUrl(c))
+  const raw = c.req.raw
+  const init: RequestInit = {
+    method: raw.method,
+    headers: await forwardedHeaders(c, identity, route?.name),
+    // The origin's redirects are the browser's to follow.
+    redirect: 'manual',
+    // An answer personalised from X-Auth-User must never be cached by URL and served to
+    // someone else.
+    cache: 'no-store',
+  }
+  if (raw.body) {
+    init.body = raw.body
+    ;(init as { duplex?: string }).duplex = 'half'
+  }
+  let answer: Response
   try {
-    // no-store: an answer personalised from X-Auth-User must never be cached by URL and served
-    // to someone else.
-    // The request's parts are handed over one by one rather than as `raw`: given `raw`, hono/proxy
-    // first copies all its headers, which `headers` (built above) then replaces anyway.
-    const raw = c.req.raw
-    const response = await proxy(url, {
-      method: raw.method,
-      headers,
-      ...(raw.body && { body: raw.body, duplex: 'half' }),
-      signal: raw.signal,
-      redirect: 'manual',
-      cache: 'no-store',
-      ...(fetch && { customFetch: fetch }),
-    })
-    // The origin's own headers stay as they are, except that it cannot set or clear the
-    // gateway's cookies; the request id is added so a person reporting a problem can quote it.
-    const dropped = dropGatewaySetCookies(response.headers)
-    log({
-      event: identity ? 'proxied' : 'proxied_public',
-      originStatus: response.status,
-      ...(dropped > 0 && { droppedGatewayCookies: dropped }),
-    })
-    const requestId = c.get('requestId')
-    if (requestId && !response.headers.has('x-request-id'))
-      response.headers.set('x-request-id', requestId)
-    return response
+    answer = await (viaBinding ?? fetch)(url, init)
   } catch {
     log({ event: 'origin_unreachable' })
     throw new GatewayError(
@@ -162,4 +167,37 @@ export async function forwardToOrigin(
       'The site is not answering. Please try again.',
     )
   }
+  const { response, droppedGatewayCookies } = originAnswer(c, answer)
+  log({
+    event: identity ? 'proxied' : 'proxied_public',
+    originStatus: response.status,
+    ...(droppedGatewayCookies > 0 && { droppedGatewayCookies }),
+  })
+  return response
+}
+
+/**
+ * The origin's answer as the client gets it. One copy, because a fetched answer's headers cannot
+ * be changed: the origin's headers stay as they are, except those that describe its connection to
+ * us, and that it cannot set or clear the gateway's cookies. The request id is added so a person
+ * reporting a problem can quote it.
+ */
+export function originAnswer(
+  c: Context,
+  answer: Response,
+): { response: Response; droppedGatewayCookies: number } {
+  const response = new Response(answer.body, answer)
+  const headers = response.headers
+  dropHopByHop(headers)
+  const droppedGatewayCookies = dropGatewaySetCookies(headers)
+  const requestId = c.get('requestId')
+  if (requestId && !headers.has('x-request-id')) headers.set('x-request-id', requestId)
+  return { response, droppedGatewayCookies }
+}
+
+/** Removes the origin's hop-by-hop headers, and those its Connection header names. */
+function dropHopByHop(headers: Headers): void {
+  const connection = headers.get('connection')
+  if (connection) for (const name of connectionNominated(connection)) headers.delete(name)
+  for (const name of HOP_BY_HOP) headers.delete(name)
 }

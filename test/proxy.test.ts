@@ -199,6 +199,24 @@ describe("the origin's answer", () => {
     expect(login.headers.get('cache-control')).toBe('no-store')
   })
 
+  it("passes a compressed answer on whole, whatever the origin's encoding", async () => {
+    const response = await gateway('/__gzip', {
+      headers: { cookie, 'accept-encoding': 'gzip, br' },
+    })
+    expect(response.status).toBe(200)
+    const body = (await response.json()) as { compressed: boolean; filler: string }
+    expect(body.compressed).toBe(true)
+    expect(body.filler).toHaveLength(4000)
+  })
+
+  it("drops the hop-by-hop headers of the origin's answer, and those its Connection names", async () => {
+    const response = await gateway('/__hop-by-hop', { headers: { cookie } })
+    expect(await response.text()).toBe('hop')
+    expect(response.headers.get('x-origin')).toBe('demo')
+    expect(response.headers.get('x-origin-hop')).toBeNull()
+    expect(response.headers.get('keep-alive')).toBeNull()
+  })
+
   it('answers 502 JSON when the origin cannot be reached', async () => {
     const response = await gatewayWith({ ORIGIN_URL: 'http://127.0.0.1:1' }, '/x', {
       headers: { cookie },

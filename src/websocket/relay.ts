@@ -3,9 +3,8 @@ import type { Target } from '../access/index.ts'
 import type { ForwardIdentity } from '../assertion/sign'
 import { inBackground } from '../background'
 import { publicOrigin, requestUrl } from '../context'
-import { dropGatewaySetCookies } from '../gateway-cookies'
 import { log } from '../log'
-import { DEFAULT_TARGET, destination, forwardedHeaders } from '../proxy'
+import { DEFAULT_TARGET, destination, forwardedHeaders, originAnswer } from '../proxy'
 import { watchGrant, type GrantEnd } from './grant-watch'
 
 // WebSockets through the gateway (ACCESS.md "WebSockets"). The gate has decided the upgrade like
@@ -67,7 +66,7 @@ export async function relayWebSocket(
   for (const name of CLIENT_HANDSHAKE) headers.delete(name)
   let answer: Response
   try {
-    answer = await (viaBinding ?? fetch)(new Request(url, { headers, redirect: 'manual' }))
+    answer = await (viaBinding ?? fetch)(url, { headers, redirect: 'manual' })
   } catch {
     log({ event: 'origin_unreachable', websocket: true })
     return originUnavailable(c)
@@ -79,7 +78,7 @@ export async function relayWebSocket(
     // A 101 without a socket cannot be passed on.
     if (answer.status === 101) return originUnavailable(c)
     log({ event: 'websocket_refused_by_origin', originStatus: answer.status })
-    return passBack(c, answer)
+    return originAnswer(c, answer).response
   }
 
   const pair = new WebSocketPair()
@@ -133,18 +132,6 @@ function originUnavailable(c: Context): Response {
 }
 
 /** The origin's answer as it came, less any gateway cookie it tries to set (as in src/proxy.ts). */
-function passBack(c: Context, answer: Response): Response {
-  const headers = new Headers(answer.headers)
-  dropGatewaySetCookies(headers)
-  const requestId = c.get('requestId')
-  if (requestId && !headers.has('x-request-id')) headers.set('x-request-id', requestId)
-  return new Response(answer.body, {
-    status: answer.status,
-    statusText: answer.statusText,
-    headers,
-  })
-}
-
 /**
  * Relays messages both ways until either side closes, and closes both when the grant ends.
  * Settles once the relay is over and every timer is cleared.
