@@ -28,6 +28,8 @@ export default defineConfig({
           // Tests edit KV directly; an isolate-level cache would hide that. Its own test sets it.
           SESSION_CACHE_SECONDS: '0',
           WORKOS_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+          // Every request's line, so the leak scan at the end of the run sees every one.
+          LOG_REQUESTS: 'all',
           ADMIN_TOKEN: 'test-admin-token-0123456789-abcdefghijkl',
           FORWARD_AUTH_TOKEN: 'test-forward-auth-token-0123456789-abcdef',
           // A second, separate origin for ACCESS routes that name their own.

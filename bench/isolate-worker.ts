@@ -22,6 +22,7 @@ import {
   BENCH_PUBLIC_URL,
   SCENARIOS,
   type CallerKind,
+  LOG_SETTINGS,
   type LogSetting,
   type Scenario,
 } from './scenarios.ts'
@@ -56,7 +57,8 @@ globalThis.fetch = async function inMemoryOrigin(
 
 /** A service binding's stand-in: answers like the origin. */
 const serviceStandIn = {
-  fetch: async (request: Request) => originAnswer(request.headers),
+  fetch: async (input: RequestInfo | URL, init?: RequestInit) =>
+    originAnswer(input instanceof Request ? input.headers : (init?.headers as Headers)),
   connect: () => {
     throw new Error('not in the bench')
   },
@@ -89,7 +91,7 @@ async function variantEnv(
     variant = {
       ...env,
       ASSERTION_KEYS: await (assertionKeys ??= makeAssertionKeys()),
-      LOG_REQUESTS: log,
+      LOG_REQUESTS: log === 'all-muted' ? 'all' : log,
       [BENCH_SERVICE_BINDING]: serviceStandIn,
       ...(scenario.policy && { ACCESS: JSON.stringify(POLICIES[scenario.policy]()) }),
       ...(scenario.cacheSeconds !== undefined && {
@@ -232,7 +234,7 @@ let isolate: string | undefined
 async function run(url: URL, env: Env, ctx: ExecutionContext): Promise<Response> {
   isolate ??= crypto.randomUUID()
   const scenario = SCENARIOS.find((s) => s.key === url.searchParams.get('scenario'))
-  const log = url.searchParams.get('log') === 'all' ? 'all' : 'errors'
+  const log = LOG_SETTINGS.find((setting) => setting === url.searchParams.get('log')) ?? 'errors'
   const n = Number(url.searchParams.get('n') ?? '0')
   if (!scenario || !Number.isInteger(n) || n < 0)
     return Response.json({ error: 'scenario=<key>&n=<count>' }, { status: 400 })
@@ -248,20 +250,31 @@ async function run(url: URL, env: Env, ctx: ExecutionContext): Promise<Response>
   Object.assign(counters, { originRequests: 0, identifiedAtOrigin: 0, otherFetches: 0 })
   let mismatches = 0
   let firstMismatch: { status: number; body: string } | undefined
-  for (let i = 0; i < n; i++) {
-    const request = new Request(requestUrl, { headers })
-    const response = bare
-      ? await passthrough.fetch(request, target as unknown as { ORIGIN_URL: string })
-      : await gateway.fetch(request, target, ctx)
-    if (response.status === scenario.expect) {
-      await response.arrayBuffer()
-    } else {
-      mismatches++
-      const body = await response.text()
-      firstMismatch ??= { status: response.status, body: body.slice(0, 300) }
+  // all-muted: every line is made and handed to console.log, which keeps only its length.
+  const print = console.log
+  let mutedChars = 0
+  if (log === 'all-muted')
+    console.log = (line: unknown) => {
+      mutedChars += String(line).length
     }
+  try {
+    for (let i = 0; i < n; i++) {
+      const request = new Request(requestUrl, { headers })
+      const response = bare
+        ? await passthrough.fetch(request, target as unknown as { ORIGIN_URL: string })
+        : await gateway.fetch(request, target, ctx)
+      if (response.status === scenario.expect) {
+        await response.arrayBuffer()
+      } else {
+        mismatches++
+        const body = await response.text()
+        firstMismatch ??= { status: response.status, body: body.slice(0, 300) }
+      }
+    }
+  } finally {
+    console.log = print
   }
-  return Response.json({ isolate, n, mismatches, firstMismatch, ...counters })
+  return Response.json({ isolate, n, mismatches, firstMismatch, mutedChars, ...counters })
 }
 
 export default {

@@ -47,8 +47,12 @@ export interface Config {
   readonly assertionKeys: readonly JsonWebKey[]
   /** The assertion's `aud`: ASSERTION_AUDIENCE, else the origin's own origin. */
   readonly assertionAudience: string
-  /** `all`: one log line per request; `errors`: only for answers of 400 and above. */
-  readonly logRequests: 'all' | 'errors'
+  /**
+   * `all`: one log line per request; `auth` (the default): every answer the gateway makes itself
+   * and every answer of 400 and above, but not the origin's successful answers nor the polled
+   * endpoints (health, stylesheet, JWKS, a forward-auth pass); `errors`: only 400 and above.
+   */
+  readonly logRequests: 'all' | 'auth' | 'errors'
   /** How often an open WebSocket's session or token is read again (past every cache). */
   readonly websocketRecheckSeconds: number
   /** How long one WorkOS call may take before the person is told to try again. */
@@ -352,9 +356,9 @@ export function parseConfig(env: Record<string, unknown>): Config {
   if (!/^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(accentColor))
     fail('ACCENT_COLOR', 'must be a hex colour such as #4f46e5')
 
-  const logRequests = e.LOG_REQUESTS ?? 'all'
-  if (logRequests !== 'all' && logRequests !== 'errors')
-    fail('LOG_REQUESTS', 'must be "all" or "errors"')
+  const logRequests = e.LOG_REQUESTS ?? 'auth'
+  if (logRequests !== 'all' && logRequests !== 'auth' && logRequests !== 'errors')
+    fail('LOG_REQUESTS', 'must be "all", "auth" or "errors"')
 
   const websocketRecheckSeconds = Number(e.WEBSOCKET_RECHECK_SECONDS ?? 30)
   if (

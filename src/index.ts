@@ -32,7 +32,8 @@ import { stylesheet } from './pages/stylesheet'
 const app = new Hono<AppEnv>()
 
 // Always the gateway's own id: a client-chosen one would reach the origin as if we had made it.
-// Every request gets one structured log line (src/log.ts) carrying it.
+// Every request gets one structured log line (src/log.ts) carrying it, written as LOG_REQUESTS
+// says (shouldWrite).
 app.use(async function requestLog(c, next) {
   const id = crypto.randomUUID()
   c.set('requestId', id)
@@ -44,13 +45,31 @@ app.use(async function requestLog(c, next) {
       line.route = c.req.routePath
       line.status = c.res.status
       line.outcome ??= c.res.status < 400 ? 'ok' : `status_${c.res.status}`
-      // LOG_REQUESTS=errors keeps only answers of 400 and above (and any request whose config
-      // could not be read, which is always worth a line).
-      const config = c.get('config') as Config | undefined
-      return !config || config.logRequests === 'all' || c.res.status >= 400
+      return shouldWrite(c.get('config') as Config | undefined, line.route as string, line)
     },
   )
 })
+
+// What LOG_REQUESTS=auth leaves out while they succeed: endpoints that monitors, browsers and
+// origins poll, and forward-auth's answer for each request a proxy passes on (like a proxied one).
+const POLLED_ROUTES = new Set([
+  '/healthz',
+  '/auth/assets/gateway.css',
+  '/.well-known/jwks.json',
+  '/auth/verify',
+])
+
+/**
+ * Whether a request's line is written. A request whose config could not be read always is. With
+ * `auth`, a success the origin answered is left out: its line would repeat what Workers'
+ * metrics already count (requests, status, CPU), and it is most of the traffic.
+ */
+function shouldWrite(config: Config | undefined, route: string, line: Record<string, unknown>) {
+  if (!config || config.logRequests === 'all' || (line.status as number) >= 400) return true
+  if (config.logRequests === 'errors') return false
+  return line.originStatus === undefined && !POLLED_ROUTES.has(route)
+}
+
 app.use(async function loadConfig(c, next) {
   c.set('config', configFor(c.env))
   await next()

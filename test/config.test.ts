@@ -201,12 +201,59 @@ describe('request logs', () => {
     try {
       await gatewayWith({ LOG_REQUESTS: 'errors' }, '/healthz')
       expect(logged).not.toHaveBeenCalled()
+      await gatewayWith({ LOG_REQUESTS: 'errors' }, '/auth/login')
+      expect(logged).not.toHaveBeenCalled()
       await gatewayWith({ LOG_REQUESTS: 'errors' }, '/api', {
         headers: { accept: 'application/json' },
       })
       expect(logged).toHaveBeenCalledTimes(1)
     } finally {
       logged.mockRestore()
+    }
+  })
+
+  it("by default (auth), log the gateway's own answers and every error, not the origin's successes", async () => {
+    const { cookie } = await signIn()
+    const byDefault = { LOG_REQUESTS: undefined }
+    const logged = vi.spyOn(console, 'log')
+    const outcomes = () =>
+      logged.mock.calls.map((call) => (JSON.parse(String(call[0])) as { outcome: string }).outcome)
+    try {
+      // Left out: a signed-in request the origin answered, and the polled endpoints.
+      expect((await gatewayWith(byDefault, '/plain', { headers: { cookie } })).status).toBe(200)
+      expect((await gatewayWith(byDefault, '/healthz')).status).toBe(200)
+      expect((await gatewayWith(byDefault, '/.well-known/jwks.json')).status).toBe(200)
+      expect(outcomes()).toEqual([])
+      // Written: a refusal, the gateway's own pages, and the origin's errors.
+      await gatewayWith(byDefault, '/api', { headers: { accept: 'application/json' } })
+      await gatewayWith(byDefault, '/auth/me', { headers: { cookie } })
+      await gatewayWith(byDefault, '/__status/500', { headers: { cookie } })
+      expect(outcomes()).toEqual(['refused_not_signed_in', 'ok', 'proxied'])
+    } finally {
+      logged.mockRestore()
+    }
+  })
+
+  it('with LOG_REQUESTS=all, log the successes the origin answered too', async () => {
+    const { cookie } = await signIn()
+    const logged = vi.spyOn(console, 'log')
+    try {
+      await gatewayWith({ LOG_REQUESTS: 'all' }, '/plain', { headers: { cookie } })
+      await gatewayWith({ LOG_REQUESTS: 'all' }, '/healthz')
+      expect(logged).toHaveBeenCalledTimes(2)
+    } finally {
+      logged.mockRestore()
+    }
+  })
+
+  it('refuse a LOG_REQUESTS it does not know, naming the values', () => {
+    try {
+      parseConfig({ ...base, LOG_REQUESTS: 'some' })
+      expect.unreachable('LOG_REQUESTS=some was accepted')
+    } catch (error) {
+      expect((error as ConfigError).problems).toEqual([
+        { variable: 'LOG_REQUESTS', problem: 'must be "all", "auth" or "errors"' },
+      ])
     }
   })
 })
