@@ -48,7 +48,9 @@ export function revision(cwd: string): { commit: string | undefined; dirty: bool
         .trim()
     return {
       commit: git('rev-parse', '--short', 'HEAD'),
-      dirty: git('--no-optional-locks', 'status', '--porcelain') !== '',
+      // The bench's own results are tracked too and change with every run: not a change to the code.
+      dirty:
+        git('--no-optional-locks', 'status', '--porcelain', '--', '.', ':!bench/results') !== '',
     }
   } catch {
     return { commit: undefined, dirty: undefined }

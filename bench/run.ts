@@ -68,6 +68,13 @@ const ISOLATE = {
 mkdirSync(results, { recursive: true })
 
 // ---- the deployable bundle -------------------------------------------------------------------
+const quietWranglerEnv = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  WRANGLER_HIDE_BANNER: 'true',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+}
+
 function bundleSize() {
   execFileSync(
     process.execPath,
@@ -81,16 +88,7 @@ function bundleSize() {
       '--metafile',
       `${results}dist/meta.json`,
     ],
-    {
-      cwd: root,
-      stdio: 'pipe',
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: 'false',
-        WRANGLER_HIDE_BANNER: 'true',
-        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-      },
-    },
+    { cwd: root, stdio: 'pipe', env: quietWranglerEnv },
   )
   const code = readFileSync(`${results}dist/index.js`)
   const meta = JSON.parse(readFileSync(`${results}dist/meta.json`, 'utf8')) as {
@@ -109,7 +107,35 @@ function bundleSize() {
     rawBytes: code.length,
     gzipBytes: gzipSync(code, { level: 9 }).length,
     byPackageRawBytes: Object.fromEntries(Object.entries(byPackage).sort((a, b) => b[1] - a[1])),
+    startup: checkStartup(),
   }
+}
+
+/**
+ * `wrangler check startup` on the same build (minified), five times: the CPU its top level takes in a local
+ * workerd (what Cloudflare limits at deploy), as wrangler's profile reports it ("Active", which
+ * leaves out idle time; sampled coarsely, a few ms per sample).
+ */
+function checkStartup() {
+  const active = Array.from({ length: 5 }, () => {
+    const output = execFileSync(
+      process.execPath,
+      [
+        `${root}node_modules/wrangler/bin/wrangler.js`,
+        'check',
+        'startup',
+        // It builds the Worker itself, as `npm run build` does.
+        '--args=--minify',
+        '--outfile',
+        `${results}dist/startup.cpuprofile`,
+      ],
+      { cwd: root, stdio: 'pipe', env: quietWranglerEnv },
+    ).toString()
+    const match = /Active:\s*([\d.]+)\s*ms/.exec(output)
+    if (!match) throw new Error(`wrangler check startup printed no "Active" time:\n${output}`)
+    return Number(match[1])
+  })
+  return { activeMs: spread(active) }
 }
 
 // ---- the processes under test ----------------------------------------------------------------
@@ -473,10 +499,6 @@ try {
     startupMs: e2e && { gateway: e2e.gateway.startupMs, passThrough: e2e.bare.startupMs },
     crypto,
   }
-  writeFileSync(
-    `${results}${isolateOnly ? 'isolate-latest.json' : 'latest.json'}`,
-    JSON.stringify(report, null, 2),
-  )
   const headline: Headline = {
     date: report.date,
     mode,
@@ -501,6 +523,11 @@ try {
     }),
     ...(bundle && { bundleGzipBytes: bundle.gzipBytes }),
   }
+  writeFileSync(
+    `${results}${isolateOnly ? 'isolate-latest.json' : 'latest.json'}`,
+    // The runs before this one, newest last, so a regression shows in the file itself.
+    JSON.stringify({ ...report, previousRuns: history.slice(-10) }, null, 2),
+  )
   appendHistory(historyFile, headline)
 
   // ---- the tables --------------------------------------------------------------------------------
@@ -761,6 +788,7 @@ End to end: ${endToEnd.rounds} rounds of ${endToEnd.durationSeconds} s, ${endToE
 | KV per sign-in (code / link) | ${kvPerSignIn.code.get}/${kvPerSignIn.link.get} reads, ${kvPerSignIn.code.put}/${kvPerSignIn.link.put} writes, ${kvPerSignIn.code.delete}/${kvPerSignIn.link.delete} deletes |
 | WorkOS calls per sign-in | code ${trips.code.fromGateway}, link ${trips.link.fromGateway} (+ the person's own GET of the link) |
 | bundle (minified) | ${f(bundle.rawBytes / 1024)} KiB raw, ${f(bundle.gzipBytes / 1024)} KiB gzip (budget ≤ 100 KB) |
+| start-up CPU (\`wrangler check startup\`, "Active") | ${formatSpread(bundle.startup.activeMs)} ms, 5 runs |
 | bundle by package (raw) | ${Object.entries(bundle.byPackageRawBytes)
     .map(([k, v]) => `${k} ${f(v / 1024)} KiB`)
     .join(', ')} |

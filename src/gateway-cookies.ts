@@ -18,6 +18,23 @@ export const isGatewayCookieName = (name: string) => GATEWAY_COOKIES.has(name.tr
 /** The Cookie header without the gateway's own cookies (any copy), or null if nothing is left. */
 export function withoutGatewayCookies(cookie: string | null): string | null {
   if (!cookie) return null
+  // A browser sends the same Cookie header with each request: filter each distinct one once.
+  // (Long ones are not kept: at most about 2 MB for the lot.)
+  if (cookie.length > MAX_REMEMBERED_LENGTH) return filterCookieHeader(cookie)
+  let kept = filtered.get(cookie)
+  if (kept === undefined) {
+    kept = filterCookieHeader(cookie)
+    if (filtered.size >= MAX_FILTERED) filtered.clear()
+    filtered.set(cookie, kept)
+  }
+  return kept
+}
+
+const MAX_FILTERED = 1000
+const MAX_REMEMBERED_LENGTH = 2048
+const filtered = new Map<string, string | null>()
+
+function filterCookieHeader(cookie: string): string | null {
   const kept = cookie
     .split(';')
     .map((pair) => pair.trim())

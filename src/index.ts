@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { csrf } from 'hono/csrf'
 import { secureHeaders } from 'hono/secure-headers'
@@ -37,10 +37,14 @@ const app = new Hono<AppEnv>()
 app.use(async function requestLog(c, next) {
   const id = crypto.randomUUID()
   c.set('requestId', id)
-  c.header('X-Request-ID', id)
   await withRequestLog(
     { requestId: id, method: c.req.method },
-    () => next(),
+    async () => {
+      await next()
+      // Stamped on the answer once it exists (an origin's own X-Request-ID is kept): set before,
+      // it would cost every proxied request a Headers object that its answer never uses.
+      stampRequestId(c, id)
+    },
     (_, line) => {
       line.route = c.req.routePath
       line.status = c.res.status
@@ -49,6 +53,17 @@ app.use(async function requestLog(c, next) {
     },
   )
 })
+
+function stampRequestId(c: Context<AppEnv>, id: string) {
+  if (c.res.headers.has('x-request-id')) return
+  try {
+    c.res.headers.set('X-Request-ID', id)
+  } catch {
+    // An answer whose headers cannot change: one copy that can.
+    c.res = new Response(c.res.body, c.res)
+    c.res.headers.set('X-Request-ID', id)
+  }
+}
 
 // What LOG_REQUESTS=auth leaves out while they succeed: endpoints that monitors, browsers and
 // origins poll, and forward-auth's answer for each request a proxy passes on (like a proxied one).

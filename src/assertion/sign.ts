@@ -10,6 +10,18 @@ export const ASSERTION_TTL_SECONDS = 60
 const encoder = new TextEncoder()
 const MAX_CACHED_ASSERTIONS = 10_000
 const recentAssertions = new Map<string, { token: string; exp: number }>()
+// The last assertion made for an identity object, with what else its claims depend on.
+const lastForIdentity = new WeakMap<
+  ForwardIdentity,
+  { token: string; exp: number; kid: string; aud: string; iss: string }
+>()
+const remember = (
+  identity: ForwardIdentity,
+  made: { token: string; exp: number },
+  kid: string,
+  aud: string,
+  iss: string,
+) => lastForIdentity.set(identity, { ...made, kid, aud, iss })
 const encodeJson = (value: unknown) => base64url(encoder.encode(JSON.stringify(value)))
 
 /** Who a proxied request is for: a signed-in person, or a machine with a service token. */
@@ -40,6 +52,18 @@ export async function signAssertion(c: Context, identity: ForwardIdentity): Prom
   const config = c.get('config')
   const { signing } = await assertionKeys(config)
   const now = Math.floor(Date.now() / 1000)
+  const issuer = publicOrigin(c)
+  // A cached session's requests share one identity object (personOf): its last assertion is
+  // found without building the claims and their key again.
+  const last = lastForIdentity.get(identity)
+  if (
+    last &&
+    last.kid === signing.kid &&
+    last.aud === config.assertionAudience &&
+    last.iss === issuer &&
+    last.exp - now >= ASSERTION_TTL_SECONDS / 2
+  )
+    return last.token
   // An ECDSA signature per request is most of the gateway's own CPU: reuse a session's assertion
   // while it has at least half its life left.
   const subject =
@@ -60,15 +84,18 @@ export async function signAssertion(c: Context, identity: ForwardIdentity): Prom
   const cacheKey = [
     signing.kid,
     config.assertionAudience,
-    publicOrigin(c),
+    issuer,
     identity.kind,
     JSON.stringify(subject),
   ].join('\n')
   const cached = recentAssertions.get(cacheKey)
-  if (cached && cached.exp - now >= ASSERTION_TTL_SECONDS / 2) return cached.token
+  if (cached && cached.exp - now >= ASSERTION_TTL_SECONDS / 2) {
+    remember(identity, cached, signing.kid, config.assertionAudience, issuer)
+    return cached.token
+  }
   const header = encodeJson({ alg: 'ES256', typ: 'JWT', kid: signing.kid })
   const payload = encodeJson({
-    iss: publicOrigin(c),
+    iss: issuer,
     aud: config.assertionAudience,
     ...subject,
     iat: now,
@@ -82,7 +109,9 @@ export async function signAssertion(c: Context, identity: ForwardIdentity): Prom
   )
   const token = `${header}.${payload}.${base64url(signature)}`
   if (recentAssertions.size >= MAX_CACHED_ASSERTIONS) recentAssertions.clear()
-  recentAssertions.set(cacheKey, { token, exp: now + ASSERTION_TTL_SECONDS })
+  const made = { token, exp: now + ASSERTION_TTL_SECONDS }
+  recentAssertions.set(cacheKey, made)
+  remember(identity, made, signing.kid, config.assertionAudience, issuer)
   return token
 }
 

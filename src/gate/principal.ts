@@ -28,7 +28,19 @@ export type Caller =
     }
   | { principal: null; reason: SignInReason }
 
-const personPrincipal = (record: SessionRecord): Exclude<Principal, null> => ({
+// One principal per session record, as for its identity (personOf): records never change in place.
+const principals = new WeakMap<SessionRecord, Exclude<Principal, null>>()
+
+function personPrincipal(record: SessionRecord): Exclude<Principal, null> {
+  let principal = principals.get(record)
+  if (!principal) {
+    principal = principalOf(record)
+    principals.set(record, principal)
+  }
+  return principal
+}
+
+const principalOf = (record: SessionRecord): Exclude<Principal, null> => ({
   kind: 'person',
   email: record.email,
   userId: record.userId,

@@ -58,15 +58,34 @@ export const authMethodOf = (record: SessionRecord): AuthMethod =>
 const AMR: Record<AuthMethod, string> = { code: 'otp', link: 'email', sso: 'sso' }
 
 /** The identity a session's requests carry to the origin (headers and the assertion). */
-export const personOf = (record: SessionRecord) => ({
-  kind: 'person' as const,
-  userId: record.userId,
-  email: record.email,
-  sid: record.sid,
-  authTime: record.createdAt,
-  amr:
-    record.mfaAt === undefined ? [AMR[authMethodOf(record)]] : [AMR[authMethodOf(record)], 'mfa'],
-  organizationId: record.organizationId,
-  roles: record.roles,
-  groups: record.groups,
-})
+const identities = new WeakMap<SessionRecord, ReturnType<typeof identityOf>>()
+
+const identityOf = (record: SessionRecord) =>
+  Object.freeze({
+    kind: 'person' as const,
+    userId: record.userId,
+    email: record.email,
+    sid: record.sid,
+    authTime: record.createdAt,
+    amr: Object.freeze(
+      record.mfaAt === undefined ? [AMR[authMethodOf(record)]] : [AMR[authMethodOf(record)], 'mfa'],
+    ),
+    organizationId: record.organizationId,
+    roles: record.roles,
+    groups: record.groups,
+  })
+
+/**
+ * Who a session is for, as the origin is told. One frozen object per record: a cached session
+ * answers a browser's every request with the same record, and the assertion made for it is
+ * remembered by this object (src/assertion/sign.ts). Records are never changed in place (a
+ * refresh makes a new one), so a record's identity cannot go stale.
+ */
+export function personOf(record: SessionRecord) {
+  let identity = identities.get(record)
+  if (!identity) {
+    identity = identityOf(record)
+    identities.set(record, identity)
+  }
+  return identity
+}
