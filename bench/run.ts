@@ -652,6 +652,16 @@ async function endToEndRounds(w: Workers) {
       runs.get(p.key)!.push(await load(p.worker, '/bench', p.headers))
     console.log(`bench: end-to-end round ${round + 1}/${ROUNDS} done`)
   }
+  // A path that served nothing, or failed some requests, measured something else (a Worker that
+  // did not start, a port another process answers on): refuse the run rather than report it.
+  for (const p of paths) {
+    const failed = runs.get(p.key)!.filter((x) => x.requests === 0 || x.errors > 0)
+    if (failed.length > 0)
+      throw new Error(
+        `end to end: ${p.label} had ${failed.length} of ${ROUNDS} rounds with errors or no answers ` +
+          `(${failed.map((x) => `${x.requests} answered, ${x.errors} errors`).join('; ')})`,
+      )
+  }
   const bareRuns = runs.get('passThrough')!
   const finite = (values: number[]) => values.filter((v) => Number.isFinite(v))
   const summaries: Record<string, PathSummary> = {}
