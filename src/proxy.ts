@@ -167,7 +167,7 @@ export async function forwardToOrigin(
       'The site is not answering. Please try again.',
     )
   }
-  const { response, droppedGatewayCookies } = originAnswer(c, answer)
+  const { response, droppedGatewayCookies } = originAnswer(answer)
   log({
     event: identity ? 'proxied' : 'proxied_public',
     originStatus: response.status,
@@ -178,20 +178,18 @@ export async function forwardToOrigin(
 
 /**
  * The origin's answer as the client gets it. One copy, because a fetched answer's headers cannot
- * be changed: the origin's headers stay as they are, except those that describe its connection to
- * us, and that it cannot set or clear the gateway's cookies. The request id is added so a person
- * reporting a problem can quote it.
+ * be changed (requestLog in index.ts adds the request id): the origin's headers stay as they are,
+ * except those that describe its connection to us, and that it cannot set or clear the gateway's
+ * cookies.
  */
-export function originAnswer(
-  c: Context,
-  answer: Response,
-): { response: Response; droppedGatewayCookies: number } {
+export function originAnswer(answer: Response): {
+  response: Response
+  droppedGatewayCookies: number
+} {
   const response = new Response(answer.body, answer)
   const headers = response.headers
   dropHopByHop(headers)
   const droppedGatewayCookies = dropGatewaySetCookies(headers)
-  const requestId = c.get('requestId')
-  if (requestId && !headers.has('x-request-id')) headers.set('x-request-id', requestId)
   return { response, droppedGatewayCookies }
 }
 

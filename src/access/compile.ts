@@ -283,18 +283,9 @@ function originTarget(value: unknown, at: string, fail: Fail): Target {
 }
 
 function corsPolicy(value: unknown, at: string, fail: Fail): CorsPolicy | undefined {
-  const parsed = table.safeParse(value)
-  if (!parsed.success || Array.isArray(value)) {
-    fail(at, 'must be an object with "origins"')
-    return undefined
-  }
-  const c = parsed.data
-  let ok = true
-  const problem: Fail = (where, text) => {
-    ok = false
-    fail(where, text)
-  }
-  unknownFields(c, CORS_FIELDS, at, problem)
+  const opened = openTable(value, CORS_FIELDS, at, fail, 'must be an object with "origins"')
+  if (!opened) return undefined
+  const { fields: c, problem, hasProblems } = opened
 
   const origins = new Set<string>()
   const list = stringList.safeParse(c.origins)
@@ -341,7 +332,7 @@ function corsPolicy(value: unknown, at: string, fail: Fail): CorsPolicy | undefi
     else maxAge = c.maxAge as number
   }
 
-  if (!ok || !methods) return undefined
+  if (hasProblems() || !methods) return undefined
   const methodNames = [...methods]
   headers = Object.freeze(headers) as string[]
   return Object.freeze({
@@ -421,18 +412,15 @@ function conditionSet(
   at: string,
   fail: Fail,
 ): ConditionSet | undefined {
-  const parsed = table.safeParse(value)
-  if (!parsed.success || Array.isArray(value)) {
-    fail(at, 'must be an object of conditions, e.g. {"emails": ["a@example.com"]}')
-    return undefined
-  }
-  const c = parsed.data
-  let ok = true
-  const problem: Fail = (where, text) => {
-    ok = false
-    fail(where, text)
-  }
-  unknownFields(c, CONDITION_KEYS, at, problem)
+  const opened = openTable(
+    value,
+    CONDITION_KEYS,
+    at,
+    fail,
+    'must be an object of conditions, e.g. {"emails": ["a@example.com"]}',
+  )
+  if (!opened) return undefined
+  const { fields: c, problem, hasProblems } = opened
   const keys = CONDITION_KEYS.filter((key) => c[key] !== undefined)
   if (keys.length === 0 && Object.keys(c).length === 0)
     problem(at, 'must have at least one condition (for any signed-in person: {"everyone": true})')
@@ -515,7 +503,7 @@ function conditionSet(
     (AUTH_METHODS as readonly string[]).includes(m) ? m : undefined,
   )
 
-  if (!ok) return undefined
+  if (hasProblems()) return undefined
   const set = (list: string[] | undefined) => (list === undefined ? undefined : new Set(list))
   return Object.freeze({
     label,
@@ -542,6 +530,31 @@ function conditionSet(
 }
 
 /** Reports each key outside `known`, suggesting the nearest known one for a likely typo. */
+/**
+ * A table checked field by field: `problem` reports like `fail` and remembers that it did, so the
+ * caller can check every field (naming each problem) before refusing the table once.
+ */
+function openTable(
+  value: unknown,
+  known: readonly string[],
+  at: string,
+  fail: Fail,
+  shape: string,
+): { fields: Record<string, unknown>; problem: Fail; hasProblems: () => boolean } | undefined {
+  const parsed = table.safeParse(value)
+  if (!parsed.success || Array.isArray(value)) {
+    fail(at, shape)
+    return undefined
+  }
+  let found = false
+  const problem: Fail = (where, text) => {
+    found = true
+    fail(where, text)
+  }
+  unknownFields(parsed.data, known, at, problem)
+  return { fields: parsed.data, problem, hasProblems: () => found }
+}
+
 function unknownFields(
   object: Record<string, unknown>,
   known: readonly string[],

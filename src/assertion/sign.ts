@@ -9,19 +9,17 @@ export const ASSERTION_TTL_SECONDS = 60
 
 const encoder = new TextEncoder()
 const MAX_CACHED_ASSERTIONS = 10_000
-const recentAssertions = new Map<string, { token: string; exp: number }>()
-// The last assertion made for an identity object, with what else its claims depend on.
-const lastForIdentity = new WeakMap<
-  ForwardIdentity,
-  { token: string; exp: number; kid: string; aud: string; iss: string }
->()
-const remember = (
-  identity: ForwardIdentity,
-  made: { token: string; exp: number },
-  kid: string,
-  aud: string,
-  iss: string,
-) => lastForIdentity.set(identity, { ...made, kid, aud, iss })
+// An assertion made, with everything besides the subject that its claims depend on.
+interface Made {
+  token: string
+  exp: number
+  kid: string
+  aud: string
+  iss: string
+}
+const recentAssertions = new Map<string, Made>()
+// The last assertion made for an identity object (see personOf).
+const lastForIdentity = new WeakMap<ForwardIdentity, Made>()
 const encodeJson = (value: unknown) => base64url(encoder.encode(JSON.stringify(value)))
 
 /** Who a proxied request is for: a signed-in person, or a machine with a service token. */
@@ -90,7 +88,7 @@ export async function signAssertion(c: Context, identity: ForwardIdentity): Prom
   ].join('\n')
   const cached = recentAssertions.get(cacheKey)
   if (cached && cached.exp - now >= ASSERTION_TTL_SECONDS / 2) {
-    remember(identity, cached, signing.kid, config.assertionAudience, issuer)
+    lastForIdentity.set(identity, cached)
     return cached.token
   }
   const header = encodeJson({ alg: 'ES256', typ: 'JWT', kid: signing.kid })
@@ -109,9 +107,15 @@ export async function signAssertion(c: Context, identity: ForwardIdentity): Prom
   )
   const token = `${header}.${payload}.${base64url(signature)}`
   if (recentAssertions.size >= MAX_CACHED_ASSERTIONS) recentAssertions.clear()
-  const made = { token, exp: now + ASSERTION_TTL_SECONDS }
+  const made: Made = {
+    token,
+    exp: now + ASSERTION_TTL_SECONDS,
+    kid: signing.kid,
+    aud: config.assertionAudience,
+    iss: issuer,
+  }
   recentAssertions.set(cacheKey, made)
-  remember(identity, made, signing.kid, config.assertionAudience, issuer)
+  lastForIdentity.set(identity, made)
   return token
 }
 

@@ -3,6 +3,7 @@ import type { Principal } from '../access/index.ts'
 import type { ForwardIdentity } from '../assertion/sign'
 import { GatewayError } from '../errors'
 import { log } from '../log'
+import { perObject } from '../per-object'
 import {
   CLIENT_ID_HEADER,
   CLIENT_SECRET_HEADER,
@@ -28,19 +29,8 @@ export type Caller =
     }
   | { principal: null; reason: SignInReason }
 
-// One principal per session record, as for its identity (personOf): records never change in place.
-const principals = new WeakMap<SessionRecord, Exclude<Principal, null>>()
-
-function personPrincipal(record: SessionRecord): Exclude<Principal, null> {
-  let principal = principals.get(record)
-  if (!principal) {
-    principal = principalOf(record)
-    principals.set(record, principal)
-  }
-  return principal
-}
-
-const principalOf = (record: SessionRecord): Exclude<Principal, null> => ({
+// One principal per session record, as for its identity (personOf).
+const personPrincipal = perObject((record: SessionRecord): Exclude<Principal, null> => ({
   kind: 'person',
   email: record.email,
   userId: record.userId,
@@ -50,7 +40,7 @@ const principalOf = (record: SessionRecord): Exclude<Principal, null> => ({
   ...(record.roles !== undefined && { roles: record.roles }),
   ...(record.groups !== undefined && { groups: record.groups }),
   mfa: record.mfaAt !== undefined,
-})
+}))
 
 /**
  * The request's caller. A request presenting a service token is judged by the token alone: a

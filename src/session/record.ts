@@ -1,5 +1,6 @@
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
+import { perObject } from '../per-object'
 
 /** What the gateway keeps about one signed-in browser. Stored as JSON; see STORAGE.md. */
 export const sessionRecordSchema = z.object({
@@ -58,8 +59,6 @@ export const authMethodOf = (record: SessionRecord): AuthMethod =>
 const AMR: Record<AuthMethod, string> = { code: 'otp', link: 'email', sso: 'sso' }
 
 /** The identity a session's requests carry to the origin (headers and the assertion). */
-const identities = new WeakMap<SessionRecord, ReturnType<typeof identityOf>>()
-
 const identityOf = (record: SessionRecord) =>
   Object.freeze({
     kind: 'person' as const,
@@ -78,14 +77,6 @@ const identityOf = (record: SessionRecord) =>
 /**
  * Who a session is for, as the origin is told. One frozen object per record: a cached session
  * answers a browser's every request with the same record, and the assertion made for it is
- * remembered by this object (src/assertion/sign.ts). Records are never changed in place (a
- * refresh makes a new one), so a record's identity cannot go stale.
+ * remembered by this object (src/assertion/sign.ts).
  */
-export function personOf(record: SessionRecord) {
-  let identity = identities.get(record)
-  if (!identity) {
-    identity = identityOf(record)
-    identities.set(record, identity)
-  }
-  return identity
-}
+export const personOf = perObject(identityOf)

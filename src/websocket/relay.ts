@@ -78,7 +78,7 @@ export async function relayWebSocket(
     // A 101 without a socket cannot be passed on.
     if (answer.status === 101) return originUnavailable(c)
     log({ event: 'websocket_refused_by_origin', originStatus: answer.status })
-    return originAnswer(c, answer).response
+    return originAnswer(answer).response
   }
 
   const pair = new WebSocketPair()
