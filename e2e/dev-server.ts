@@ -15,14 +15,31 @@ export interface DevServer {
   stop(): Promise<void>
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// Ports handed out by this process, each to one server only.
+const handedOut = new Set<number>()
+
+/**
+ * A port for a server this process is about to start. Chosen below Linux's ephemeral range
+ * (32768–60999 by default), where the kernel picks ports for `listen(0)` and for outgoing
+ * connections: a port from there could be taken by wrangler's or workerd's own listeners, or by
+ * a load generator's connections, before our server binds it (the bench once saw another process
+ * answer on the bare Worker's port). Never the same port twice in one process.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000)
+    if (handedOut.has(port)) continue
+    handedOut.add(port)
+    if (await canListen(port)) return port
+  }
+  throw new Error('no free port between 20000 and 32000')
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
 }
 
