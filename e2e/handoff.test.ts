@@ -87,4 +87,32 @@ describe('one sign-in for every host', () => {
     assert.equal(me?.status(), 401)
     await context.close()
   })
+
+  it('"Sign out" on an app host sticks: the next visit shows the sign-in form', async () => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    const email = `shared-${Date.now().toString(36)}@example.com`
+    await page.goto(on('app', '/desk'))
+    await page.getByLabel('Email address').fill(email)
+    await page.getByRole('button', { name: 'Email me a sign-in code' }).click()
+    await page.waitForURL(/auth\.localhost:\d+\/auth\/code/)
+    let mail = { count: 0, code: null as string | null }
+    for (let i = 0; i < 50 && !mail.code; i++) {
+      mail = await mailCount(email)
+      if (!mail.code) await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    await page.getByLabel('Sign-in code').fill(mail.code!)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.waitForURL(on('app', '/desk'))
+    assert.equal(await page.locator('#email').textContent(), email)
+
+    // The origin's own "Sign out" button (a form to /auth/logout on the app host).
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.waitForURL(/auth\.localhost:\d+\/auth\/login/)
+    await page.goto(on('app', '/desk'))
+    assert.equal(new URL(page.url()).hostname, 'auth.localhost', page.url())
+    assert.equal(new URL(page.url()).pathname, '/auth/login')
+    assert.ok(await page.getByLabel('Email address').isVisible())
+    await context.close()
+  })
 })

@@ -19,6 +19,12 @@ export interface Organization {
   id: string
   name: string
   domains: OrganizationDomain[]
+  /**
+   * WorkOS's `allow_profiles_outside_organization`: its connections may sign in profiles whose
+   * email is at none of its verified domains (off by default, as in WorkOS). On, the IdP page
+   * takes any address: a tenant's IdP asserting someone else's.
+   */
+  allowProfilesOutsideOrganization: boolean
   createdAt: number
   updatedAt: number
 }
@@ -73,12 +79,18 @@ const iso = (ms: number) => new Date(ms).toISOString()
 export const domainOf = (email: string) => email.slice(email.lastIndexOf('@') + 1).toLowerCase()
 
 export function newOrganization(
-  input: { id?: string; name: string; domains: { domain: string; state: DomainState }[] },
+  input: {
+    id?: string
+    name: string
+    domains: { domain: string; state: DomainState }[]
+    allowProfilesOutsideOrganization?: boolean
+  },
   now: number,
 ): Organization {
   return {
     id: input.id ?? workosId('org'),
     name: input.name,
+    allowProfilesOutsideOrganization: input.allowProfilesOutsideOrganization ?? false,
     domains: input.domains.map(({ domain, state }) => ({
       id: workosId('org_domain'),
       domain: domain.toLowerCase(),
@@ -146,7 +158,7 @@ export function organizationJson(organization: Organization) {
     object: 'organization' as const,
     id: organization.id,
     name: organization.name,
-    allow_profiles_outside_organization: false,
+    allow_profiles_outside_organization: organization.allowProfilesOutsideOrganization,
     domains: organization.domains.map((domain) => ({
       object: 'organization_domain' as const,
       id: domain.id,

@@ -43,6 +43,8 @@ export interface OrganizationInput {
   domains: (string | { domain: string; state: DomainState })[]
   /** Whether it gets an active SSO connection (default true). */
   sso?: boolean
+  /** WorkOS's allow_profiles_outside_organization (default false; kept as is on an update). */
+  allowProfilesOutsideOrganization?: boolean
   connectionId?: string
   connectionType?: string
 }
@@ -351,9 +353,19 @@ export class EmulatorState {
     if (organization) {
       organization.name = input.name
       organization.domains = newOrganization({ name: input.name, domains }, now).domains
+      if (input.allowProfilesOutsideOrganization !== undefined)
+        organization.allowProfilesOutsideOrganization = input.allowProfilesOutsideOrganization
       organization.updatedAt = now
     } else {
-      organization = newOrganization({ id: input.id, name: input.name, domains }, now)
+      organization = newOrganization(
+        {
+          id: input.id,
+          name: input.name,
+          domains,
+          allowProfilesOutsideOrganization: input.allowProfilesOutsideOrganization,
+        },
+        now,
+      )
       this.organizations.set(organization.id, organization)
     }
     let connection = this.activeConnectionOf(organization.id)

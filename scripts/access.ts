@@ -5,9 +5,15 @@ import { parseArgs } from 'node:util'
 import {
   checkPath,
   compileAccess,
+  decideMethods,
+  dependsOnMethod,
   evaluate,
   lintAccess,
+  lintSignInHost,
   normaliseHost,
+  overrideMethods,
+  overrideRoutedElsewhere,
+  overrideValuesIn,
   type AuthMethod,
   type CompiledAccess,
   type CompiledRoute,
@@ -20,7 +26,8 @@ const USAGE = `Usage:
       [--email a@example.com | --token NAME] [--ip 1.2.3.4] [--country DE]
       [--org org_…] [--role R]… [--group G]… [--method code|link|sso] [--mfa]
       [--signed-in-ago SECONDS] [--file access.json | --env NAME] [--config wrangler.toml]
-  npm run access -- lint [--file access.json | --env NAME] [--config wrangler.toml]
+  npm run access -- lint [--file access.json [--sign-in-host HOST] | --env NAME]
+      [--config wrangler.toml]
 
 ACCESS is read as the Worker gets it: --file (JSON); else .dev.vars (local dev), then the
 [vars] of wrangler.toml. With --env NAME, the [env.NAME.vars] of wrangler.toml (what is deployed;
@@ -38,7 +45,7 @@ class SourceError extends UsageError {}
 
 const options = {
   url: { type: 'string' },
-  // Given twice, as SSO-MFA.md's check tool does: an HTTP method (GET) and a sign-in method
+  // Given twice, as the README's check tool does: an HTTP method (GET) and a sign-in method
   // (code, link or sso), told apart by their values.
   method: { type: 'string', multiple: true },
   email: { type: 'string' },
@@ -54,6 +61,7 @@ const options = {
   file: { type: 'string' },
   env: { type: 'string' },
   config: { type: 'string', default: 'wrangler.toml' },
+  'sign-in-host': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const
 
@@ -85,11 +93,13 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE
   }
   const access = compiled.access
-  return command === 'lint' ? lint(access, loaded.source) : check(access, values, loaded.source)
+  return command === 'lint'
+    ? lint(access, loaded.source, loaded.signInHost)
+    : check(access, values, loaded.source)
 }
 
-function lint(access: CompiledAccess, source: string): number {
-  const warnings = lintAccess(access)
+function lint(access: CompiledAccess, source: string, signInHost: string | undefined): number {
+  const warnings = [...lintAccess(access), ...lintSignInHost(access, signInHost)]
   console.log(`ACCESS from ${source}: valid, ${access.routes.length} route(s)`)
   for (const route of access.routes) console.log(`  ${describeRoute(route)}`)
   for (const warning of warnings) console.log(`warning: ${warning}`)
@@ -137,10 +147,40 @@ function check(access: CompiledAccess, values: Values, source: string): number {
     return EXIT_REFUSED
   }
   console.log(`route     ${describeRoute(evaluation.route)}`)
-  for (const verdict of evaluation.verdicts)
+  // As the Worker: once the request's own method is allowed, a `_method` in the query is decided
+  // as well where the method matters (the Worker also reads one from a POST's form body, which
+  // the tool is not given).
+  const overrides = evaluation.outcome === 'allow' ? queryOverrides(access, url, method) : []
+  if (overrides === undefined) {
+    console.log('decision  400 bad_method_override (_method does not name one method)')
+    return EXIT_REFUSED
+  }
+  const elsewhere = overrideRoutedElsewhere(access, facts, evaluation.route, overrides)
+  if (elsewhere !== undefined) {
+    console.log(`decision  400 method_override_refused (${elsewhere} is routed elsewhere)`)
+    return EXIT_REFUSED
+  }
+  const decision =
+    evaluation.outcome === 'allow'
+      ? decideMethods(evaluation.route, facts, overrides, principal, { explain: true })
+      : evaluation
+  for (const verdict of decision.verdicts)
     console.log(`  ${verdict.matched ? '✓' : '✗'} ${verdict.rule}: ${verdict.detail}`)
-  console.log(`decision  ${evaluation.outcome}${ANSWERS[evaluation.outcome]}`)
-  return evaluation.outcome === 'allow' ? EXIT_ALLOWED : EXIT_REFUSED
+  console.log(`decision  ${decision.outcome}${ANSWERS[decision.outcome]}`)
+  return decision.outcome === 'allow' ? EXIT_ALLOWED : EXIT_REFUSED
+}
+
+/** The `_method` overrides in the URL's query the Worker would decide on; undefined: refused. */
+function queryOverrides(
+  access: CompiledAccess,
+  url: URL,
+  method: string,
+): readonly string[] | undefined {
+  if (!dependsOnMethod(access, { host: url.host, path: url.pathname })) return []
+  const values: string[] = []
+  overrideValuesIn(url.search.slice(1), values)
+  const overrides = overrideMethods(values, method)
+  return overrides.ok ? overrides.methods : undefined
 }
 
 const ANSWERS = {
@@ -213,6 +253,7 @@ function describeRoute(route: CompiledRoute): string {
         : `service binding ${route.target.binding}`
   const methods = route.methods ? ` ${[...route.methods].join(',')}` : ''
   const flags = [
+    route.path.kind !== 'all' && route.path.caseSensitive ? 'case-sensitive path' : undefined,
     route.public ? 'public' : undefined,
     route.maxSignInAge !== undefined ? `maxSignInAge ${route.maxSignInAge}s` : undefined,
     route.cors ? 'cors' : undefined,
@@ -224,16 +265,26 @@ function describeRoute(route: CompiledRoute): string {
   )
 }
 
-async function loadAccess(values: Values): Promise<{ source: string; raw: unknown }> {
+/** ACCESS, where it came from, and SIGN_IN_HOST beside it (for lint). */
+async function loadAccess(
+  values: Values,
+): Promise<{ source: string; raw: unknown; signInHost: string | undefined }> {
+  const signInHostOf = (value: unknown) =>
+    typeof value === 'string' && value.trim() ? value.trim().toLowerCase() : undefined
   if (values.file !== undefined) {
     if (values.env !== undefined) throw new UsageError('give --file or --env, not both')
     if (!existsSync(values.file)) throw new SourceError(`--file: ${values.file} does not exist`)
-    return { source: values.file, raw: readFileSync(values.file, 'utf8') }
+    return {
+      source: values.file,
+      raw: readFileSync(values.file, 'utf8'),
+      signInHost: signInHostOf(values['sign-in-host']),
+    }
   }
   // `wrangler dev` lets .dev.vars override [vars]; a deployed environment never sees .dev.vars.
   if (values.env === undefined && existsSync('.dev.vars')) {
     const vars = parseDotenv(readFileSync('.dev.vars', 'utf8'))
-    if (vars.ACCESS !== undefined) return { source: '.dev.vars', raw: vars.ACCESS }
+    if (vars.ACCESS !== undefined)
+      return { source: '.dev.vars', raw: vars.ACCESS, signInHost: signInHostOf(vars.SIGN_IN_HOST) }
   }
   if (!existsSync(values.config)) throw new SourceError(`${values.config} does not exist`)
   process.env.WRANGLER_SEND_METRICS = 'false'
@@ -254,7 +305,12 @@ async function loadAccess(values: Values): Promise<{ source: string; raw: unknow
       `ACCESS is not set (--file, .dev.vars or ${values.config} ${section}); without it the ` +
         'gateway uses ORIGIN_URL and PUBLIC_PATHS for any signed-in person',
     )
-  return { source: `${values.config} ${section}`, raw }
+  const vars = config.vars as Record<string, unknown>
+  return {
+    source: `${values.config} ${section}`,
+    raw,
+    signInHost: signInHostOf(values['sign-in-host'] ?? vars.SIGN_IN_HOST),
+  }
 }
 
 // The dotenv syntax wrangler reads .dev.vars with: KEY=value, optional `export`, values in single,

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
@@ -11,12 +11,16 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 //   /__redirect?to=<url>  302 to that URL
 //   /__cookies            sets two cookies of its own
 //   /__set-cookie?c=…     sets each `c` as a Set-Cookie line (a hostile origin, for the tests)
+//   …/sw.js               a service worker script (cacheable for 10 minutes) that reports each
+//                         navigation it sees to /__sw-seen; each `allowed` query value becomes a
+//                         Service-Worker-Allowed line (an origin widening its scope)
+//   /__sw-seen            GET: the navigations origin service workers reported (JSON)
 //   /__pipe               streams the request body straight back
 //   /__slow-stream        sends three chunks 150 ms apart
 //   /__gzip               a JSON body sent gzip-compressed (Content-Encoding: gzip)
 //   /__hop-by-hop         an answer carrying hop-by-hop headers, one named by its Connection header
 //   /__ws                 a WebSocket: first one JSON message with what the upgrade carried
-//                         (identity, assertion present, Origin, cookie, subprotocol), then each
+//                         (identity, the assertion, Origin, cookie, subprotocol), then each
 //                         message echoed back as it came (text as text, binary as binary); the
 //                         text "__close [<code> [<reason>]]" makes the origin close the socket,
 //                         "__drop" makes it drop the connection without a close frame
@@ -39,6 +43,29 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.ch
 
 // How each /__ws?id=… socket ended, for tests to read back; the oldest are forgotten.
 const socketCloses = new Map<string, { code: number; reason: string; at: number }>()
+
+// The navigations origin service workers reported (/__sw-seen); the oldest are forgotten.
+const swSeen: string[] = []
+
+// What a hostile origin would register: a worker that sees every navigation in its scope and
+// sends the URL (a sign-in code, a magic link) home.
+const SERVICE_WORKER = `self.addEventListener('install', () => self.skipWaiting())
+self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()))
+self.addEventListener('fetch', (event) => {
+  if (event.request.mode === 'navigate')
+    fetch('/__sw-seen', { method: 'POST', body: event.request.url }).catch(() => {})
+})
+`
+
+function serviceWorkerScript(url: URL, response: ServerResponse): void {
+  const allowed = url.searchParams.getAll('allowed')
+  response.writeHead(200, {
+    'content-type': 'text/javascript; charset=utf-8',
+    'cache-control': 'max-age=600',
+    ...(allowed.length > 0 && { 'Service-Worker-ALLOWED': allowed }),
+  })
+  response.end(SERVICE_WORKER)
+}
 
 function handler(): Parameters<typeof createServer>[1] {
   return async (request, response) => {
@@ -92,6 +119,15 @@ function handler(): Parameters<typeof createServer>[1] {
       response.setHeader('set-cookie', ['origin_a=1; Path=/', 'origin_b=2; Path=/; HttpOnly'])
       response.writeHead(200, { 'content-type': 'text/plain' })
       response.end('cookies set')
+      return
+    }
+    if (url.pathname.endsWith('/sw.js')) return serviceWorkerScript(url, response)
+    if (url.pathname === '/__sw-seen') {
+      if (request.method === 'POST')
+        swSeen.push((await readBody(request)).toString().slice(0, 2048))
+      if (swSeen.length > 1000) swSeen.shift()
+      response.writeHead(200, { 'content-type': 'application/json' })
+      response.end(JSON.stringify({ seen: swSeen }))
       return
     }
     if (url.pathname === '/__set-cookie') {
@@ -149,6 +185,8 @@ function upgradeReport(request: IncomingMessage, socket: WebSocket) {
     email: header('x-auth-email'),
     route: header('x-auth-route'),
     assertion: request.headers['x-auth-assertion'] !== undefined,
+    // The token itself, for a test to verify as an origin would (its audience above all).
+    assertionToken: header('x-auth-assertion'),
     origin: header('origin'),
     cookie: header('cookie'),
     forwardedHost: header('x-forwarded-host'),

@@ -45,7 +45,10 @@ export interface Config {
   readonly allowedEmails: readonly string[]
   /** Private JWKs (ES256) for X-Auth-Assertion: the first signs, all are published. */
   readonly assertionKeys: readonly JsonWebKey[]
-  /** The assertion's `aud`: ASSERTION_AUDIENCE, else the origin's own origin. */
+  /**
+   * The assertion's `aud` without ACCESS: ASSERTION_AUDIENCE, else the origin's own origin. With
+   * ACCESS each route has its own (routeAudience).
+   */
   readonly assertionAudience: string
   /**
    * `all`: one log line per request; `auth` (the default): every answer the gateway makes itself
@@ -267,8 +270,19 @@ export function parseConfig(env: Record<string, unknown>): Config {
     signInHost = e.SIGN_IN_HOST.trim().toLowerCase()
     if (!HOST_NAME.test(signInHost))
       fail('SIGN_IN_HOST', 'must be a host name such as auth.example.com (no scheme, no port)')
-    else if (!handoffHosts.has(signInHost))
-      fail('SIGN_IN_HOST', 'must be one of the hosts ACCESS names or listed in ALLOWED_HOSTS')
+    else if (access?.hosts.includes(signInHost))
+      // The sign-in host serves the gateway's pages and nothing else: an origin's page there
+      // would share a browser origin with sign-in, MFA enrolment and the sessions page (its
+      // scripts could plant the sign-in nonce or drive those pages as the person).
+      fail(
+        'SIGN_IN_HOST',
+        'must serve no origin content: an ACCESS route names it (give the route its own host)',
+      )
+    else if ([...handoffHosts].every((host) => host === signInHost))
+      fail(
+        'SIGN_IN_HOST',
+        'has no other host to hand sessions to: list them in ALLOWED_HOSTS or name them in ACCESS routes',
+      )
     handoffHosts.add(signInHost)
   }
 
@@ -349,6 +363,13 @@ export function parseConfig(env: Record<string, unknown>): Config {
   let assertionAudience = originUrl.origin
   if (e.ASSERTION_AUDIENCE !== undefined) {
     if (e.ASSERTION_AUDIENCE.trim() === '') fail('ASSERTION_AUDIENCE', 'must not be empty')
+    // One audience for every route would let any route's origin replay its assertion to another.
+    else if (e.ACCESS !== undefined)
+      fail(
+        'ASSERTION_AUDIENCE',
+        "must not be set together with ACCESS: each route's assertion carries its own audience " +
+          '(the route\'s "audience", default its URL)',
+      )
     else assertionAudience = e.ASSERTION_AUDIENCE.trim()
   }
 

@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import type { Config } from './config'
 import { GatewayError } from './errors'
 import { hostMatches, normaliseHost } from './access/paths.ts'
+import { proxiedClientIp } from './forward-auth-proxy'
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -35,14 +36,16 @@ export function publicOrigin(c: Context): string {
 }
 
 /**
- * True when the gateway serves this origin as its own: PUBLIC_URL's, or (same scheme) a host it
- * is configured for (ALLOWED_HOSTS, SIGN_IN_HOST, a host an ACCESS route names). The gateway's
- * forms (sign out, "use another account") post to the host they are on.
+ * True when a form came from the very host it posts to, and the gateway serves that host: PUBLIC_URL's,
+ * or a host it is configured for (ALLOWED_HOSTS, SIGN_IN_HOST, a host an ACCESS route names). The
+ * gateway's forms (sign out, "use another account") post to the host they are on. Another host's
+ * origin, the sign-in host's included, is never trusted here: whatever that host serves could post
+ * as the person. The one cross-host form, the handoff, checks its own origin (auth/handoff.ts).
  */
 export function isGatewayOrigin(c: Context, origin: string): boolean {
-  if (origin === publicOrigin(c)) return true
   const url = requestUrl(c)
   if (origin !== url.origin) return false
+  if (origin === publicOrigin(c)) return true
   const config = c.get('config')
   const host = normaliseHost(url.host)
   return (
@@ -70,8 +73,11 @@ export function requireGatewayHost(c: Context): void {
 
 /**
  * The client's address. Cloudflare's edge (and wrangler dev) set CF-Connecting-IP; X-Forwarded-For
- * from a client is never believed. Absent (unit tests), 0.0.0.0.
+ * from a client is never believed. Behind the forward-auth proxy every request connects from the
+ * proxy's address: a request that proves it comes from that proxy (FORWARD_AUTH_TOKEN) is the
+ * client the proxy names (proxiedClientIp), so per-client limits do not lump its clients together.
+ * Absent (unit tests), 0.0.0.0.
  */
 export function clientIp(c: Context): string {
-  return c.req.header('cf-connecting-ip')?.trim() || '0.0.0.0'
+  return proxiedClientIp(c) ?? (c.req.header('cf-connecting-ip')?.trim() || '0.0.0.0')
 }

@@ -1,13 +1,20 @@
-import { SIGNIN_COOKIE } from './auth/browser-binding'
-import { PENDING_CODE_COOKIE } from './auth/pending-code'
-import { SESSION_COOKIE } from './session/cookie'
+// Every cookie the gateway sets is named here and only here: the modules that set them import
+// their name from this table, so a new cookie cannot be forgotten by the filter below (a test
+// fails on a `__Host-` name written anywhere else in src/). The origin never receives them, and
+// never sets or clears them: an origin that could plant `__Host-session`, `__Host-signin` or
+// `__Host-handoff` could fix a session or skip a browser binding (login CSRF).
+export const GATEWAY_COOKIE = Object.freeze({
+  /** The session: `<id>.<person key>.<HMAC>` (src/session/cookie.ts). */
+  session: '__Host-session',
+  /** The browser that asked for a sign-in link or SSO (src/auth/browser-binding.ts). */
+  signin: '__Host-signin',
+  /** The address a code was asked for, sealed (src/auth/pending-code.ts). */
+  pendingCode: '__Host-magic-auth',
+  /** The app host's browser nonce for a handoff from SIGN_IN_HOST (src/handoff/request.ts). */
+  handoff: '__Host-handoff',
+})
 
-// The cookies only the gateway may read or write. The origin never receives them, and never sets
-// or clears them: an origin that could plant `__Host-session` or `__Host-signin` could fix a
-// session or skip the cross-browser confirmation (login CSRF).
-const GATEWAY_COOKIES = new Set(
-  [SESSION_COOKIE, SIGNIN_COOKIE, PENDING_CODE_COOKIE].map((name) => name.toLowerCase()),
-)
+const GATEWAY_COOKIES = new Set(Object.values(GATEWAY_COOKIE).map((name) => name.toLowerCase()))
 
 /**
  * True for a gateway cookie name in any case, with any surrounding whitespace. Browsers treat

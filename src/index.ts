@@ -25,6 +25,8 @@ import { mailboxJson, mailboxPage } from './dev/mailbox'
 import { GatewayError, renderError } from './errors'
 import { withRequestLog } from './log'
 import { gateAndForward } from './gate'
+import { appHostGatewayPaths } from './handoff/host-roles'
+import { pagesOnly } from './auth/pages-only'
 import { stylesheet } from './pages/stylesheet'
 
 // The request path, top to bottom: request id → config → (gateway pages: security headers, CSRF,
@@ -132,12 +134,13 @@ for (const path of gatewayPages) {
   )
 }
 // The admin API is called with a bearer token, which a browser never attaches by itself: CSRF
-// cannot apply there, and a bare DELETE would otherwise be taken for a cross-site form.
+// cannot apply there, and a bare DELETE would otherwise be taken for a cross-site form. The
+// handoff is the one cross-host form, and checks that its Origin is the sign-in host's itself.
 const sameOriginForms = csrf({ origin: (origin, c) => isGatewayOrigin(c, origin) })
 app.use(
   '/auth/*',
   async function csrfUnlessAdminApi(c, next) {
-    if (c.req.path.startsWith('/auth/admin/')) return next()
+    if (c.req.path.startsWith('/auth/admin/') || c.req.path === '/auth/handoff') return next()
     return sameOriginForms(c, next)
   },
   bodyLimit({
@@ -151,6 +154,12 @@ app.use(
     },
   }),
 )
+
+// With SIGN_IN_HOST, an app host keeps only the gateway paths a person needs there.
+app.use('/auth/*', appHostGatewayPaths)
+// Secrets and every-session actions: never for a page's script (src/auth/pages-only.ts).
+for (const path of ['/auth/mfa', '/auth/mfa/*', '/auth/sessions', '/auth/sessions/*'])
+  app.use(path, pagesOnly)
 
 app.get('/healthz', (c) => c.json({ ok: true }))
 app.get('/auth/assets/gateway.css', (c) => {
@@ -171,7 +180,7 @@ app.get('/auth/code', showCodePage)
 app.post('/auth/magic-auth/verify', verifyMagicAuth)
 app.get('/auth/sso', startSso)
 app.get('/auth/handoff/start', startHandoff)
-app.get('/auth/handoff', completeHandoff)
+app.post('/auth/handoff', completeHandoff)
 app.get('/auth/mfa', showMfa)
 app.post('/auth/mfa/enroll', enrolMfa)
 app.post('/auth/mfa/verify', verifyMfa)

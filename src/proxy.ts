@@ -1,10 +1,11 @@
 import type { Context } from 'hono'
-import type { Target } from './access/index.ts'
+import { routeAudience, type CompiledRoute, type Target } from './access/index.ts'
 import { ASSERTION_HEADER, signAssertion, type ForwardIdentity } from './assertion/sign'
 import { clientIp, requestUrl } from './context'
 import { GatewayError } from './errors'
 import { log } from './log'
 import { dropGatewaySetCookies, withoutGatewayCookies } from './gateway-cookies'
+import { guardServiceWorkerAnswer, refuseServiceWorkerFolder } from './service-worker-scope'
 
 // Hop-by-hop headers (RFC 9110 §7.6.1, and hono/proxy's list), plus whatever the Connection
 // header names: they describe one connection and must not be forwarded.
@@ -37,6 +38,9 @@ const GATEWAY_OWNED_NAMES = new Set([
   'x-method-override',
   'x-original-url',
   'x-rewrite-url',
+  // The forward-auth proxy's proof (FORWARD_AUTH_TOKEN): an origin that saw it could pose as the
+  // proxy at /auth/verify and name any client address.
+  'x-forward-auth-token',
 ])
 // Checked for every header of every proxied request: a Set and three prefixes, no regex.
 const isGatewayOwned = (folded: string) =>
@@ -83,10 +87,16 @@ export function destination(c: Context, target: Target, url: URL) {
 
 export const DEFAULT_TARGET: Target = { kind: 'default' }
 
+/** What proxying needs of the ACCESS route that allowed a request. */
+export type ProxiedRoute = Pick<
+  CompiledRoute,
+  'name' | 'target' | 'assertion' | 'audience' | 'audiencePath'
+>
+
 export async function forwardedHeaders(
   c: Context,
   identity: ForwardIdentity | null,
-  routeName?: string,
+  route?: ProxiedRoute,
 ): Promise<Headers> {
   const incoming = c.req.raw.headers
   // One native copy, then only what must not pass is deleted: cheaper than appending every header
@@ -113,7 +123,7 @@ export async function forwardedHeaders(
   headers.set('x-forwarded-for', clientIp(c))
   const requestId = c.get('requestId')
   if (requestId) headers.set('x-request-id', requestId)
-  if (routeName) headers.set('x-auth-route', routeName)
+  if (route) headers.set('x-auth-route', route.name)
   if (identity?.kind === 'person') {
     headers.set('x-auth-user', identity.userId)
     headers.set('x-auth-email', identity.email)
@@ -122,7 +132,13 @@ export async function forwardedHeaders(
     headers.set('x-auth-user', identity.id)
     headers.set('x-auth-service-token', identity.name)
   }
-  if (identity) headers.set(ASSERTION_HEADER, await signAssertion(c, identity))
+  if (identity) {
+    // With ACCESS, the route's own audience (none for a public route that did not ask for one),
+    // so no origin can replay its assertion to another; without, the one origin's.
+    const audience = route ? routeAudience(route, url.host) : c.get('config').assertionAudience
+    if (audience !== undefined)
+      headers.set(ASSERTION_HEADER, await signAssertion(c, identity, audience))
+  }
   return headers
 }
 
@@ -139,13 +155,14 @@ export async function forwardedHeaders(
 export async function forwardToOrigin(
   c: Context,
   identity: ForwardIdentity | null,
-  route?: { name: string; target: Target },
+  route?: ProxiedRoute,
 ): Promise<Response> {
   const { url, fetch: viaBinding } = destination(c, route?.target ?? DEFAULT_TARGET, requestUrl(c))
   const raw = c.req.raw
+  refuseServiceWorkerFolder(raw, requestUrl(c))
   const init: RequestInit = {
     method: raw.method,
-    headers: await forwardedHeaders(c, identity, route?.name),
+    headers: await forwardedHeaders(c, identity, route),
     // The origin's redirects are the browser's to follow.
     redirect: 'manual',
     // An answer personalised from X-Auth-User must never be cached by URL and served to
@@ -168,6 +185,7 @@ export async function forwardToOrigin(
     )
   }
   const { response, droppedGatewayCookies } = originAnswer(answer)
+  guardServiceWorkerAnswer(raw, requestUrl(c), response)
   log({
     event: identity ? 'proxied' : 'proxied_public',
     originStatus: response.status,

@@ -230,7 +230,7 @@ describe('what does not compile', () => {
     expect(found).toEqual([
       'routes[0] (r).alow: unknown field (did you mean "allow"?)',
       'routes[0] (r).websocket: unknown field (did you mean "websockets"?)',
-      'routes[0] (r).description: unknown field; expected one of name, host, path, methods, origin, service, public, allow, deny, maxSignInAge, cors, websockets',
+      'routes[0] (r).description: unknown field; expected one of name, host, path, caseSensitive, methods, origin, service, public, allow, deny, maxSignInAge, cors, websockets, assertion, audience',
       'routes[0] (r).deny[0].country: unknown field (did you mean "countries"?)',
       'routes[0] (r).cors.credential: unknown field (did you mean "credentials"?)',
     ])
@@ -240,7 +240,7 @@ describe('what does not compile', () => {
     const secret = 'sk_live_' + 'a'.repeat(60)
     const found = problems({ routes: [{ name: 'r', [secret]: true }] })
     expect(found).toEqual([
-      'routes[0] (r): unknown field (name not shown); expected one of name, host, path, methods, origin, service, public, allow, deny, maxSignInAge, cors, websockets',
+      'routes[0] (r): unknown field (name not shown); expected one of name, host, path, caseSensitive, methods, origin, service, public, allow, deny, maxSignInAge, cors, websockets, assertion, audience',
     ])
   })
 
@@ -295,6 +295,23 @@ describe('what does not compile', () => {
       expect(problems(oneRoute({ path }))[0]).toMatch(/^routes\[0\] \(r\)\.path: is a gateway path/)
     },
   )
+
+  it('caseSensitive: true or false; a path folds case unless it says true', () => {
+    const [folded, exact] = compile({
+      routes: [
+        { name: 'a', path: '/Reports/*' },
+        { name: 'b', path: '/Reports/*', caseSensitive: true },
+      ],
+    }).routes
+    expect(folded!.path).toMatchObject({ kind: 'prefix', caseSensitive: false })
+    expect(exact!.path).toMatchObject({ kind: 'prefix', caseSensitive: true })
+    expect(problems(oneRoute({ path: '/x', caseSensitive: 'yes' }))).toEqual([
+      'routes[0] (r).caseSensitive: must be true or false',
+    ])
+    expect(problems(oneRoute({ path: '/x', casesensitive: true }))[0]).toContain(
+      'did you mean "caseSensitive"?',
+    )
+  })
 
   it('paths that only overlap the gateway’s own are fine', () => {
     for (const path of ['/*', '/authors/*', '/healthz/*', '/'])

@@ -216,6 +216,16 @@ describe('conditions', () => {
     expect(outcome(r, person(), { method: 'patch' })).toBe('deny')
   })
 
+  it('methods: a set naming GET also matches HEAD, which origins answer with the GET handler', () => {
+    const r = route({ deny: [{ methods: ['GET'] }] })
+    expect(outcome(r, person(), { method: 'HEAD' })).toBe('deny')
+    expect(outcome(r, person(), { method: 'head' })).toBe('deny')
+    expect(outcome(r, person(), { method: 'POST' })).toBe('allow')
+    expect(allows({ methods: ['GET'] }, person(), { method: 'HEAD' })).toBe(true)
+    // HEAD names only HEAD.
+    expect(allows({ methods: ['HEAD'] }, person(), { method: 'GET' })).toBe(false)
+  })
+
   it('serviceTokens: named tokens or *; a person never matches such a set', () => {
     expect(allows({ serviceTokens: ['ci-bot'] }, token('ci-bot'))).toBe(true)
     expect(allows({ serviceTokens: ['ci-bot'] }, token('deploy'))).toBe(false)

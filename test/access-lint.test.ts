@@ -62,6 +62,29 @@ describe('shadowed routes', () => {
     ).toEqual(['routes[1]'])
   })
 
+  it('paths fold case as requests do: /admin/* hides /ADMIN/x; a caseSensitive route hides only its spelling', () => {
+    expect(shadowed([{ path: '/admin/*' }, { path: '/ADMIN/x' }, { path: '/Admin' }])).toEqual([
+      'routes[1]',
+      'routes[2]',
+    ])
+    expect(
+      shadowed([{ path: '/admin/*' }, { path: '/Admin/Labels/*', caseSensitive: true }]),
+    ).toEqual(['routes[1]'])
+    // /Admin/* (as written) does not take /admin/x, which the later route folds to.
+    expect(shadowed([{ path: '/Admin/*', caseSensitive: true }, { path: '/Admin/x' }])).toEqual([])
+    expect(
+      shadowed([
+        { path: '/Admin/*', caseSensitive: true },
+        { path: '/Admin/x', caseSensitive: true },
+      ]),
+    ).toEqual(['routes[1]'])
+  })
+
+  it('an exact path hides its spelling with a trailing slash, which it also matches', () => {
+    expect(shadowed([{ path: '/report' }, { path: '/report/' }])).toEqual(['routes[1]'])
+    expect(shadowed([{ path: '/report/' }, { path: '/report' }])).toEqual(['routes[1]'])
+  })
+
   it('no warnings for a sensible policy', () => {
     expect(
       lintAccess(
@@ -96,5 +119,51 @@ describe('deny sets a service token passes by', () => {
 
   it('stays quiet where tokens are not admitted anyway', () => {
     expect(lintAccess(compile([{ deny: [{ countries: ['XX'] }] }]))).toEqual([])
+  })
+})
+
+describe('roles and groups without an organization', () => {
+  // Each organization's IdP names its own groups and roles: "admins" at one customer is anyone
+  // that customer's IdP says it is, so a set naming groups or roles needs its organization too.
+  it('warns for an allow set naming roles or groups without organizations', () => {
+    expect(
+      lintAccess(
+        compile([
+          {
+            allow: [
+              { groups: ['admins'] },
+              { roles: ['owner'], mfa: true },
+              { roles: ['admin'], groups: ['ops'] },
+              { organizations: ['org_acme'], groups: ['admins'] },
+            ],
+          },
+        ]),
+      ),
+    ).toEqual([
+      'routes[0] (r0).allow[0] names groups without organizations: every organization’s ' +
+        'identity provider decides its own groups, so the set admits a group of that name from ' +
+        'any organization (add "organizations": ["org_…"] to the set)',
+      'routes[0] (r0).allow[1] names roles without organizations: every organization’s ' +
+        'identity provider decides its own roles, so the set admits a role of that name from ' +
+        'any organization (add "organizations": ["org_…"] to the set)',
+      'routes[0] (r0).allow[2] names roles and groups without organizations: every ' +
+        'organization’s identity provider decides its own roles and groups, so the set admits ' +
+        'a role or group of that name from any organization (add "organizations": ["org_…"] to ' +
+        'the set)',
+    ])
+  })
+
+  it('a deny set is left alone: refusing a group from every organization opens nothing', () => {
+    expect(lintAccess(compile([{ deny: [{ groups: ['contractors'] }] }]))).toEqual([])
+  })
+
+  it('stays quiet when the set names its organizations', () => {
+    expect(
+      lintAccess(
+        compile([
+          { allow: [{ organizations: ['org_a', 'org_b'], roles: ['admin'], groups: ['x'] }] },
+        ]),
+      ),
+    ).toEqual([])
   })
 })

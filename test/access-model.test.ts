@@ -107,6 +107,7 @@ interface ModelRoute {
   name: string
   host?: string
   path?: string
+  caseSensitive?: boolean
   methods?: string[]
   public?: boolean
   allow?: ModelSet[]
@@ -175,7 +176,8 @@ const sometimes = <T>(arbitrary: fc.Arbitrary<T>, absent: number) =>
 
 const routeShape = fc.record({
   host: sometimes(fc.constantFrom('app.example.com', '*.example.com', 'other.test'), 2),
-  path: sometimes(fc.constantFrom('/*', '/api/*', '/api', '/api/v1/*', '/x'), 1),
+  path: sometimes(fc.constantFrom('/*', '/api/*', '/api', '/api/v1/*', '/x', '/X/', '/API/*'), 1),
+  caseSensitive: sometimes(fc.boolean(), 3),
   methods: sometimes(some(METHODS), 3),
   public: sometimes(fc.constant(true), 4),
   allow: sometimes(fc.array(conditionSet, { minLength: 1, maxLength: 3 }), 1),
@@ -233,8 +235,20 @@ const request: fc.Arbitrary<ModelRequest> = fc.record({
     'example.com',
     'other.test',
   ),
-  path: fc.constantFrom('/', '/api', '/api/', '/api/v1/x', '/api/v1', '/x', '/apix'),
-  method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'get', 'Put'),
+  path: fc.constantFrom(
+    '/',
+    '/api',
+    '/api/',
+    '/api/v1/x',
+    '/api/v1',
+    '/x',
+    '/apix',
+    '/API/v1/X',
+    '/Api/',
+    '/x/',
+    '/X',
+  ),
+  method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'get', 'Put', 'HEAD', 'head'),
   address: clientAddress,
   country: fc.constantFrom('DE', 'FR', 'XX', undefined),
 })
@@ -281,14 +295,23 @@ function routeMatches(route: ModelRoute, req: ModelRequest): boolean {
   if (route.host?.startsWith('*.')) {
     if (!host.endsWith(route.host.slice(1))) return false
   } else if (route.host !== undefined && route.host !== host) return false
-  const path = route.path ?? '/*'
+  // Paths fold ASCII case unless the route says caseSensitive; `/x` and `/x/` are one path.
+  const fold = (text: string) => (route.caseSensitive ? text : text.toLowerCase())
+  const path = fold(route.path ?? '/*')
+  const asked = fold(req.path)
   if (path !== '/*') {
     if (path.endsWith('/*')) {
       const base = path.slice(0, -2)
-      if (req.path !== base && !req.path.startsWith(`${base}/`)) return false
-    } else if (req.path !== path) return false
+      if (asked !== base && !asked.startsWith(`${base}/`)) return false
+    } else if (asked.replace(/(.)\/$/, '$1') !== path.replace(/(.)\/$/, '$1')) return false
   }
-  return route.methods === undefined || route.methods.includes(req.method.toUpperCase())
+  return route.methods === undefined || methodListed(route.methods, req.method)
+}
+
+// A list naming GET also takes HEAD, which origins answer with the GET handler.
+function methodListed(methods: readonly string[], method: string): boolean {
+  const upper = method.toUpperCase()
+  return methods.includes(upper) || (upper === 'HEAD' && methods.includes('GET'))
 }
 
 function setMatches(
@@ -316,7 +339,7 @@ function setMatches(
   if (set.ips)
     checks.push(req.address !== undefined && set.ips.some((r) => inRange(req.address!, r)))
   if (set.countries) checks.push(req.country !== undefined && set.countries.includes(req.country))
-  if (set.methods) checks.push(set.methods.includes(req.method.toUpperCase()))
+  if (set.methods) checks.push(methodListed(set.methods, req.method))
   if (set.organizations) checks.push(set.organizations.includes(p?.organizationId ?? '-'))
   if (set.roles) checks.push((p?.roles ?? []).some((r) => set.roles!.includes(r)))
   if (set.groups) checks.push((p?.groups ?? []).some((g) => set.groups!.includes(g)))

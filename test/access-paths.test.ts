@@ -154,11 +154,15 @@ describe('matching hosts and paths', () => {
     expect(routed(access, 'xapps.example.com', '/x')).toBeUndefined()
   })
 
-  it('/x matches exactly /x: not /x/, /x/y or /xy', () => {
+  it('/x matches /x and /x/ (which a non-strict router serves as /x), not /x/y or /xy', () => {
     expect(routed(access, 'h.test', '/status')).toBe('status')
-    expect(routed(access, 'h.test', '/status/')).toBeUndefined()
+    expect(routed(access, 'h.test', '/status/')).toBe('status')
     expect(routed(access, 'h.test', '/status/x')).toBeUndefined()
     expect(routed(access, 'h.test', '/statusx')).toBeUndefined()
+    const slashed = compile({ routes: [{ name: 'slashed', path: '/status/' }] })
+    expect(routed(slashed, 'h.test', '/status')).toBe('slashed')
+    expect(routed(slashed, 'h.test', '/status/')).toBe('slashed')
+    expect(routed(slashed, 'h.test', '/status/x')).toBeUndefined()
   })
 
   it('/x/* matches /x and everything beneath, but not /xy', () => {
@@ -168,8 +172,37 @@ describe('matching hosts and paths', () => {
     expect(routed(access, 'h.test', '/apix')).toBeUndefined()
   })
 
-  it('paths are compared as sent: case matters', () => {
-    expect(routed(access, 'h.test', '/API/x')).toBeUndefined()
+  it('paths match whatever the case of their letters, as Express, ASP.NET and IIS serve them', () => {
+    for (const path of ['/API/x', '/Api', '/STATUS', '/Status/'])
+      expect(routed(access, 'h.test', path)).toBe(
+        path.toLowerCase().startsWith('/api') ? 'api' : 'status',
+      )
+    const mixed = compile({ routes: [{ name: 'mixed', path: '/Reports/Q1/*' }] })
+    expect(routed(mixed, 'h.test', '/reports/q1/x')).toBe('mixed')
+    expect(routed(mixed, 'h.test', '/REPORTS/Q1')).toBe('mixed')
     expect(routed(access, 'h.test', '/')).toBe('root')
+  })
+
+  it('only ASCII letters fold: a percent-escape is one byte whatever the case of its hex digits', () => {
+    const escaped = compile({ routes: [{ name: 'cafe', path: '/caf%C3%A9/*' }] })
+    expect(routed(escaped, 'h.test', '/CAF%c3%a9/menu')).toBe('cafe')
+    // The Kelvin sign lowercases to "k" in Unicode; it is not the letter K to a router.
+    expect(
+      routed(compile({ routes: [{ name: 'k', path: '/k' }] }), 'h.test', '/\u212a'),
+    ).toBeUndefined()
+  })
+
+  it('caseSensitive: true matches only the spelling written, escapes still in any hex case', () => {
+    const exact = compile({
+      routes: [
+        { name: 'labels', path: '/Labels/*', caseSensitive: true },
+        { name: 'cafe', path: '/Caf%C3%A9', caseSensitive: true },
+      ],
+    })
+    expect(routed(exact, 'h.test', '/Labels/x')).toBe('labels')
+    expect(routed(exact, 'h.test', '/labels/x')).toBeUndefined()
+    expect(routed(exact, 'h.test', '/LABELS')).toBeUndefined()
+    expect(routed(exact, 'h.test', '/Caf%c3%a9/')).toBe('cafe')
+    expect(routed(exact, 'h.test', '/caf%C3%A9')).toBeUndefined()
   })
 })

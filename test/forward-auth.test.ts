@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { gateway, json, signIn } from './helpers'
+import { gateway, gatewayWith, json, signIn, uniqueEmail } from './helpers'
 
 const FORWARD_AUTH_TOKEN = 'test-forward-auth-token-0123456789-abcdef'
 
@@ -21,7 +21,7 @@ describe('GET /auth/verify (forward-auth)', () => {
       headers: {
         cookie,
         'x-original-uri': '/app/page?x=1',
-        'x-forwarded-method': 'GET',
+        'x-original-method': 'GET',
         'x-forward-auth-token': FORWARD_AUTH_TOKEN,
       },
     })
@@ -47,6 +47,27 @@ describe('GET /auth/verify (forward-auth)', () => {
     expect(response.headers.get('x-auth-user')).toBeNull()
   })
 
+  it('refuses the fetch of a service worker script whose folder could be a scope over /auth/', async () => {
+    // A page behind the proxy registers /sw.js; the browser's fetch of it (Service-Worker:
+    // script) reaches /auth/verify through the proxy with the person's cookie.
+    const { cookie } = await signIn()
+    const asked = (uri: string) =>
+      gateway('/auth/verify', {
+        headers: {
+          cookie,
+          'service-worker': 'script',
+          'x-original-uri': uri,
+          'x-original-method': 'GET',
+        },
+      })
+    for (const uri of ['/sw.js', '/sw.js?v=2', '/a']) {
+      const refused = await asked(uri)
+      expect(refused.status, uri).toBe(403)
+      expect(await refused.json()).toMatchObject({ error: 'service_worker_refused' })
+    }
+    expect((await asked('/static/sw.js')).status).toBe(200)
+  })
+
   it('answers 401 once the session is signed out', async () => {
     const { cookie } = await signIn()
     await gateway('/auth/logout', json({}, { cookie }))
@@ -70,4 +91,197 @@ describe('GET /auth/verify (forward-auth)', () => {
     })
     expect(api.status).toBe(401)
   })
+})
+
+// The client address behind a proxy: at /auth/verify (and at /auth/* reached through the proxy)
+// the connection is the proxy's. Only a proxy that proves itself with FORWARD_AUTH_TOKEN names the
+// client, and only in the X-Forwarded-For entry it writes itself: the last one. Caddy (and Traefik,
+// where it trusts forwarded headers) passes a client's own X-Real-IP along, and a proxy that appends
+// keeps the X-Forwarded-For entries the client sent.
+const OFFICE = '203.0.113.50'
+const ELSEWHERE = '198.51.100.7'
+const BLOCKED = '192.0.2.66'
+const IP_POLICY = JSON.stringify({
+  routes: [
+    { name: 'office', path: '/office/*', allow: [{ ips: ['203.0.113.0/24'] }] },
+    { name: 'open', path: '/open/*', deny: [{ ips: ['192.0.2.64/26'] }] },
+  ],
+})
+const proxy = {
+  'x-forward-auth-token': FORWARD_AUTH_TOKEN,
+  'x-forwarded-method': 'GET',
+  'cf-connecting-ip': '100.64.0.1',
+}
+const verifyWith = (policy: string, uri: string, headers: Record<string, string>) =>
+  gatewayWith({ ACCESS: policy }, '/auth/verify', {
+    headers: { 'x-forwarded-uri': uri, ...headers },
+  })
+
+describe('forward-auth: the client address for ACCESS `ips`', () => {
+  it('an `ips` allow is not met by a client’s X-Real-IP or by entries before the proxy’s own', async () => {
+    const { cookie } = await signIn()
+    const asked = (headers: Record<string, string>) =>
+      verifyWith(IP_POLICY, '/office/x', { cookie, ...proxy, ...headers })
+    // The proxy saw ELSEWHERE; the client claims an office address.
+    expect((await asked({ 'x-real-ip': OFFICE, 'x-forwarded-for': ELSEWHERE })).status).toBe(403)
+    expect((await asked({ 'x-forwarded-for': `${OFFICE}, ${ELSEWHERE}` })).status).toBe(403)
+    // The proxy saw an office address: allowed, whatever the client added before it.
+    expect((await asked({ 'x-real-ip': ELSEWHERE, 'x-forwarded-for': OFFICE })).status).toBe(200)
+    expect((await asked({ 'x-forwarded-for': `${ELSEWHERE}, ${OFFICE}` })).status).toBe(200)
+    // Cloudflare's edge appended the proxy's own address (CF-Connecting-IP) after the proxy's entry.
+    expect((await asked({ 'x-forwarded-for': `${OFFICE}, 100.64.0.1` })).status).toBe(200)
+    expect((await asked({ 'x-forwarded-for': `${OFFICE}, ${ELSEWHERE}, 100.64.0.1` })).status).toBe(
+      403,
+    )
+  })
+
+  it('an `ips` deny is not dodged with a client’s X-Real-IP', async () => {
+    const { cookie } = await signIn()
+    const asked = (headers: Record<string, string>) =>
+      verifyWith(IP_POLICY, '/open/x', { cookie, ...proxy, ...headers })
+    expect((await asked({ 'x-forwarded-for': ELSEWHERE })).status).toBe(200)
+    expect((await asked({ 'x-real-ip': ELSEWHERE, 'x-forwarded-for': BLOCKED })).status).toBe(403)
+    expect((await asked({ 'x-forwarded-for': `${ELSEWHERE}, ${BLOCKED}` })).status).toBe(403)
+  })
+
+  it('without the token (or with a wrong one), nothing the asker says about the client counts', async () => {
+    const { cookie } = await signIn()
+    const tokens: Record<string, string>[] = [{}, { 'x-forward-auth-token': 'not-the-token' }]
+    for (const token of tokens) {
+      const response = await verifyWith(IP_POLICY, '/office/x', {
+        cookie,
+        'x-forwarded-method': 'GET',
+        'cf-connecting-ip': OFFICE,
+        'x-real-ip': OFFICE,
+        'x-forwarded-for': OFFICE,
+        ...token,
+      })
+      expect(response.status).toBe(403)
+    }
+  })
+})
+
+// nginx's `auth_request` describes the request with X-Original-URI and X-Original-Method, and the
+// host is Host; Traefik and Caddy send X-Forwarded-Method/-Uri/-Host. A proxy passes along the
+// headers it does not set, so a client can add the other family.
+describe('forward-auth: one family of forwarded headers', () => {
+  const HOST_POLICY = JSON.stringify({
+    routes: [
+      {
+        name: 'locked',
+        host: 'gateway.test',
+        path: '/*',
+        allow: [{ emails: ['nobody@example.com'] }],
+      },
+      { name: 'elsewhere', host: 'other.gateway.test', path: '/*' },
+    ],
+  })
+  const nginx = { 'x-original-uri': '/reports', 'x-original-method': 'GET' }
+
+  it('a client cannot move nginx’s decision to another host with X-Forwarded-*', async () => {
+    const { cookie } = await signIn()
+    const ask = (headers: Record<string, string>) =>
+      gatewayWith({ ACCESS: HOST_POLICY }, '/auth/verify', { headers: { cookie, ...headers } })
+    expect((await ask(nginx)).status).toBe(403)
+    // The same URI and method as nginx's, in the other family, with another host.
+    const smuggled = await ask({
+      ...nginx,
+      'x-forwarded-uri': '/reports',
+      'x-forwarded-method': 'GET',
+      'x-forwarded-host': 'other.gateway.test',
+    })
+    expect(smuggled.status).toBe(400)
+    expect(await smuggled.json()).toMatchObject({ error: 'bad_forwarded_request' })
+    const added: Record<string, string>[] = [
+      { 'x-forwarded-uri': '/reports' },
+      { 'x-forwarded-method': 'GET' },
+    ]
+    for (const header of added) {
+      expect((await ask({ ...nginx, ...header })).status).toBe(400)
+    }
+    // Beside X-Original-*, X-Forwarded-Host alone (nginx may set it for every upstream) is
+    // ignored: the host is still Host.
+    expect((await ask({ ...nginx, 'x-forwarded-host': 'other.gateway.test' })).status).toBe(403)
+    // Traefik and Caddy: the whole X-Forwarded-* family, host included.
+    const traefik = {
+      'x-forwarded-uri': '/reports',
+      'x-forwarded-method': 'GET',
+      'x-forwarded-host': 'other.gateway.test',
+    }
+    expect((await ask(traefik)).status).toBe(200)
+    expect((await ask({ ...traefik, 'x-original-uri': '/reports' })).status).toBe(400)
+  })
+})
+
+/**
+ * The limiters count in wall-clock windows (10 s here): a burst that must trip one starts well
+ * inside a window.
+ */
+async function startOfWindow(periodSeconds: number) {
+  const intoWindow = Date.now() % (periodSeconds * 1000)
+  if (intoWindow > periodSeconds * 1000 - 3000)
+    await new Promise((resolve) => setTimeout(resolve, periodSeconds * 1000 - intoWindow + 100))
+}
+
+const octet = () => Math.floor(Math.random() * 250) + 1
+
+// The README proxies the gateway's /auth/* through the same proxy: every client arrives from the
+// proxy's address, so per-client limits count under the address the proxy proves.
+describe('per-client limits behind the forward-auth proxy', () => {
+  const sendFrom = (headers: Record<string, string>) =>
+    gateway('/auth/magic-link', json({ email: uniqueEmail() }, headers))
+
+  it('two clients of one proven proxy do not share a limit', async () => {
+    const viaProxy = {
+      'cf-connecting-ip': `100.64.${octet()}.${octet()}`,
+      'x-forward-auth-token': FORWARD_AUTH_TOKEN,
+    }
+    const first = `100.66.${octet()}.${octet()}`
+    await startOfWindow(10)
+    const answers: number[] = []
+    for (let i = 0; i < 11; i++)
+      answers.push((await sendFrom({ ...viaProxy, 'x-forwarded-for': first })).status)
+    expect(answers).toEqual([...Array(10).fill(200), 429])
+    const second = await sendFrom({
+      ...viaProxy,
+      'x-forwarded-for': `100.67.${octet()}.${octet()}`,
+    })
+    expect(second.status).toBe(200)
+  }, 30_000)
+
+  it('failed service tokens at /auth/verify count per client the proxy proves', async () => {
+    const viaProxy = {
+      'cf-connecting-ip': `100.64.${octet()}.${octet()}`,
+      'x-forward-auth-token': FORWARD_AUTH_TOKEN,
+      'x-forwarded-uri': '/office/x',
+      'x-forwarded-method': 'GET',
+      'gateway-client-id': 'cid_AAAAAAAAAAAAAAAAAAAA',
+      'gateway-client-secret': 'not-a-secret',
+    }
+    const presentFrom = (client: string) =>
+      gatewayWith({ ACCESS: IP_POLICY }, '/auth/verify', {
+        headers: { ...viaProxy, 'x-forwarded-for': client },
+      })
+    const first = `100.69.${octet()}.${octet()}`
+    await startOfWindow(10)
+    const answers: number[] = []
+    for (let i = 0; i < 11; i++) answers.push((await presentFrom(first)).status)
+    expect(answers).toEqual([...Array(10).fill(401), 429])
+    expect((await presentFrom(`100.70.${octet()}.${octet()}`)).status).toBe(401)
+  }, 30_000)
+
+  it('without the token, X-Forwarded-For picks no key: the connection’s address counts', async () => {
+    const ip = `100.65.${octet()}.${octet()}`
+    await startOfWindow(10)
+    const answers: number[] = []
+    for (let i = 0; i < 11; i++) {
+      const headers = {
+        'cf-connecting-ip': ip,
+        'x-forwarded-for': `100.68.${octet()}.${i + 1}`,
+        ...(i % 2 === 1 && { 'x-forward-auth-token': 'not-the-token' }),
+      }
+      answers.push((await sendFrom(headers)).status)
+    }
+    expect(answers).toEqual([...Array(10).fill(200), 429])
+  }, 30_000)
 })

@@ -3,6 +3,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { describe, expect, it, vi } from 'vitest'
 import { ConfigError, parseConfig } from '../src/config'
 import worker from '../src/index'
+import { HANDOFF_SUBMIT_SCRIPT, HANDOFF_SUBMIT_SCRIPT_HASH } from '../src/pages/handoff'
 import { latestCode, mailFor, uniqueEmail } from './helpers'
 
 // One sign-in for every host: gateway.test signs people in; app.gateway.test and
@@ -16,6 +17,8 @@ const SETTINGS = {
 
 class Browser {
   private readonly jars = new Map<string, Map<string, string>>()
+  /** Settings beyond SETTINGS for this browser's requests (a policy, say). */
+  settings: Record<string, unknown> = {}
   constructor(readonly ip = `198.51.100.${Math.floor(Math.random() * 250)}`) {}
 
   async get(url: string, init: RequestInit = {}) {
@@ -30,7 +33,11 @@ class Browser {
     if (jar.size > 0)
       request.headers.set('cookie', [...jar].map(([name, value]) => `${name}=${value}`).join('; '))
     const ctx = createExecutionContext()
-    const response = await worker.fetch(request, { ...env, ...SETTINGS } as Env, ctx)
+    const response = await worker.fetch(
+      request,
+      { ...env, ...SETTINGS, ...this.settings } as Env,
+      ctx,
+    )
     await waitOnExecutionContext(ctx)
     for (const line of response.headers.getSetCookie()) {
       const [pair = ''] = line.split(';')
@@ -43,17 +50,41 @@ class Browser {
     return response
   }
 
-  /** Follows redirects within the gateway's hosts, as a browser would; returns the last answer. */
+  /**
+   * Follows redirects within the gateway's hosts, as a browser would, and submits the sign-in
+   * host's handoff form as its script does (a form post whose Origin is the page's); returns the
+   * last answer.
+   */
   async navigate(url: string, limit = 8) {
     let current = url
     for (let i = 0; i < limit; i++) {
       const response = await this.get(current, { headers: { accept: 'text/html' } })
       const location = response.headers.get('location')
+      if (response.status === 200 && new URL(current).pathname === '/auth/handoff/start') {
+        const handoff = handoffForm(await response.text())
+        const posted = await this.handOff(handoff, new URL(current).origin)
+        current = new URL(posted.headers.get('location')!, handoff.action).toString()
+        continue
+      }
       if (response.status < 300 || response.status >= 400 || !location)
         return { response, url: current }
       current = new URL(location, current).toString()
     }
     throw new Error('too many redirects')
+  }
+
+  /** Posts a handoff form, from a page of `from` (the sign-in host's, unless an attacker's). */
+  handOff(handoff: Handoff, from = 'https://gateway.test') {
+    return this.fetch(handoff.action.toString(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: from },
+      body: new URLSearchParams({ code: handoff.code }).toString(),
+    })
+  }
+
+  /** A cookie set by script on a page of `host` (document.cookie), not by the gateway. */
+  plant(host: string, name: string, value: string) {
+    this.jarFor(host).set(name, value)
   }
 
   cookie(host: string, name: string) {
@@ -64,6 +95,19 @@ class Browser {
     if (!this.jars.has(host)) this.jars.set(host, new Map())
     return this.jars.get(host)!
   }
+}
+
+interface Handoff {
+  action: URL
+  code: string
+}
+
+/** The sign-in host's handoff page: a form that posts the code to the app host. */
+function handoffForm(html: string): Handoff {
+  const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1]
+  const code = /name="code" value="([^"]+)"/.exec(html)?.[1]
+  expect(action, 'a handoff form').toBeTruthy()
+  return { action: new URL(action!.replace(/&amp;/g, '&')), code: code! }
 }
 
 /** Signs in with a code on the sign-in host, for a continuation path (the handoff). */
@@ -102,10 +146,17 @@ async function firstSignIn(
     .replace(/&amp;/g, '&')
   expect(continuation).toMatch(/^\/auth\/handoff\/start\?h=/)
   const returnTo = await signInOnSignInHost(browser, email, continuation)
-  const toApp = await browser.get(`https://gateway.test${returnTo}`)
-  expect(toApp.status).toBe(302)
-  return new URL(toApp.headers.get('location')!)
+  const page = await browser.get(`https://gateway.test${returnTo}`)
+  expect(page.status).toBe(200)
+  // The code is in the page's form, never in a URL, and the page runs only its own script.
+  expect(page.headers.get('location')).toBeNull()
+  expect(page.headers.get('content-security-policy')).toContain(
+    `script-src '${HANDOFF_SUBMIT_SCRIPT_HASH}'`,
+  )
+  return handoffForm(await page.text())
 }
+
+const GATEWAY = 'https://gateway.test'
 
 const me = async (browser: Browser, origin: string) =>
   (await browser.get(`${origin}/auth/me`, { headers: { accept: 'application/json' } })).status
@@ -115,10 +166,10 @@ describe('one sign-in for every host', () => {
     const email = uniqueEmail('hosts')
     const browser = new Browser()
     const handoff = await firstSignIn(browser, email)
-    expect(handoff.origin).toBe('https://app.gateway.test')
-    expect(handoff.pathname).toBe('/auth/handoff')
-    const landed = await browser.get(handoff.toString())
-    expect(landed.status).toBe(302)
+    expect(handoff.action.origin).toBe('https://app.gateway.test')
+    expect(handoff.action.pathname).toBe('/auth/handoff')
+    const landed = await browser.handOff(handoff)
+    expect(landed.status).toBe(303)
     expect(landed.headers.get('location')).toBe('/reports')
     const page = await browser.get('https://app.gateway.test/reports', {
       headers: { accept: 'application/json' },
@@ -160,14 +211,14 @@ describe('one sign-in for every host', () => {
     // even has a handoff nonce of its own for the app host.
     const attacker = new Browser()
     await attacker.get('https://app.gateway.test/reports', { headers: { accept: 'text/html' } })
-    const stolen = await attacker.get(handoff.toString())
+    const stolen = await attacker.handOff(handoff)
     expect(stolen.status).toBe(302)
     expect(stolen.headers.get('location')).toBe(
       'https://gateway.test/auth/login?error=handoff_failed',
     )
     expect(attacker.cookie('app.gateway.test', '__Host-session')).toBeUndefined()
     // The attempt spent the code: the victim's own browser cannot use it either, and signs in again.
-    const late = await victim.get(handoff.toString())
+    const late = await victim.handOff(handoff)
     expect(late.headers.get('location')).toBe(
       'https://gateway.test/auth/login?error=handoff_failed',
     )
@@ -177,9 +228,9 @@ describe('one sign-in for every host', () => {
   it('a code for one host is refused on another, and a used or late code lands on sign-in', async () => {
     const browser = new Browser()
     const handoff = await firstSignIn(browser, uniqueEmail())
-    const elsewhere = new URL(handoff)
+    const elsewhere = new URL(handoff.action)
     elsewhere.host = 'docs.gateway.test'
-    const other = await browser.get(elsewhere.toString())
+    const other = await browser.handOff({ ...handoff, action: elsewhere })
     expect(other.headers.get('location')).toMatch(/error=handoff_failed$/)
     expect(browser.cookie('docs.gateway.test', '__Host-session')).toBeUndefined()
 
@@ -188,7 +239,7 @@ describe('one sign-in for every host', () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     try {
       vi.setSystemTime(Date.now() + 61_000)
-      const late = await slow.get(lateHandoff.toString())
+      const late = await slow.handOff(lateHandoff)
       expect(late.headers.get('location')).toMatch(/error=handoff_failed$/)
     } finally {
       vi.useRealTimers()
@@ -230,23 +281,29 @@ describe('one sign-in for every host', () => {
     expect(start.status).toBe(400)
   })
 
-  it('sign-out on one host ends that host’s session; everywhere, from any host, ends all', async () => {
+  it('sign-out on any host signs this browser out of every host; everywhere ends other devices too', async () => {
+    const email = uniqueEmail('out')
     const browser = new Browser()
-    const handoff = await firstSignIn(browser, uniqueEmail('out'))
-    await browser.get(handoff.toString())
+    await browser.handOff(await firstSignIn(browser, email))
     await browser.navigate('https://docs.gateway.test/guide')
     expect(await me(browser, 'https://docs.gateway.test')).toBe(200)
-    // One host.
+    // The same person on another device.
+    const phone = new Browser()
+    await phone.handOff(await firstSignIn(phone, email))
+    expect(await me(phone, 'https://app.gateway.test')).toBe(200)
+
     const one = await browser.fetch('https://docs.gateway.test/auth/logout', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{}',
     })
     expect(one.status).toBe(200)
-    expect(await me(browser, 'https://docs.gateway.test')).toBe(401)
-    expect(await me(browser, 'https://app.gateway.test')).toBe(200)
-    expect(await me(browser, 'https://gateway.test')).toBe(200)
-    // Everywhere, from an app host's form (its own origin is a gateway origin).
+    for (const origin of ['https://docs.gateway.test', 'https://app.gateway.test', GATEWAY])
+      expect(await me(browser, origin), origin).toBe(401)
+    expect(await me(phone, 'https://app.gateway.test')).toBe(200)
+
+    // Everywhere, from an app host's own form.
+    await browser.handOff(await firstSignIn(browser, email))
     const all = await browser.fetch('https://app.gateway.test/auth/logout', {
       method: 'POST',
       headers: {
@@ -257,13 +314,75 @@ describe('one sign-in for every host', () => {
     })
     expect(all.status).toBe(303)
     expect(await me(browser, 'https://app.gateway.test')).toBe(401)
-    expect(await me(browser, 'https://gateway.test')).toBe(401)
+    expect(await me(browser, GATEWAY)).toBe(401)
+    expect(await me(phone, 'https://app.gateway.test')).toBe(401)
+  })
+
+  it('after "Sign out" on an app host, the next visit asks for sign-in: nothing signs the person back in', async () => {
+    const browser = new Browser()
+    await browser.handOff(await firstSignIn(browser, uniqueEmail('shared')))
+    const out = await browser.fetch('https://app.gateway.test/auth/logout', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'https://app.gateway.test',
+      },
+      body: 'returnTo=%2Freports',
+    })
+    expect(out.status).toBe(303)
+    // Following the sign-out's own redirect, and then a plain visit, both end on the form.
+    for (const start of [
+      new URL(out.headers.get('location')!, 'https://app.gateway.test').toString(),
+      'https://app.gateway.test/reports',
+    ]) {
+      const { response, url } = await browser.navigate(start)
+      expect(new URL(url).origin, start).toBe(GATEWAY)
+      expect(new URL(url).pathname).toBe('/auth/login')
+      expect(response.status).toBe(200)
+      expect(await response.text()).toContain('name="email"')
+    }
+    expect(browser.cookie('app.gateway.test', '__Host-session')).toBeUndefined()
+  })
+
+  it('"Use another account" on the 403 page reaches a sign-in page, not the same 403', async () => {
+    const email = uniqueEmail('refused')
+    const browser = new Browser()
+    const withPolicy = {
+      ACCESS: JSON.stringify({
+        routes: [
+          { name: 'app', host: 'app.gateway.test', deny: [{ emails: [email] }] },
+          { name: 'docs', host: 'docs.gateway.test' },
+        ],
+      }),
+      ALLOWED_HOSTS: 'docs.gateway.test',
+    }
+    browser.settings = withPolicy
+    await browser.handOff(await firstSignIn(browser, email, 'https://docs.gateway.test/x'))
+    const refused = await browser.navigate('https://app.gateway.test/reports')
+    expect(refused.response.status).toBe(403)
+    const page = await refused.response.text()
+    expect(page).toContain('Use another account')
+    const returnTo = /name="returnTo" value="([^"]+)"/.exec(page)![1]!
+    const out = await browser.fetch('https://app.gateway.test/auth/logout', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'https://app.gateway.test',
+      },
+      body: new URLSearchParams({ returnTo }).toString(),
+    })
+    const { response, url } = await browser.navigate(
+      new URL(out.headers.get('location')!, 'https://app.gateway.test').toString(),
+    )
+    expect(new URL(url).pathname).toBe('/auth/login')
+    expect(response.status).toBe(200)
+    expect(await response.text()).toContain('name="email"')
   })
 
   it('an admin revocation reaches host sessions too', async () => {
     const email = uniqueEmail('admin')
     const browser = new Browser()
-    await browser.get((await firstSignIn(browser, email)).toString())
+    await browser.handOff(await firstSignIn(browser, email))
     expect(await me(browser, 'https://app.gateway.test')).toBe(200)
     const revoked = await browser.fetch('https://gateway.test/auth/admin/revoke', {
       method: 'POST',
@@ -279,7 +398,7 @@ describe('one sign-in for every host', () => {
 
   it('the host session keeps the sign-in’s moment (auth_time) and never outlives it', async () => {
     const browser = new Browser()
-    await browser.get((await firstSignIn(browser, uniqueEmail())).toString())
+    await browser.handOff(await firstSignIn(browser, uniqueEmail()))
     const signIn = (await (await browser.get('https://gateway.test/auth/me')).json()) as {
       session: { authTime: string; expiresAt: string }
     }
@@ -290,6 +409,111 @@ describe('one sign-in for every host', () => {
     expect(Date.parse(app.session.expiresAt)).toBeLessThanOrEqual(
       Date.parse(signIn.session.expiresAt),
     )
+  })
+})
+
+describe('what a page served on one host can do to a person', () => {
+  it('login CSRF through a planted handoff nonce: the victim is never signed in as the attacker', async () => {
+    // The attacker signs in as themselves and keeps the handoff code and their nonce.
+    const attacker = new Browser()
+    const attackersCode = await firstSignIn(attacker, uniqueEmail('attacker'))
+    const nonce = attacker.cookie('app.gateway.test', '__Host-handoff')!
+    expect(nonce).toBeTruthy()
+    // Script on an app.gateway.test page plants that nonce in the victim's browser
+    // (document.cookie can set a __Host- cookie), then sends the victim on with the code: as a
+    // link, as a form of the app host's own origin, or from another site.
+    const victim = new Browser()
+    victim.plant('app.gateway.test', '__Host-handoff', nonce)
+    const attempts = [
+      () => victim.get(`${attackersCode.action}?code=${attackersCode.code}`),
+      () => victim.handOff(attackersCode, 'https://app.gateway.test'),
+      () => victim.handOff(attackersCode, 'https://evil.example'),
+      () => victim.handOff(attackersCode, 'null'),
+    ]
+    for (const attempt of attempts) {
+      const answer = await attempt()
+      expect(answer.status).not.toBe(303)
+      expect(victim.cookie('app.gateway.test', '__Host-session')).toBeUndefined()
+    }
+    expect(await me(victim, 'https://app.gateway.test')).toBe(401)
+  })
+
+  it('a page of the sign-in host is not trusted on an app host: its forms are refused', async () => {
+    const browser = new Browser()
+    await browser.handOff(await firstSignIn(browser, uniqueEmail('csrf')))
+    const posted = await browser.fetch('https://app.gateway.test/auth/logout', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: GATEWAY },
+      body: 'everywhere=1',
+    })
+    expect(posted.status).toBe(403)
+    expect(await me(browser, 'https://app.gateway.test')).toBe(200)
+  })
+
+  it('an app host offers no sign-in step, MFA enrolment or session management to its pages’ scripts', async () => {
+    const browser = new Browser()
+    await browser.handOff(await firstSignIn(browser, uniqueEmail('scripted')))
+    const script = { 'content-type': 'application/json', origin: 'https://app.gateway.test' }
+    for (const [method, path] of [
+      ['POST', '/auth/mfa/enroll'],
+      ['POST', '/auth/mfa/verify'],
+      ['GET', '/auth/sessions'],
+      ['POST', '/auth/sessions/abc/revoke'],
+      ['POST', '/auth/magic-auth'],
+      ['POST', '/auth/magic-auth/verify'],
+      ['POST', '/auth/magic-link'],
+      ['GET', '/auth/callback?code=x&state=y'],
+      ['GET', '/auth/handoff/start?h=x'],
+    ] as const) {
+      const answer = await browser.fetch(`https://app.gateway.test${path}`, {
+        method,
+        headers: { ...script, accept: 'application/json' },
+        ...(method === 'POST' && { body: '{"email":"a@example.com","code":"123456"}' }),
+      })
+      expect(answer.status, `${method} ${path}`).toBe(404)
+      expect(await answer.json()).toMatchObject({ error: 'sign_in_elsewhere' })
+    }
+    // A person who opens those pages is sent to the sign-in host.
+    const sessions = await browser.get('https://app.gateway.test/auth/sessions', {
+      headers: { accept: 'text/html' },
+    })
+    expect(sessions.headers.get('location')).toBe(`${GATEWAY}/auth/sessions`)
+    const mfa = await browser.get('https://app.gateway.test/auth/mfa?returnTo=%2Fx', {
+      headers: { accept: 'text/html' },
+    })
+    const to = new URL(mfa.headers.get('location')!)
+    expect(to.origin + to.pathname).toBe(`${GATEWAY}/auth/mfa`)
+    expect(to.searchParams.get('returnTo')).toMatch(/^\/auth\/handoff\/start\?h=/)
+    // What a page there needs still works.
+    expect(await me(browser, 'https://app.gateway.test')).toBe(200)
+  })
+
+  it('the sign-in host serves no origin content, whatever the routes say', async () => {
+    const browser = new Browser()
+    browser.settings = {
+      ACCESS: JSON.stringify({ routes: [{ name: 'everything', path: '/*', public: true }] }),
+    }
+    // The catch-all public route serves the app host…
+    expect((await browser.get('https://app.gateway.test/sw.js')).status).toBe(200)
+    // …but never the sign-in host: its home is the sessions page, the rest is not found.
+    for (const path of ['/sw.js', '/static/app.js', '/api/x']) {
+      const answer = await browser.get(`${GATEWAY}${path}`, {
+        headers: { accept: 'application/json' },
+      })
+      expect(answer.status, path).toBe(404)
+      expect(await answer.json()).toMatchObject({ error: 'no_route' })
+    }
+    const home = await browser.get(`${GATEWAY}/`, { headers: { accept: 'text/html' } })
+    expect(home.headers.get('location')).toBe('/auth/sessions')
+  })
+
+  it('the handoff page’s script is exactly the one its policy allows', async () => {
+    const digest = await crypto.subtle.digest(
+      'SHA-256',
+      new TextEncoder().encode(HANDOFF_SUBMIT_SCRIPT),
+    )
+    const hash = btoa(String.fromCharCode(...new Uint8Array(digest)))
+    expect(HANDOFF_SUBMIT_SCRIPT_HASH).toBe(`sha256-${hash}`)
   })
 })
 
@@ -304,7 +528,14 @@ describe('the settings', () => {
     }
   }
 
-  it('SIGN_IN_HOST must be a configured host, and PUBLIC_URL its origin', () => {
+  it('SIGN_IN_HOST serves no origin content: a route naming it is refused', () => {
+    const access = (host: string) =>
+      JSON.stringify({ routes: [{ name: 'home', host, public: true }, { name: 'all' }] })
+    expect(problemsOf({ ...SETTINGS, ACCESS: access('gateway.test') })).toContain('SIGN_IN_HOST')
+    expect(problemsOf({ ...SETTINGS, ACCESS: access('app.gateway.test') })).toEqual([])
+  })
+
+  it('SIGN_IN_HOST must have other hosts to serve, and PUBLIC_URL is its origin', () => {
     expect(problemsOf(SETTINGS)).toEqual([])
     expect(problemsOf({ SIGN_IN_HOST: 'gateway.test' })).toContain('SIGN_IN_HOST')
     expect(problemsOf({ ...SETTINGS, SIGN_IN_HOST: 'https://gateway.test' })).toContain(

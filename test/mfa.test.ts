@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { totpCode } from '../emulator/totp.ts'
 import { sha256 } from '../src/crypto'
 import worker from '../src/index'
-import { EMULATOR, GATEWAY, form, json, signIn, uniqueEmail } from './helpers'
+import { EMULATOR, GATEWAY, form, json, sessionKvKeyOf, signIn, uniqueEmail } from './helpers'
 
 // The second factor (TOTP, SSO-MFA.md "Second factor") through the real Worker: a route whose
 // rule asks for `mfa` sends a person without it to /auth/mfa, which enrols (QR code and secret)
@@ -313,6 +313,67 @@ describe('enrolment and the code', () => {
       await call('/auth/mfa?returnTo=%2Fvault%2Fd', asBrowser(second.cookie))
     ).text()
     expect(page).toContain('Set up your authenticator app')
+  })
+})
+
+describe('enrolment needs a fresh sign-in', () => {
+  /** A first-factor session whose sign-in was `minutes` ago (a cookie stolen later, say). */
+  async function signedInAgo(minutes: number) {
+    const { cookie, email } = await signIn()
+    const key = await sessionKvKeyOf(cookie)
+    const record = JSON.parse((await env.SESSIONS.get(key, 'text'))!) as { createdAt: number }
+    const createdAt = Date.now() - minutes * 60_000
+    await env.SESSIONS.put(key, JSON.stringify({ ...record, createdAt }), { expirationTtl: 3600 })
+    return { cookie, email }
+  }
+
+  it('a stolen hour-old first-factor session cannot enrol its own authenticator', async () => {
+    const { cookie } = await signedInAgo(60)
+    const enrol = await call('/auth/mfa/enroll', json({}, { cookie }))
+    expect(enrol.status).toBe(401)
+    const body = (await enrol.json()) as Record<string, unknown>
+    expect(body).toMatchObject({ error: 'reauthentication_required' })
+    expect(body).not.toHaveProperty('secret')
+    // The page sends the person to sign in again, and back here afterwards.
+    const page = await call('/auth/mfa?returnTo=%2Fvault%2Fx', asBrowser(cookie))
+    expect(page.status).toBe(302)
+    const back = encodeURIComponent('/auth/mfa?returnTo=%2Fvault%2Fx')
+    expect(page.headers.get('location')).toBe(`/auth/login?returnTo=${back}&reauth=1`)
+    const login = await call(page.headers.get('location')!, asBrowser(cookie))
+    expect(login.status).toBe(200)
+    expect(await login.text()).toContain('Setting up a second factor needs a recent sign-in')
+    // No factor was made for it: nothing to type a code against.
+    const guessed = await verify(cookie, { code: '123456' })
+    expect(guessed.status).toBe(400)
+    expect(await guessed.json()).toMatchObject({ error: 'mfa_not_enrolled' })
+    expect((await me(cookie)).mfa).toBe(false)
+  })
+
+  it('a sign-in within the last 10 minutes enrols; one just past it does not', async () => {
+    const recent = await signedInAgo(9)
+    const enrolled = await call('/auth/mfa/enroll', json({}, { cookie: recent.cookie }))
+    expect(enrolled.status).toBe(200)
+    expect(((await enrolled.json()) as { secret: string }).secret).toMatch(/^[A-Z2-7]+$/)
+    const page = await call('/auth/mfa?returnTo=%2Fvault%2Fx', asBrowser(recent.cookie))
+    expect(page.status).toBe(200)
+    const older = await signedInAgo(11)
+    expect((await call('/auth/mfa/enroll', json({}, { cookie: older.cookie }))).status).toBe(401)
+  })
+
+  it('an enrolled person’s old session still types its code (no fresh sign-in for that)', async () => {
+    const email = uniqueEmail('mfa-old-session')
+    const secret = await enrolAndConfirm((await signIn(email)).cookie)
+    const { cookie } = await signIn(email)
+    const key = await sessionKvKeyOf(cookie)
+    const record = JSON.parse((await env.SESSIONS.get(key, 'text'))!) as { createdAt: number }
+    await env.SESSIONS.put(key, JSON.stringify({ ...record, createdAt: Date.now() - 3_600_000 }), {
+      expirationTtl: 3600,
+    })
+    const page = await call('/auth/mfa?returnTo=%2Fvault%2Fy', asBrowser(cookie))
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('Enter your authenticator code')
+    const code = await totpCode(secret, Date.now() + 30_000)
+    expect((await verify(cookie, { code })).status).toBe(200)
   })
 })
 

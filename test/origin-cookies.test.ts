@@ -26,6 +26,8 @@ const PLANTS = [
   '__Host-session=; Max-Age=0; Path=/; Secure',
   '__Host-session',
   '=__Host-session=nameless; Path=/; Secure',
+  '__Host-handoff=planted-nonce; Path=/; Secure',
+  '__host-HANDOFF=upper; Path=/; Secure',
 ]
 const KEEPS = ['origin_theme=dark; Path=/', '__Host-origin-own=1; Path=/; Secure']
 
@@ -51,6 +53,38 @@ describe('Set-Cookie from the origin', () => {
     const response = await gatewayWith({ PUBLIC_PATHS: '/__set-cookie' }, setCookiePath())
     expect(response.status).toBe(200)
     expectOnlyOriginCookies(response)
+  })
+})
+
+describe('every gateway cookie is filtered', () => {
+  // Every source file's text: a `__Host-` cookie named anywhere but the one table would be a
+  // cookie the filter does not know about (as `__Host-handoff` once was).
+  const sources = import.meta.glob('../src/**/*.{ts,tsx}', {
+    query: '?raw',
+    import: 'default',
+    eager: true,
+  }) as Record<string, string>
+
+  it('names each gateway cookie in one table, which the filter is built from', () => {
+    expect(Object.keys(sources).length).toBeGreaterThan(50)
+    const elsewhere = Object.entries(sources)
+      .filter(([path]) => !path.endsWith('/gateway-cookies.ts'))
+      .filter(([, text]) => /['"`]__Host-[A-Za-z]/.test(text))
+      .map(([path]) => path)
+    expect(elsewhere).toEqual([])
+  })
+
+  it('the handoff nonce never reaches the origin, whatever its spelling', async () => {
+    const { cookie } = await signIn()
+    const response = await gateway('/echo', {
+      headers: {
+        accept: 'application/json',
+        cookie: `${cookie}; __Host-handoff=mine.sig; __HOST-Handoff=x; theme=dark`,
+      },
+    })
+    expect(response.status).toBe(200)
+    const seen = ((await response.json()) as { headers: Record<string, string> }).headers
+    expect(seen.cookie).toBe('theme=dark')
   })
 })
 

@@ -56,6 +56,8 @@ describe('identity and forwarding headers', () => {
       'Forwarded',
       'X-Forwarded-Host',
       'x_forwarded_for',
+      'X-Forward-Auth-Token',
+      'x_forward_auth_token',
     ]
     const headers = new Headers()
     for (const name of spoofed) headers.append(name, 'attacker@evil.example')
@@ -64,7 +66,7 @@ describe('identity and forwarding headers', () => {
     expect(seen.headers['x-auth-email']).toBe(email)
     const raw = seen.rawHeaders.join('\n')
     expect(raw).not.toContain('attacker@evil.example')
-    expect(raw.toLowerCase()).not.toMatch(/x_auth|x-auth-groups|x-real-ip|forwarded:/)
+    expect(raw.toLowerCase()).not.toMatch(/x_auth|x-auth-groups|x-real-ip|forwarded:|forward.auth/)
   })
 
   it('replaces X-Forwarded-For with the client address instead of appending', async () => {

@@ -3,3 +3,11 @@ declare module '*?raw' {
   const text: string
   export default text
 }
+
+// Vite's `import.meta.glob`, for tests that read the source tree (eager, one export each).
+interface ImportMeta {
+  glob(
+    pattern: string,
+    options: { query: string; import: string; eager: true },
+  ): Record<string, unknown>
+}

@@ -5,6 +5,8 @@ import worker from '../src/index'
 import {
   EMULATOR,
   GATEWAY,
+  armFault,
+  clearFaults,
   form,
   fromAnotherBrowser,
   gateway,
@@ -197,16 +199,36 @@ describe('SSO sign-in by email domain', () => {
     expect(again.headers.get('location')).toMatch(/error=sso_failed/)
   })
 
-  it('another browser is asked to confirm, naming the account, before any session', async () => {
+  it('another browser gets no confirmation page and no session, only a refusal', async () => {
+    // An SSO redirect never leaves the browser that started it: a callback URL seen elsewhere
+    // (an origin's service worker, a log, a shoulder) is refused, not offered for confirmation.
     const org = await organization()
     const email = `elsewhere@${org.domain}`
-    const asked = await gateway('/auth/magic-auth', json({ email }))
+    const asked = await gateway('/auth/magic-auth', json({ email, returnTo: '/reports' }))
     const { redirect } = (await asked.json()) as { redirect: string }
     const callback = await atIdp(redirect, { decision: 'allow' })
     const other = await fromAnotherBrowser(pathOf(callback), { headers: { accept: 'text/html' } })
-    expect(other.status).toBe(200)
-    expect(await other.text()).toContain('Confirm sign-in')
+    expect(other.status).toBe(302)
+    expect(other.headers.get('location')).toBe(
+      '/auth/login?error=sso_other_browser&returnTo=%2Freports',
+    )
     expect(sessionCookieFrom(other)).toBeUndefined()
+    const page = await fromAnotherBrowser(other.headers.get('location')!, {
+      headers: { accept: 'text/html' },
+    })
+    expect(await page.text()).toContain('in another browser')
+    // Nor can that browser post the confirmation a link would get.
+    const { code, state } = Object.fromEntries(new URL(callback).searchParams)
+    const posted = await fromAnotherBrowser('/auth/callback', form({ code: code!, state: state! }))
+    expect(posted.status).toBe(303)
+    expect(posted.headers.get('location')).toBe(
+      '/auth/login?error=sso_other_browser&returnTo=%2Freports',
+    )
+    expect(sessionCookieFrom(posted)).toBeUndefined()
+    // The code was never spent: the browser that started signs in.
+    const done = await gateway(pathOf(callback))
+    expect(sessionCookieFrom(done)).toBeDefined()
+    expect(done.headers.get('location')).toBe('/reports')
   })
 
   it('an organization without an active connection does not take its people to SSO', async () => {
@@ -276,5 +298,93 @@ describe('the domain lookup', () => {
       expect(response.status).toBe(200)
     }
     expect((await stats()) - before).toBe(1)
+  })
+})
+
+describe('the addresses an organization’s IdP may assert', () => {
+  const idpStats = async () =>
+    ((await (await fetch(`${EMULATOR}/__stats`)).json()) as { byRoute: Record<string, number> })
+      .byRoute['GET /organizations/:id'] ?? 0
+
+  /**
+   * A tenant whose WorkOS organization lets its IdP sign in profiles outside its domains
+   * (allow_profiles_outside_organization), and which has also added another company's domain
+   * without verifying it.
+   */
+  async function hostileOrganization(claimedDomain: string) {
+    const own = `corp-${unique()}.test`
+    const response = await fetch(
+      `${EMULATOR}/__organizations`,
+      json({
+        name: 'Hostile',
+        domains: [own, { domain: claimedDomain, state: 'pending' }],
+        allowProfilesOutsideOrganization: true,
+      }),
+    )
+    expect(response.status).toBe(201)
+    return { own, id: ((await response.json()) as { id: string }).id }
+  }
+
+  it('a profile whose address is outside the organization’s verified domains signs nobody in', async () => {
+    const otherCompany = `other-${unique()}.test`
+    const hostile = await hostileOrganization(otherCompany)
+    for (const victim of [
+      `ceo@${otherCompany}`,
+      `CEO@${otherCompany.toUpperCase()}`,
+      // Not even a subdomain of its own: only the verified domains themselves.
+      `it@mail.${hostile.own}`,
+    ]) {
+      const started = await gateway(`/auth/sso?organization=${hostile.id}&returnTo=%2Fdocs`)
+      const callback = await atIdp(started.headers.get('location')!, {
+        decision: 'allow',
+        email: victim,
+        role: 'admin',
+      })
+      // WorkOS let the IdP assert it; the gateway does not take it.
+      expect(callback).toContain('/auth/callback?code=')
+      const done = await gateway(pathOf(callback))
+      expect(done.status).toBe(302)
+      expect(done.headers.get('location')).toBe(
+        '/auth/login?error=sso_outside_domains&returnTo=%2Fdocs',
+      )
+      expect(sessionCookieFrom(done)).toBeUndefined()
+      const page = await gateway(done.headers.get('location')!, {
+        headers: { accept: 'text/html' },
+      })
+      expect(await page.text()).toContain('outside your organization’s domains')
+    }
+    // The same IdP still signs in its own people.
+    const started = await gateway(`/auth/sso?organization=${hostile.id}`)
+    const callback = await atIdp(started.headers.get('location')!, {
+      decision: 'allow',
+      email: `staff@${hostile.own}`,
+    })
+    expect(sessionCookieFrom(await gateway(pathOf(callback)))).toBeDefined()
+  })
+
+  it('WorkOS out of reach for the organization’s domains: 503, and nobody is signed in', async () => {
+    const org = await organization()
+    const asked = await gateway('/auth/magic-auth', json({ email: `ann@${org.domain}` }))
+    const { redirect } = (await asked.json()) as { redirect: string }
+    const callback = await atIdp(redirect, { decision: 'allow' })
+    await armFault({ method: 'GET', path: '/organizations/*', status: 500, count: 5 })
+    try {
+      const done = await gateway(pathOf(callback), { headers: { accept: 'text/html' } })
+      expect(done.status).toBe(503)
+      expect(done.headers.get('retry-after')).not.toBeNull()
+      expect(sessionCookieFrom(done)).toBeUndefined()
+    } finally {
+      await clearFaults()
+    }
+  })
+
+  it('asks WorkOS for an organization’s domains at most once in the cache window', async () => {
+    const org = await organization()
+    const before = await idpStats()
+    for (const name of ['ann', 'bob', 'cy']) {
+      const { cookie } = await ssoSignIn(`${name}@${org.domain}`)
+      expect(cookie).toBeDefined()
+    }
+    expect((await idpStats()) - before).toBe(1)
   })
 })

@@ -409,6 +409,78 @@ describe('organization memberships', () => {
     expect((await sessionOf(bob)).roles).toEqual(['admin'])
   })
 
+  const putRoles = (org: Organization, email: string, roles: string[]) =>
+    emitted(membershipPath(org, email), 'organization_membership.updated', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ roles }),
+    })
+
+  it('a late, older membership.updated does not put back a role a newer one took away', async () => {
+    const org = await organization()
+    const ann = `ann@${org.domain}`
+    const cookie = await ssoSignIn(org, ann, { role: 'member' })
+    const policy = JSON.stringify({
+      routes: [{ name: 'admin', path: '/admin/*', allow: [{ roles: ['admin'] }] }],
+    })
+    const adminStatus = async () =>
+      (
+        await gatewayWith({ ACCESS: policy }, '/admin/x', {
+          headers: { cookie, accept: 'application/json' },
+        })
+      ).status
+    // WorkOS made admin, then took it away again; the deliveries arrive newest first (a retry of
+    // the first, or plain reordering).
+    const granted = await putRoles(org, ann, ['admin', 'member'])
+    const revoked = await putRoles(org, ann, ['member'])
+    expect((await deliver(revoked)).status).toBe(200)
+    expect((await sessionOf(cookie)).roles).toEqual(['member'])
+    const late = await deliver(granted)
+    expect(late.status).toBe(200)
+    expect(await late.json()).toEqual({ received: true })
+    expect((await sessionOf(cookie)).roles).toEqual(['member'])
+    expect(await adminStatus()).toBe(403)
+  })
+
+  it('a membership.updated older than a sign-in does not rewrite that session', async () => {
+    const org = await organization()
+    const ann = `ann@${org.domain}`
+    const before = await ssoSignIn(org, ann, { role: 'member' })
+    const granted = await putRoles(org, ann, ['admin', 'member'])
+    // She signs in again after the change; the IdP's answer then (member) is newer than the
+    // event, which arrives only now.
+    const after = await ssoSignIn(org, ann, { role: 'member', userAgent: 'iPhone' })
+    expect((await deliver(granted)).status).toBe(200)
+    expect((await sessionOf(before)).roles).toEqual(['admin', 'member'])
+    expect((await sessionOf(after)).roles).toEqual(['member'])
+  })
+
+  it('a late, older user.updated does not undo a newer email change', async () => {
+    const domain = `plain-${unique()}.example`
+    const byCode = await signInWithCode(`ann@${domain}`)
+    const { user } = (await (
+      await gateway('/auth/me', { headers: { cookie: byCode.cookie } })
+    ).json()) as { user: { id: string } }
+    const update = (body: Record<string, string>) =>
+      fetch(`${EMULATOR}/user_management/users/${user.id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk_test_emulator' },
+        body: JSON.stringify(body),
+      })
+    expect((await update({ firstName: 'Ada' })).status).toBe(200)
+    expect((await update({ email: `ann.new@${domain}` })).status).toBe(200)
+    const { deliveries } = (await (
+      await fetch(`${EMULATOR}/__webhooks?user=${user.id}&event=user.updated`)
+    ).json()) as { deliveries: Delivery[] }
+    const [moved, named] = deliveries
+    expect((await deliver(moved!)).status).toBe(200)
+    expect(await status(byCode.cookie)).toBe(401)
+    const now = await signInWithCode(`ann.new@${domain}`)
+    // The rename from before the move, delivered late, names the old address: it is not news.
+    expect((await deliver(named!)).status).toBe(200)
+    expect(await status(now.cookie)).toBe(200)
+  })
+
   it('membership.updated to a membership no longer active ends the sessions', async () => {
     const org = await organization()
     const ann = `ann@${org.domain}`
@@ -448,6 +520,77 @@ describe('directory sync', () => {
     expect(await status(byCode.cookie)).toBe(401)
     expect(await status(bySso)).toBe(401)
     expect(await status(bob)).toBe(200)
+  })
+
+  it('dsync.user.deleted from another organization’s directory signs nobody out', async () => {
+    const org = await organization()
+    const ann = `ann@${org.domain}`
+    const bySso = await ssoSignIn(org, ann)
+    const carl = `carl@plain-${unique()}.example`
+    const byCode = await signInWithCode(carl)
+    // Another tenant's directory names them (a SCIM directory may hold any address).
+    const hostile = await organization()
+    for (const email of [ann, carl]) {
+      const event = await emitted(
+        `/__directory/users/${encodeURIComponent(email)}/delete`,
+        'dsync.user.deleted',
+        {
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ organizationId: hostile.id }),
+        },
+      )
+      expect((await deliver(event)).status).toBe(200)
+    }
+    expect(await status(bySso)).toBe(200)
+    expect(await status(byCode.cookie)).toBe(200)
+    // Her own organization's directory does end her session.
+    const own = await emitted(
+      `/__directory/users/${encodeURIComponent(ann)}/delete`,
+      'dsync.user.deleted',
+      { headers: { 'content-type': 'application/json' }, body: '{}' },
+    )
+    expect((await deliver(own)).status).toBe(200)
+    expect(await status(bySso)).toBe(401)
+  })
+
+  it('dsync.user.deleted reaches a code sign-in only at an address of the organization’s verified domains', async () => {
+    // A contractor's own address: the organization's directory may list it, but the organization
+    // does not own that mailbox, so the code session it opened is not the directory's to end.
+    const org = await organization()
+    const contractor = `dana@plain-${unique()}.example`
+    const byCode = await signInWithCode(contractor)
+    const event = await emitted(
+      `/__directory/users/${encodeURIComponent(contractor)}/delete`,
+      'dsync.user.deleted',
+      {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ organizationId: org.id }),
+      },
+    )
+    expect((await deliver(event)).status).toBe(200)
+    expect(await status(byCode.cookie)).toBe(200)
+  })
+
+  it('dsync.user.deleted: WorkOS out of reach is 503, and the same delivery applies later', async () => {
+    // A code sign-in before the domain's organization exists: nothing has asked WorkOS about the
+    // organization yet.
+    const domain = newDomain()
+    const ann = `ann@${domain}`
+    const byCode = await signInWithCode(ann)
+    await organization(domain)
+    const event = await emitted(
+      `/__directory/users/${encodeURIComponent(ann)}/delete`,
+      'dsync.user.deleted',
+      { headers: { 'content-type': 'application/json' }, body: '{}' },
+    )
+    await armFault({ method: 'GET', path: '/organizations/*', status: 500, count: 10 })
+    const failed = await deliver(event)
+    expect(failed.status).toBe(503)
+    expect(failed.headers.get('retry-after')).not.toBeNull()
+    expect(await status(byCode.cookie)).toBe(200)
+    await clearFaults()
+    expect((await deliver(event)).status).toBe(200)
+    expect(await status(byCode.cookie)).toBe(401)
   })
 
   it('dsync.group.user_removed ends the person’s sessions that carry the group, only those', async () => {

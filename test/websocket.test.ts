@@ -298,6 +298,35 @@ describe('refused upgrades: an answer, never a socket', () => {
     await listed.closed()
   })
 
+  it('on an app host, a page of the sign-in host cannot open a socket as the person', async () => {
+    // SIGN_IN_HOST is gateway.test (PUBLIC_URL's host): whatever a page there could be, it is
+    // another host's page to app.gateway.test, and its sockets are cross-host hijacking.
+    const cookie = await signedIn()
+    const settings = {
+      env: { SIGN_IN_HOST: 'gateway.test', ALLOWED_HOSTS: 'gateway.test, app.gateway.test' },
+    }
+    const { response } = await upgrade(
+      'https://app.gateway.test/__ws',
+      { cookie, origin: 'https://gateway.test' },
+      settings,
+    )
+    expect(response.status).toBe(403)
+    expect(response.webSocket).toBeNull()
+    // The app host's own pages still may.
+    const own = accept(
+      (
+        await upgrade(
+          'https://app.gateway.test/__ws',
+          { cookie, origin: 'https://app.gateway.test' },
+          settings,
+        )
+      ).response,
+    )
+    expect(await own.hello()).toMatchObject({ origin: 'https://app.gateway.test' })
+    own.socket.close(1000)
+    await own.closed()
+  })
+
   it('an origin that refuses the upgrade is answered as it answered; an unreachable one is 502', async () => {
     const cookie = await signedIn()
     const refused = await upgrade('/refuse/socket', { cookie })

@@ -28,6 +28,7 @@ const organizationSchema = z
       )
       .default([]),
     sso: z.boolean().default(true),
+    allowProfilesOutsideOrganization: z.boolean().optional(),
     connectionId: z.string().min(1).optional(),
     connectionType: z.string().min(1).optional(),
   })
@@ -59,8 +60,9 @@ const invalid = (c: Context, error: z.ZodError) =>
   )
 
 export function controlOrganizationRoutes(app: Hono, state: EmulatorState) {
-  // {"id"?, "name", "domains": ["acme.test" | {"domain", "state"}], "sso"?: true, "connectionId"?,
-  // "connectionType"?} → 201 {"id", "connectionId"}. A given id is used as is; posting an id that
+  // {"id"?, "name", "domains": ["acme.test" | {"domain", "state"}], "sso"?: true,
+  // "allowProfilesOutsideOrganization"?: false, "connectionId"?, "connectionType"?} → 201 {"id",
+  // "connectionId"}. A given id is used as is; posting an id that
   // exists updates that organization (still 201), so a policy can name it before it exists and
   // test files can post the same one.
   app.post('/__organizations', async (c) => {

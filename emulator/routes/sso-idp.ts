@@ -265,7 +265,13 @@ export function ssoIdpRoutes(app: Hono, state: EmulatorState) {
       idpPage(c, page.name, page.label, page.domains, values, message, 400)
     if (decision !== 'allow') return refuse("Choose 'Allow' or 'Deny'.")
     if (!EMAIL_SHAPE.test(values.email)) return refuse('Enter an email address.')
-    if (!page.organization || !state.isOrganizationEmail(page.organization, values.email)) {
+    // WorkOS signs in a profile outside the organization's domains only when the organization
+    // allows it (allow_profiles_outside_organization): then its IdP may assert any address.
+    const outsideAllowed = page.organization?.allowProfilesOutsideOrganization === true
+    if (
+      !page.organization ||
+      (!outsideAllowed && !state.isOrganizationEmail(page.organization, values.email))
+    ) {
       return refuse(
         `${values.email} is not at a domain of ${page.name} (${page.domains.join(', ') || 'none'}): this organization's IdP does not sign it in.`,
       )

@@ -3,6 +3,7 @@
 // (a typo such as `alow` must not silently leave a route open), and what compiles is plain data
 // that a request is matched against without building a regex or much else.
 import * as z from 'zod/mini'
+import { routeAssertion } from './audience.ts'
 import { parseIpRange, type IpRange } from './ip.ts'
 import {
   checkPath,
@@ -27,6 +28,7 @@ const ROUTE_FIELDS = [
   'name',
   'host',
   'path',
+  'caseSensitive',
   'methods',
   'origin',
   'service',
@@ -36,6 +38,8 @@ const ROUTE_FIELDS = [
   'maxSignInAge',
   'cors',
   'websockets',
+  'assertion',
+  'audience',
 ] as const
 
 const CORS_FIELDS = ['origins', 'methods', 'headers', 'credentials', 'maxAge'] as const
@@ -170,11 +174,19 @@ function compileRoute(
     else host = check.pattern
   }
 
+  // Paths fold case by default, as Akamai and most CDNs match them: Express, ASP.NET and IIS
+  // serve /ADMIN/panel as /admin/panel. `caseSensitive: true` is for an origin that does not.
+  let caseSensitive = false
+  if (r.caseSensitive !== undefined) {
+    if (!boolean.safeParse(r.caseSensitive).success)
+      problem(at('caseSensitive'), 'must be true or false')
+    else caseSensitive = r.caseSensitive === true
+  }
   let path: PathPattern = { kind: 'all' }
   const pathText = r.path === undefined ? '/*' : r.path
   if (typeof pathText !== 'string') problem(at('path'), 'must be a path such as /api/*')
   else {
-    const check = parsePathPattern(pathText)
+    const check = parsePathPattern(pathText, caseSensitive)
     if (!check.ok) problem(at('path'), check.problem)
     else if (isInsideGatewayPaths(check.pattern))
       problem(
@@ -211,6 +223,7 @@ function compileRoute(
       if (r[field] !== undefined)
         problem(at(field), 'has no effect on a public route (remove it, or remove "public")')
   }
+  const assertion = routeAssertion(r, isPublic, host, pathText, at, problem)
 
   let allow: ConditionSet[] | undefined
   if (r.allow !== undefined) {
@@ -251,6 +264,7 @@ function compileRoute(
     methods,
     target: Object.freeze(target),
     public: isPublic,
+    ...assertion,
     allow: allow && Object.freeze(allow),
     deny: Object.freeze(deny ?? []),
     maxSignInAge,
@@ -488,9 +502,15 @@ function conditionSet(
   const countries = entries('countries', 'a two-letter country code such as DE', (e) =>
     COUNTRY.test(e.toUpperCase()) ? e.toUpperCase() : undefined,
   )
-  const methods = entries('methods', 'an uppercase HTTP method such as GET', (m) =>
+  const listedMethods = entries('methods', 'an uppercase HTTP method such as GET', (m) =>
     METHOD.test(m) ? m : undefined,
   )
+  // As for a route's methods: an origin answers HEAD with its GET handler, so a rule about GET
+  // (a deny above all) must not be dodged with HEAD.
+  const methods =
+    listedMethods?.includes('GET') && !listedMethods.includes('HEAD')
+      ? [...listedMethods, 'HEAD']
+      : listedMethods
   const tokens = entries('serviceTokens', 'a service token name, or "*" for any', (t) =>
     PRINTABLE.test(t) && t.length <= 100 ? t : undefined,
   )

@@ -1,7 +1,7 @@
 // The one decision function: the Worker calls it per request, the check tool calls it with
 // `explain`. Without `explain` it allocates a little state per request and nothing per rule.
 import { ipInRange, parseIp, type IpAddress } from './ip.ts'
-import { hostMatches, normaliseHost, pathMatches } from './paths.ts'
+import { hostMatches, normaliseHost, pathMatches, RequestPath } from './paths.ts'
 import type {
   CompiledAccess,
   CompiledRoute,
@@ -25,16 +25,38 @@ export function matchRoute(
 ): CompiledRoute | undefined {
   const host = normaliseHost(request.host)
   const method = request.method.toUpperCase()
+  const path = new RequestPath(request.path)
   for (const route of access.routes) {
     if (
       hostMatches(route.host, host) &&
-      pathMatches(route.path, request.path) &&
+      pathMatches(route.path, path) &&
       (route.methods === undefined || route.methods.has(method))
     )
       return route
   }
   return undefined
 }
+
+/**
+ * Whether the method could change the route or the decision for this host and path: a route that
+ * takes it lists `methods`, or the first route that takes every method has a rule on `methods`.
+ * Where it cannot, a method override (`_method`) is not worth looking for.
+ */
+export function dependsOnMethod(
+  access: CompiledAccess,
+  request: { readonly host: string; readonly path: string },
+): boolean {
+  const host = normaliseHost(request.host)
+  const path = new RequestPath(request.path)
+  for (const route of access.routes) {
+    if (!hostMatches(route.host, host) || !pathMatches(route.path, path)) continue
+    if (route.methods !== undefined) return true
+    return hasMethodRule(route.deny) || (route.allow !== undefined && hasMethodRule(route.allow))
+  }
+  return false
+}
+
+const hasMethodRule = (sets: readonly ConditionSet[]) => sets.some((set) => set.methods)
 
 export function evaluate(
   access: CompiledAccess,

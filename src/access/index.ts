@@ -1,9 +1,18 @@
 // Access policies (ACCESS): compile once per isolate, then per request checkPath → matchRoute →
 // decide (or evaluate, which does both). Pure: nothing here touches Hono, KV or the network.
+export { routeAudience } from './audience.ts'
 export { compileAccess } from './compile.ts'
-export { decide, evaluate, matchRoute } from './decide.ts'
+export { decide, dependsOnMethod, evaluate, matchRoute } from './decide.ts'
 export { ipInRange, parseIp, parseIpRange, type IpAddress, type IpRange } from './ip.ts'
 export { lintAccess, shadows } from './lint.ts'
+export { lintSignInHost } from './lint-sign-in-host.ts'
+export {
+  decideMethods,
+  isOverrideName,
+  overrideMethods,
+  overrideRoutedElsewhere,
+  overrideValuesIn,
+} from './overrides.ts'
 export {
   checkPath,
   isGatewayPath,

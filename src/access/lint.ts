@@ -1,7 +1,8 @@
 // Warnings about a policy that compiles but probably does not say what its author meant. The
 // Worker does not need these; `npm run access -- lint` prints them.
-import type { HostPattern, PathPattern } from './paths.ts'
-import type { CompiledAccess, CompiledRoute } from './types.ts'
+import { sharedAudienceWarnings } from './audience.ts'
+import { foldCase, type HostPattern, type PathPattern } from './paths.ts'
+import type { CompiledAccess, CompiledRoute, ConditionSet } from './types.ts'
 
 export function lintAccess(access: CompiledAccess): string[] {
   const warnings: string[] = []
@@ -12,6 +13,10 @@ export function lintAccess(access: CompiledAccess): string[] {
         `${route.label} is never reached: ${earlier.label} comes first and matches every ` +
           'request it would (first match wins; move the narrower route up)',
       )
+    for (const set of route.allow ?? []) {
+      const warning = tenantDecides(set)
+      if (warning) warnings.push(`${route.label}.${set.label} ${warning}`)
+    }
     const admitsTokens = route.allow?.some((set) => set.serviceTokens !== undefined) ?? false
     if (admitsTokens)
       for (const set of route.deny)
@@ -21,6 +26,7 @@ export function lintAccess(access: CompiledAccess): string[] {
               'admits (a token only meets sets naming serviceTokens; add a set that names them)',
           )
   })
+  warnings.push(...sharedAudienceWarnings(access.routes, shadows))
   return warnings
 }
 
@@ -47,16 +53,34 @@ function hostCovers(a: HostPattern, b: HostPattern): boolean {
   }
 }
 
+/**
+ * Each organization's identity provider decides its own roles and groups: an `admins` group is
+ * whoever any customer's IdP says it is. An allow set naming them without `organizations` admits
+ * that name from every organization. (A deny set that does so refuses more, which opens nothing.)
+ */
+function tenantDecides(set: ConditionSet): string | undefined {
+  if (set.organizations !== undefined) return undefined
+  const named = (['roles', 'groups'] as const).filter((key) => set[key] !== undefined)
+  if (named.length === 0) return undefined
+  const what = named.join(' and ')
+  const one = named.map((key) => key.slice(0, -1)).join(' or ')
+  return (
+    `names ${what} without organizations: every organization’s identity provider decides its ` +
+    `own ${what}, so the set admits a ${one} of that name from any organization (add ` +
+    '"organizations": ["org_…"] to the set)'
+  )
+}
+
 function pathCovers(a: PathPattern, b: PathPattern): boolean {
-  switch (a.kind) {
-    case 'all':
-      return true
-    case 'exact':
-      return b.kind === 'exact' && b.path === a.path
-    case 'prefix': {
-      if (b.kind === 'all') return false
-      const path = b.kind === 'exact' ? b.path : b.base
-      return path === a.base || path.startsWith(a.baseSlash)
-    }
-  }
+  if (a.kind === 'all') return true
+  if (b.kind === 'all') return false
+  // A route that folds case takes every spelling of the other's paths; a case-sensitive one takes
+  // only its own spelling, so it never covers one that folds case (short of `/*`, above).
+  if (a.caseSensitive && !b.caseSensitive) return false
+  const fold = !a.caseSensitive && b.caseSensitive
+  const path = b.kind === 'exact' ? b.path : b.base
+  const other = fold ? foldCase(path) : path
+  if (a.kind === 'exact') return b.kind === 'exact' && (other === a.path || other === a.slashed)
+  // Beneath a prefix, a path's trailing-slash spelling is beneath it too.
+  return other === a.base || other.startsWith(a.baseSlash)
 }

@@ -90,11 +90,26 @@ export type HostPattern =
   | { readonly kind: 'exact'; readonly host: string }
   | { readonly kind: 'subdomains'; readonly suffix: string /* `.example.com` */ }
 
-/** A route's `path`: `/*`, `/x` (exactly), or `/x/*` (`/x` and everything beneath). */
+/**
+ * A route's `path`: `/*`, `/x` (and `/x/`, which a router that is not strict serves as `/x`), or
+ * `/x/*` (`/x` and everything beneath). Stored in the form requests are compared in: ASCII letters
+ * lowercased, or, for a `caseSensitive` route, as written with each escape's hex digits uppercased.
+ */
 export type PathPattern =
   | { readonly kind: 'all' }
-  | { readonly kind: 'exact'; readonly path: string }
-  | { readonly kind: 'prefix'; readonly base: string; readonly baseSlash: string }
+  | {
+      readonly kind: 'exact'
+      readonly path: string
+      /** The same path with a trailing slash added or removed (`/` has no other spelling). */
+      readonly slashed: string
+      readonly caseSensitive: boolean
+    }
+  | {
+      readonly kind: 'prefix'
+      readonly base: string
+      readonly baseSlash: string
+      readonly caseSensitive: boolean
+    }
 
 export function hostMatches(pattern: HostPattern, host: string): boolean {
   switch (pattern.kind) {
@@ -107,15 +122,55 @@ export function hostMatches(pattern: HostPattern, host: string): boolean {
   }
 }
 
-export function pathMatches(pattern: PathPattern, path: string): boolean {
-  switch (pattern.kind) {
-    case 'all':
-      return true
-    case 'exact':
-      return path === pattern.path
-    case 'prefix':
-      return path === pattern.base || path.startsWith(pattern.baseSlash)
+export function pathMatches(pattern: PathPattern, request: RequestPath): boolean {
+  if (pattern.kind === 'all') return true
+  const path = pattern.caseSensitive ? request.asWritten() : request.folded
+  if (pattern.kind === 'exact') return path === pattern.path || path === pattern.slashed
+  return path === pattern.base || path.startsWith(pattern.baseSlash)
+}
+
+/**
+ * A request's path in the two forms routes compare it in, each made at most once per request (and
+ * usually no copy at all: a path without capitals is its own folded form). Express (by
+ * default), ASP.NET, IIS and others serve `/ADMIN/panel` as `/admin/panel`, so routes fold case
+ * unless they opt out; either way `%c3%a9` and `%C3%A9` are the same byte to every origin.
+ */
+export class RequestPath {
+  readonly path: string
+  /** What a route that folds case (most) compares: the path itself unless it has capitals. */
+  readonly folded: string
+  private written: string | undefined
+
+  // No parameter properties: Node's type stripping (the check tool) cannot run them.
+  constructor(path: string) {
+    this.path = path
+    this.folded = foldCase(path)
   }
+
+  asWritten(): string {
+    return (this.written ??= upperEscapes(this.path))
+  }
+}
+
+const UPPER = /[A-Z]/
+const UPPER_ALL = /[A-Z]/g
+const NOT_ASCII = /[^\x00-\x7f]/
+
+/**
+ * ASCII letters lowercased, nothing else: a router folds `A`–`Z`, while Unicode lowercasing would
+ * also turn the Kelvin sign into `k`. A pathname from the URL parser is ASCII (anything else is
+ * escaped), so the native lowercasing is used whenever it is safe.
+ */
+export function foldCase(text: string): string {
+  if (!UPPER.test(text)) return text
+  if (!NOT_ASCII.test(text)) return text.toLowerCase()
+  return text.replace(UPPER_ALL, (letter) => String.fromCharCode(letter.charCodeAt(0) + 0x20))
+}
+
+const ESCAPE = /%[0-9a-fA-F]{2}/g
+
+function upperEscapes(text: string): string {
+  return text.includes('%') ? text.replace(ESCAPE, (escape) => escape.toUpperCase()) : text
 }
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
@@ -141,22 +196,29 @@ export type PathPatternCheck = { ok: true; pattern: PathPattern } | { ok: false;
 // Characters a pathname carries unescaped (RFC 3986 pchar and "/"), plus `%` for escapes.
 const PATH_CHARS = /^[A-Za-z0-9\-._~!$&'()+,=:@/%]*$/
 
-export function parsePathPattern(text: string): PathPatternCheck {
+export function parsePathPattern(text: string, caseSensitive = false): PathPatternCheck {
   if (!text.startsWith('/')) return { ok: false, problem: 'must start with "/"' }
   if (text === '/*') return { ok: true, pattern: { kind: 'all' } }
   const prefix = text.endsWith('/*')
-  const base = prefix ? text.slice(0, -2) : text
-  if (base.includes('*')) return { ok: false, problem: 'may contain "*" only as a final "/*"' }
-  if (!PATH_CHARS.test(base) || !checkPath(prefix ? `${base}/` : base).ok)
+  const written = prefix ? text.slice(0, -2) : text
+  if (written.includes('*')) return { ok: false, problem: 'may contain "*" only as a final "/*"' }
+  if (!PATH_CHARS.test(written) || !checkPath(prefix ? `${written}/` : written).ok)
     return {
       ok: false,
       problem:
         'must be a plain path as the origin receives it: no "//", dot segments, ";", "?", "#", ' +
         'encoded "/", "\\", "." or "%", or characters a URL would escape',
     }
-  if (!prefix) return { ok: true, pattern: { kind: 'exact', path: base } }
+  const base = caseSensitive ? upperEscapes(written) : foldCase(written)
+  if (!prefix) return { ok: true, pattern: { kind: 'exact', ...exactPath(base), caseSensitive } }
   // `/x/` + `*`: the base is `/x`, so `/x` itself matches as the contract says.
-  return { ok: true, pattern: { kind: 'prefix', base, baseSlash: `${base}/` } }
+  return { ok: true, pattern: { kind: 'prefix', base, baseSlash: `${base}/`, caseSensitive } }
+}
+
+/** `/x` and `/x/` are one path to a router that is not strict, so an exact route takes both. */
+function exactPath(path: string): { path: string; slashed: string } {
+  if (path === '/') return { path, slashed: path }
+  return { path, slashed: path.endsWith('/') ? path.slice(0, -1) : `${path}/` }
 }
 
 // Answered by the gateway before routing: a route inside them would never see a request.

@@ -85,6 +85,18 @@ export interface CompiledRoute {
   readonly methods: ReadonlySet<string> | undefined
   readonly target: Target
   readonly public: boolean
+  /**
+   * Whether an allowed request with a session or token carries X-Auth-Assertion: always on a
+   * route that is not public, on a public one only with `"assertion": true`.
+   */
+  readonly assertion: boolean
+  /**
+   * The assertion's `aud` when it is the same for every request: the route's `audience`, else
+   * `https://` + its exact host + audiencePath. Undefined: from the request's host (routeAudience).
+   */
+  readonly audience: string | undefined
+  /** How the default audience ends: '' for `/*`, `/x` for `/x` and `/x/*`. */
+  readonly audiencePath: string
   /** Undefined: any signed-in person (a service token is not a person). */
   readonly allow: readonly ConditionSet[] | undefined
   readonly deny: readonly ConditionSet[]

@@ -9,17 +9,20 @@ export const ASSERTION_TTL_SECONDS = 60
 
 const encoder = new TextEncoder()
 const MAX_CACHED_ASSERTIONS = 10_000
-// An assertion made, with everything besides the subject that its claims depend on.
+// Audiences remembered per identity object: a few routes, or a host-less route's hosts.
+const MAX_AUDIENCES_PER_IDENTITY = 32
+// An assertion made, with everything besides the subject and the audience that its claims
+// depend on.
 interface Made {
   token: string
   exp: number
   kid: string
-  aud: string
   iss: string
 }
 const recentAssertions = new Map<string, Made>()
-// The last assertion made for an identity object (see personOf).
-const lastForIdentity = new WeakMap<ForwardIdentity, Made>()
+// The last assertion made for an identity object (see personOf), per audience: one route's
+// assertion is never another's.
+const lastForIdentity = new WeakMap<ForwardIdentity, Map<string, Made>>()
 const encodeJson = (value: unknown) => base64url(encoder.encode(JSON.stringify(value)))
 
 /** Who a proxied request is for: a signed-in person, or a machine with a service token. */
@@ -45,19 +48,25 @@ export type ForwardIdentity =
  * hono/jwt's `sign` because that one imports the key on every call and sets `kid` only from a JWK;
  * this keeps the imported CryptoKey and names the key that signed. Web Crypto's ECDSA signature is
  * already the JWS form (r‖s, 64 bytes).
+ *
+ * `audience` is the `aud`: the route's (routeAudience) with ACCESS, else ASSERTION_AUDIENCE.
  */
-export async function signAssertion(c: Context, identity: ForwardIdentity): Promise<string> {
+export async function signAssertion(
+  c: Context,
+  identity: ForwardIdentity,
+  audience: string,
+): Promise<string> {
   const config = c.get('config')
   const { signing } = await assertionKeys(config)
   const now = Math.floor(Date.now() / 1000)
   const issuer = publicOrigin(c)
-  // A cached session's requests share one identity object (personOf): its last assertion is
-  // found without building the claims and their key again.
-  const last = lastForIdentity.get(identity)
+  // A cached session's requests share one identity object (personOf): its last assertion for
+  // this audience is found without building the claims and their key again.
+  let lastByAudience = lastForIdentity.get(identity)
+  const last = lastByAudience?.get(audience)
   if (
     last &&
     last.kid === signing.kid &&
-    last.aud === config.assertionAudience &&
     last.iss === issuer &&
     last.exp - now >= ASSERTION_TTL_SECONDS / 2
   )
@@ -79,22 +88,22 @@ export async function signAssertion(c: Context, identity: ForwardIdentity): Prom
       : { sub: identity.id, svc: identity.name }
   // Everything the claims say is in the key, so a changed session (a second factor passed, new
   // roles) never reuses an assertion made before the change.
-  const cacheKey = [
-    signing.kid,
-    config.assertionAudience,
-    issuer,
-    identity.kind,
-    JSON.stringify(subject),
-  ].join('\n')
+  const cacheKey = [signing.kid, audience, issuer, identity.kind, JSON.stringify(subject)].join(
+    '\n',
+  )
+  if (!lastByAudience || lastByAudience.size >= MAX_AUDIENCES_PER_IDENTITY) {
+    lastByAudience = new Map()
+    lastForIdentity.set(identity, lastByAudience)
+  }
   const cached = recentAssertions.get(cacheKey)
   if (cached && cached.exp - now >= ASSERTION_TTL_SECONDS / 2) {
-    lastForIdentity.set(identity, cached)
+    lastByAudience.set(audience, cached)
     return cached.token
   }
   const header = encodeJson({ alg: 'ES256', typ: 'JWT', kid: signing.kid })
   const payload = encodeJson({
     iss: issuer,
-    aud: config.assertionAudience,
+    aud: audience,
     ...subject,
     iat: now,
     nbf: now - 5,
@@ -111,11 +120,10 @@ export async function signAssertion(c: Context, identity: ForwardIdentity): Prom
     token,
     exp: now + ASSERTION_TTL_SECONDS,
     kid: signing.kid,
-    aud: config.assertionAudience,
     iss: issuer,
   }
   recentAssertions.set(cacheKey, made)
-  lastForIdentity.set(identity, made)
+  lastByAudience.set(audience, made)
   return token
 }
 

@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import { getCookie, setCookie } from 'hono/cookie'
 import { hmacSign, hmacVerify, randomToken, sha256 } from '../crypto'
+import { GATEWAY_COOKIE } from '../gateway-cookies'
 
 // Ties a sign-in link to the browser that asked for it. The browser gets a random nonce in a
 // host-only cookie when it asks; the state sent through WorkOS carries the nonce's hash. A callback
@@ -9,7 +10,7 @@ import { hmacSign, hmacVerify, randomToken, sha256 } from '../crypto'
 //
 // The nonce is signed: a cookie the gateway did not mint (planted by an origin's Set-Cookie, or
 // copied from the attacker's own browser shape) is never trusted, and a fresh one is minted.
-export const SIGNIN_COOKIE = '__Host-signin'
+export const SIGNIN_COOKIE = GATEWAY_COOKIE.signin
 const PURPOSE = 'signin-nonce'
 const COOKIE_SHAPE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/
 // As long as a sign-in state is accepted.

@@ -7,6 +7,7 @@ import { ConfirmPage } from '../pages/continue'
 import { ErrorPage } from '../pages/error'
 import { currentSession, sessionStore } from '../session/current'
 import { startSession, type SignedInIdentity } from '../session/start'
+import { organizationVouchesFor } from '../sso/organization-domains'
 import { classifyWorkosError, describeWorkosError, withDeadline, workosClient } from '../workos'
 import { isSameBrowser } from './browser-binding'
 import { loginUrl } from './login'
@@ -26,7 +27,8 @@ function rolesOf(profile: { role?: { slug: string }; roles?: { slug: string }[] 
 /**
  * GET /auth/callback — where WorkOS sends the person after they open the link. In the browser
  * that asked for the link, signs in at once; in any other browser, first shows a page naming the
- * account and signs in only when the person confirms (POST /auth/callback).
+ * account and signs in only when the person confirms (POST /auth/callback). SSO signs in only in
+ * the browser that started it.
  */
 export async function handleCallback(c: Context) {
   const config = c.get('config')
@@ -48,6 +50,7 @@ export async function handleCallback(c: Context) {
     return c.redirect(loginUrl({ error: 'auth_failed', returnTo }), 302)
   }
   if (!(await isSameBrowser(c, state.browser))) {
+    if (state.flow === 'sso') return refuseSsoElsewhere(c, returnTo, 302)
     log({ event: 'callback_needs_confirmation' })
     c.header('Referrer-Policy', 'no-referrer')
     return c.html(
@@ -69,7 +72,20 @@ export async function confirmCallback(c: Context) {
     log({ event: 'callback_refused', outcome: state ? 'missing_code' : 'invalid_state' })
     return c.redirect(loginUrl({ error: 'auth_failed', returnTo: state?.returnTo }), 303)
   }
+  // No SSO callback is ever confirmed from another browser (handleCallback never offers it).
+  if (state.flow === 'sso') return refuseSsoElsewhere(c, state.returnTo, 303)
   return completeSignIn(c, code, state, 303)
+}
+
+/**
+ * An SSO callback outside the browser that started it. The redirect from the IdP through WorkOS
+ * never crosses browsers, so its URL seen anywhere else (an origin's service worker, a log, a
+ * screen) is someone else's code: refused, the code unspent, and no page that would sign in on a
+ * click. A link, which a person may open on another device, keeps its confirmation page.
+ */
+function refuseSsoElsewhere(c: Context, returnTo: string, status: 302 | 303) {
+  log({ event: 'callback_refused', outcome: 'sso_other_browser' })
+  return c.redirect(loginUrl({ error: 'sso_other_browser', returnTo }), status)
 }
 
 /**
@@ -126,6 +142,12 @@ async function completeSignIn(c: Context, code: string, state: SignInState, stat
   if (!matches || !isEmailAllowed(config, email)) {
     log({ event: 'callback_refused', outcome: 'identity_mismatch_or_not_allowed' })
     return c.redirect(loginUrl({ error: sso ? 'sso_failed' : 'auth_failed', returnTo }), status)
+  }
+  // A tenant's IdP may assert any address; only one at its organization's verified domains is
+  // taken, so it cannot sign in as (or into the sessions, rules and revocations of) someone else.
+  if (sso && !(await organizationVouchesFor(c, profile.organizationId!, email))) {
+    log({ event: 'callback_refused', outcome: 'sso_email_outside_organization_domains' })
+    return c.redirect(loginUrl({ error: 'sso_outside_domains', returnTo }), status)
   }
   await signInAs(c, {
     userId: profile.id,

@@ -10,7 +10,10 @@ import {
 } from '../handoff/request'
 import { HANDOFF_CODE_SECONDS, saveHandoffCode, takeHandoffCode } from '../handoff/code-store'
 import { log } from '../log'
-import { currentSession } from '../session/current'
+import { readFields } from '../body'
+import { isFormPost } from '../negotiate'
+import { HANDOFF_SUBMIT_SCRIPT_HASH, HandoffPage } from '../pages/handoff'
+import { currentSession, kvOrFailClosed, sessionStore } from '../session/current'
 import { startSession } from '../session/start'
 
 const isSignInHost = (c: Context) => {
@@ -30,7 +33,8 @@ const failedHandoff = (c: Context, outcome: string) => {
 /**
  * GET /auth/handoff/start?h=… — on the sign-in host, for a person signed in there: mints a
  * one-time code for the app host that asked (60 s, single use, bound to that host and to its
- * browser nonce) and sends the browser back with it. Without a session, sign in first.
+ * browser nonce) and sends the browser back with it, in a form post. Without a session, sign in
+ * first.
  */
 export async function startHandoff(c: Context) {
   if (!isSignInHost(c)) throw new GatewayError(404, 'not_found', 'There is no such sign-in page.')
@@ -59,21 +63,36 @@ export async function startHandoff(c: Context) {
     expiresAt: Date.now() + HANDOFF_CODE_SECONDS * 1000,
   })
   log({ event: 'handoff_code_issued' })
-  const scheme = requestUrl(c).protocol
-  c.header('Referrer-Policy', 'no-referrer')
-  return c.redirect(`${scheme}//${request.host}/auth/handoff?code=${code}`, 302)
+  // The code travels in a form post, never in a URL (history, logs, an origin's service worker
+  // watching navigations), and only a page of the sign-in host can make that post (below).
+  const action = `${requestUrl(c).protocol}//${request.host}/auth/handoff`
+  c.header('Referrer-Policy', 'strict-origin')
+  c.header(
+    'Content-Security-Policy',
+    `default-src 'none'; style-src 'self'; script-src '${HANDOFF_SUBMIT_SCRIPT_HASH}'; form-action ${new URL(action).origin}; frame-ancestors 'none'; base-uri 'none'`,
+  )
+  return c.html(HandoffPage({ productName: c.get('config').productName, action, code }))
 }
 
 /**
- * GET /auth/handoff?code=… — on an app host: exchanges the code for a session of this host, in the
+ * POST /auth/handoff — on an app host: exchanges the code for a session of this host, in the
  * browser that left for the sign-in host (its nonce cookie), then goes on to the returnTo. A code
  * used twice, late, on another host or in another browser lands on sign-in with no session.
+ *
+ * Only a form posted by a sign-in host page counts (its Origin, which browsers set and scripts
+ * cannot): a link or a page elsewhere that carries an attacker's code to the victim's browser
+ * (with the attacker's nonce planted by script on this host) signs nobody in as anybody.
  */
 export async function completeHandoff(c: Context) {
-  if (!c.get('config').signInHost || isSignInHost(c))
+  const config = c.get('config')
+  if (!config.signInHost || isSignInHost(c))
     throw new GatewayError(404, 'not_found', 'There is no such sign-in page.')
   c.header('Referrer-Policy', 'no-referrer')
-  const handoff = await takeHandoffCode(c.env.SESSIONS, c.req.query('code') ?? '')
+  if (c.req.header('origin') !== signInOrigin(c, config.signInHost))
+    return failedHandoff(c, 'not_from_sign_in_host')
+  const fields = isFormPost(c) ? await readFields(c) : {}
+  const code = typeof fields.code === 'string' ? fields.code : ''
+  const handoff = await takeHandoffCode(c.env.SESSIONS, code)
   if (!handoff) return failedHandoff(c, 'unknown_used_or_late')
   if (handoff.host !== requestUrl(c).host) return failedHandoff(c, 'other_host')
   const nonceHash = await handoffNonceHash(c)
@@ -82,6 +101,11 @@ export async function completeHandoff(c: Context) {
   const { parent } = handoff
   if (parent.expiresAt <= Date.now()) return failedHandoff(c, 'session_ended')
   clearHandoffNonce(c)
+  // A handoff that replaces this host's session (a fresh sign-in, a second factor passed on the
+  // sign-in host) ends the one it replaces: it must not linger, signed in, behind the new one.
+  const replaced = await currentSession(c, { refresh: false })
+  if (replaced.state === 'active')
+    await kvOrFailClosed(() => sessionStore(c).delete(replaced.sessionId))
   await startSession(
     c,
     {
@@ -102,5 +126,6 @@ export async function completeHandoff(c: Context) {
     { parent, parentHandle: handoff.parentHandle, host: handoff.host },
   )
   log({ event: 'handoff_signed_in' })
-  return c.redirect(handoff.returnTo, 302)
+  // 303: the post's answer becomes a GET of the returnTo on this host.
+  return c.redirect(handoff.returnTo, 303)
 }

@@ -14,6 +14,8 @@ const NOTICES = new Set([
   'code_expired',
   'sso_failed',
   'sso_unavailable',
+  'sso_outside_domains',
+  'sso_other_browser',
   'handoff_failed',
 ])
 
@@ -29,9 +31,17 @@ export async function showLogin(c: Context) {
   const config = c.get('config')
   if (config.signInHost) {
     const here = requestUrl(c).hostname
-    // An app host never signs anyone in itself: off to the sign-in host, with a handoff request.
-    if (here !== config.signInHost && !c.req.query('error'))
-      return c.redirect(await leaveForSignIn(c, returnTo, reauth ? 'reauth=1' : ''), 302)
+    // An app host never signs anyone in itself: off to the sign-in host, with a handoff request
+    // (and what the sign-in page should say).
+    if (here !== config.signInHost) {
+      const error = c.req.query('error')
+      const extra = [
+        reauth ? 'reauth=1' : '',
+        error && NOTICES.has(error) ? `error=${error}` : '',
+        c.req.query('signed_out') === '1' ? 'signed_out=1' : '',
+      ]
+      return c.redirect(await leaveForSignIn(c, returnTo, extra.filter(Boolean).join('&')), 302)
+    }
     // The sign-in host, asked by an app host: after signing in (or at once, when already signed
     // in), the handoff continues; a host that is not configured is refused here.
     if (here === config.signInHost && c.req.query('host') !== undefined) {
@@ -48,7 +58,10 @@ export async function showLogin(c: Context) {
       returnTo = `/auth/handoff/start?h=${encodeURIComponent(sealed!)}`
     }
   }
-  if (!reauth) {
+  // Just signed out (on any host): the form, never a silent sign-in with a session that
+  // outlived the sign-out (a shared device must stay signed out).
+  const signedOut = c.req.query('signed_out') === '1'
+  if (!reauth && !signedOut) {
     const session = await currentSession(c)
     if (session.state === 'active') return c.redirect(returnTo, 302)
   }
@@ -57,8 +70,10 @@ export async function showLogin(c: Context) {
     error && NOTICES.has(error)
       ? (error as LoginNotice)
       : reauth
-        ? 'reauth'
-        : c.req.query('signed_out') === '1'
+        ? returnTo.startsWith('/auth/mfa?')
+          ? 'reauth_mfa'
+          : 'reauth'
+        : signedOut
           ? 'signed_out'
           : undefined
   return c.html(
@@ -80,7 +95,14 @@ export function showCheckEmail(c: Context) {
 
 /** Where a failed sign-in sends the person: the form again, with a notice and their returnTo. */
 export function loginUrl(options: {
-  error?: 'expired' | 'auth_failed' | 'sso_failed' | 'sso_unavailable' | 'handoff_failed'
+  error?:
+    | 'expired'
+    | 'auth_failed'
+    | 'sso_failed'
+    | 'sso_unavailable'
+    | 'sso_other_browser'
+    | 'sso_outside_domains'
+    | 'handoff_failed'
   returnTo?: string
 }) {
   const params = new URLSearchParams()

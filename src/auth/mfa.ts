@@ -15,6 +15,7 @@ import {
   type FactorRecord,
 } from '../mfa/factor-store'
 import { isFormPost, wantsHtml } from '../negotiate'
+import { MFA_ENROL_MAX_SIGN_IN_AGE_MINUTES } from '../mfa/enrol-policy'
 import { MfaCodePage, MfaEnrolPage } from '../pages/mfa'
 import { safeReturnTo } from '../redirect'
 import {
@@ -47,6 +48,24 @@ const CODE_USED = new GatewayError(
 )
 
 const mfaPageHref = (returnTo: string) => `/auth/mfa?returnTo=${encodeURIComponent(returnTo)}`
+
+/** Sends a session whose sign-in is too old to enrol to sign in again; undefined when fresh. */
+function freshSignInRequired(c: Context, session: Active, returnTo: string): Response | undefined {
+  const age = Date.now() - session.record.createdAt
+  if (age <= MFA_ENROL_MAX_SIGN_IN_AGE_MINUTES * 60_000) return undefined
+  log({ event: 'mfa_enrolment_refused', outcome: 'reauthentication_required' })
+  if (wantsHtml(c) || isFormPost(c)) {
+    const back = encodeURIComponent(mfaPageHref(returnTo))
+    return c.redirect(`/auth/login?returnTo=${back}&reauth=1`, isFormPost(c) ? 303 : 302)
+  }
+  return c.json(
+    {
+      error: 'reauthentication_required',
+      message: `Setting up a second factor needs a sign-in within the last ${MFA_ENROL_MAX_SIGN_IN_AGE_MINUTES} minutes. Sign in again, then set it up.`,
+    },
+    401,
+  )
+}
 
 async function signedIn(
   c: Context,
@@ -109,6 +128,8 @@ export async function showMfa(c: Context) {
       MfaCodePage({ productName: config.productName, email: session.record.email, returnTo }),
     )
   }
+  const stale = freshSignInRequired(c, session, returnTo)
+  if (stale) return stale
   const totp = await enrol(c, session, factor)
   return c.html(
     MfaEnrolPage({
@@ -128,6 +149,8 @@ export async function enrolMfa(c: Context) {
   const factor = await factorOf(c.env.SESSIONS, session.personKey)
   if (factor?.confirmed)
     throw new GatewayError(409, 'mfa_already_enrolled', 'A second factor is already set up.')
+  const stale = freshSignInRequired(c, session, '/')
+  if (stale) return stale
   const totp = await enrol(c, session, factor)
   return c.json({ secret: totp.secret, uri: totp.uri, qrCode: totp.qrCode })
 }

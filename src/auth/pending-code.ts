@@ -2,13 +2,14 @@ import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { randomToken, seal, unseal } from '../crypto'
 import { safeReturnTo } from '../redirect'
+import { GATEWAY_COOKIE } from '../gateway-cookies'
 
 // Between the two Magic Auth steps, the address and the returnTo ride in a short-lived sealed
 // value (AES-GCM), not in the URL: a cookie for browsers, and the same sealed token in the JSON
 // answer for clients without a cookie jar. Verifying a code needs it, so a code can only be tried
 // by the browser or client that asked for it, for the address it asked about: nobody can probe
 // arbitrary addresses at the verify step.
-export const PENDING_CODE_COOKIE = '__Host-magic-auth'
+export const PENDING_CODE_COOKIE = GATEWAY_COOKIE.pendingCode
 const COOKIE = PENDING_CODE_COOKIE
 const PURPOSE = 'magic-auth-pending'
 // A Magic Auth code lives 10 minutes.

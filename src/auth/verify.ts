@@ -1,12 +1,13 @@
 import type { Context } from 'hono'
 import { requestUrl } from '../context'
-import { checkPath, evaluate, type Outcome } from '../access/index.ts'
+import { checkPath, evaluate, routeAudience, type Outcome } from '../access/index.ts'
 import { ASSERTION_HEADER, signAssertion, type ForwardIdentity } from '../assertion/sign'
 import { log } from '../log'
 import { wantsHtml } from '../negotiate'
 import { safeReturnTo } from '../redirect'
-import { sameSecret } from '../secret-compare'
+import { fromForwardAuthProxy, proxiedClientIp } from '../forward-auth-proxy'
 import { callerOf } from '../gate/principal'
+import { refuseServiceWorkerFolder } from '../service-worker-scope'
 
 /**
  * GET /auth/verify — forward-auth for nginx `auth_request`, Caddy `forward_auth`, Traefik
@@ -33,9 +34,14 @@ export async function forwardAuth(c: Context) {
     log({ event: 'refused_bad_path' })
     return c.json({ error: 'bad_path', message: 'The forwarded address is not valid.' }, 400)
   }
-  // Whether the asker proved it is the proxy (FORWARD_AUTH_TOKEN), checked once for both uses.
-  const fromProxy = await isProvenProxy(c)
-  const client = forwardedClient(c, fromProxy)
+  // The browser's fetch of a service worker script passes through the proxy like any request: one
+  // whose folder could be a scope over /auth/ is refused here (the gateway never sees the
+  // origin's answer, so a widening Service-Worker-Allowed is the proxy's to strip).
+  if (request.path || request.uri.startsWith('/'))
+    refuseServiceWorkerFolder(c.req.raw, new URL(request.path || request.uri, requestUrl(c)))
+  // Whether the asker proved it is the proxy (FORWARD_AUTH_TOKEN): it alone names the client.
+  const fromProxy = fromForwardAuthProxy(c)
+  const client = forwardedClient(c)
 
   const origin = c.req.header('origin')
   const asked = c.req.header('access-control-request-method')
@@ -66,9 +72,14 @@ export async function forwardAuth(c: Context) {
 
   const caller = await callerOf(c, { serviceTokens: access !== undefined })
   let outcome: Outcome | 'no_route'
+  // The assertion's audience: the decided route's (none for a public route without
+  // "assertion": true), as its origin would get it through the gateway; without ACCESS, the one.
+  let audience: string | undefined = c.get('config').assertionAudience
   if (access) {
     const evaluation = evaluate(access, facts(request, client), caller.principal)
     outcome = evaluation.outcome
+    audience =
+      evaluation.outcome === 'no_route' ? undefined : routeAudience(evaluation.route, request.host)
     log({
       decision: outcome,
       ...(evaluation.outcome !== 'no_route' && { accessRoute: evaluation.route.name }),
@@ -78,7 +89,7 @@ export async function forwardAuth(c: Context) {
   }
 
   if (outcome === 'allow' && caller.principal) {
-    await setIdentityHeaders(c, caller.identity, fromProxy)
+    await setIdentityHeaders(c, caller.identity, fromProxy ? audience : undefined)
     return c.body(null, 200)
   }
   if (outcome === 'allow') return c.body(null, 200) // a public route, nobody signed in
@@ -107,68 +118,58 @@ export async function forwardAuth(c: Context) {
 }
 
 /**
- * The request the proxy asks about: Traefik and Caddy send X-Forwarded-Method/-Uri/-Host, nginx
- * (with the README's snippet) X-Original-Method/-URI and the host in X-Forwarded-Host or Host.
- * A proxy passes the client's own headers along too, so a client could add the family the proxy
- * does not set: when both families name a method or a URI and they differ, nothing is decided.
- * With ACCESS the method must be given (rules by method must not fall back to GET).
+ * The request the proxy asks about, from one family of headers: Traefik and Caddy send
+ * X-Forwarded-Method/-Uri/-Host; nginx's `auth_request` is usually given X-Original-Method/-URI,
+ * and then the host is Host. A proxy passes along the client's own headers that it does not set,
+ * so a client could add the other family (X-Forwarded-Host with it, naming another host's rules):
+ * a request with X-Forwarded-Method or -Uri and X-Original-Method or -URI decides nothing.
+ * X-Forwarded-Host belongs to the X-Forwarded family: beside X-Original-* it is ignored (nginx
+ * configurations often set it for every upstream), never a reason to refuse. With ACCESS the
+ * method must be given (rules by method must not fall back to GET).
  */
 function forwardedRequest(
   c: Context,
 ): { uri: string; method: string; host: string; path: string } | { problem: string; uri: string } {
-  const pick = (forwarded: string, original: string) => {
-    const a = c.req.header(forwarded)
-    const b = c.req.header(original)
-    if (a !== undefined && b !== undefined && a !== b) return { conflict: true as const }
-    return { value: a ?? b }
+  const forwarded = {
+    uri: c.req.header('x-forwarded-uri'),
+    method: c.req.header('x-forwarded-method'),
   }
-  const uri = pick('x-forwarded-uri', 'x-original-uri')
-  const method = pick('x-forwarded-method', 'x-original-method')
-  const fallbackUri = ('value' in uri && uri.value) || '/'
-  if ('conflict' in uri || 'conflict' in method)
+  const original = {
+    uri: c.req.header('x-original-uri'),
+    method: c.req.header('x-original-method'),
+  }
+  const forwardedFamily = forwarded.uri !== undefined || forwarded.method !== undefined
+  const originalFamily = original.uri !== undefined || original.method !== undefined
+  const fallbackUri = forwarded.uri || original.uri || '/'
+  if (forwardedFamily && originalFamily)
     return {
-      problem: 'The proxy sent X-Forwarded-* and X-Original-* headers that disagree.',
+      problem:
+        'The proxy sent both X-Forwarded-Method/-Uri and X-Original-Method/-URI: it must send one family and remove the other.',
       uri: fallbackUri,
     }
-  if (method.value === undefined || uri.value === undefined)
+  const { uri, method } = forwardedFamily ? forwarded : original
+  if (method === undefined || uri === undefined)
     return {
       problem:
         'The proxy must send the request method and URI (X-Forwarded-Method and X-Forwarded-Uri, or X-Original-Method and X-Original-URI).',
       uri: fallbackUri,
     }
-  // The host comes with its family: X-Forwarded-Host beside X-Forwarded-Uri (Traefik, Caddy, the
-  // README's nginx snippet); with nginx's X-Original-URI, from Host (ACCESS.md), so a client-added
-  // X-Forwarded-Host cannot name another host's rules.
-  const forwardedFamily = c.req.header('x-forwarded-uri') !== undefined
   const host =
     (forwardedFamily ? c.req.header('x-forwarded-host') : undefined) ?? requestUrl(c).host
   // The path exactly as the proxy sent it, never re-resolved: checkPath must see dot segments
   // and escapes as the origin would.
-  const path = uri.value.split('?', 1)[0] ?? ''
-  return { uri: uri.value, method: method.value.toUpperCase(), host, path }
+  const path = uri.split('?', 1)[0] ?? ''
+  return { uri, method: method.toUpperCase(), host, path }
 }
 
 /**
  * Who is asking, for `ips` and `countries`: at /auth/verify the connection is the proxy's, not the
- * person's. A proxy that proves itself with FORWARD_AUTH_TOKEN names the client in X-Real-IP or
- * as the last X-Forwarded-For entry (the address it saw); otherwise the address and the country
- * are unknown, and no `ips` or `countries` condition matches.
+ * person's. Only a proxy that proves itself with FORWARD_AUTH_TOKEN names the client, in the
+ * X-Forwarded-For entry it writes itself (proxiedClientIp); otherwise the address is unknown and
+ * no `ips` condition matches. The country is never known here.
  */
-function forwardedClient(
-  c: Context,
-  fromProxy: boolean,
-): { ip: string; country: string | undefined } {
-  if (!fromProxy) return { ip: '', country: undefined }
-  const realIp = c.req.header('x-real-ip')?.trim()
-  const lastForwarded = c.req.header('x-forwarded-for')?.split(',').pop()?.trim()
-  return { ip: realIp || lastForwarded || '', country: undefined }
-}
-
-/** The asker sent FORWARD_AUTH_TOKEN as X-Forward-Auth-Token (compared in constant time). */
-async function isProvenProxy(c: Context): Promise<boolean> {
-  const token = c.get('config').forwardAuthToken
-  const proxyToken = c.req.header('x-forward-auth-token')
-  return token !== undefined && proxyToken !== undefined && sameSecret(proxyToken, token)
+function forwardedClient(c: Context): { ip: string; country: string | undefined } {
+  return { ip: proxiedClientIp(c) ?? '', country: undefined }
 }
 
 function facts(
@@ -178,7 +179,12 @@ function facts(
   return { ...request, ip: client.ip, country: client.country, now: Date.now() }
 }
 
-async function setIdentityHeaders(c: Context, identity: ForwardIdentity, fromProxy: boolean) {
+/** `audience` undefined: no assertion (not a proven proxy, or a route that gives none). */
+async function setIdentityHeaders(
+  c: Context,
+  identity: ForwardIdentity,
+  audience: string | undefined,
+) {
   if (identity.kind === 'person') {
     c.header('X-Auth-User', identity.userId)
     c.header('X-Auth-Email', identity.email)
@@ -188,5 +194,5 @@ async function setIdentityHeaders(c: Context, identity: ForwardIdentity, fromPro
   }
   // The assertion goes only to a proxy that proves it is one: any page on this hostname can
   // fetch /auth/verify, and must not walk away with a token it could replay to an origin.
-  if (fromProxy) c.header(ASSERTION_HEADER, await signAssertion(c, identity))
+  if (audience !== undefined) c.header(ASSERTION_HEADER, await signAssertion(c, identity, audience))
 }

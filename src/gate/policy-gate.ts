@@ -1,5 +1,16 @@
 import type { Context } from 'hono'
-import { checkPath, decide, matchRoute, type RequestFacts } from '../access/index.ts'
+import {
+  checkPath,
+  decide,
+  decideMethods,
+  matchRoute,
+  overrideRoutedElsewhere,
+  type CompiledAccess,
+  type CompiledRoute,
+  type Decision,
+  type Principal,
+  type RequestFacts,
+} from '../access/index.ts'
 import { clientIp, requestUrl } from '../context'
 import { GatewayError } from '../errors'
 import { log } from '../log'
@@ -15,6 +26,7 @@ import {
   signInAnswer,
 } from './answers'
 import { isPreflight, preflightAnswer, withCors } from './cors'
+import { methodOverrides } from './method-override'
 import { callerOf } from './principal'
 import { relayWebSocket } from '../websocket/relay'
 
@@ -22,7 +34,8 @@ import { relayWebSocket } from '../websocket/relay'
  * With ACCESS: the path is checked, the first matching route decides who may use it, and an
  * allowed request goes to the route's origin or service. The path matched is the path forwarded
  * (anything ambiguous is refused first), the host is the request URL's (never X-Forwarded-Host),
- * and method overrides never reach the origin (src/proxy.ts).
+ * and method overrides never reach the origin (src/proxy.ts) or, for a `_method` field the
+ * origin may act on, are decided as well.
  */
 export async function policyGate(c: Context): Promise<Response> {
   const access = c.get('config').access!
@@ -61,11 +74,19 @@ export async function policyGate(c: Context): Promise<Response> {
       country: (c.req.raw.cf as { country?: string } | undefined)?.country,
       now: Date.now(),
     }
-    const decision = decide(decidedRoute, facts, caller.principal)
+    const { decision, overrides } = await decideWithOverrides(
+      c,
+      access,
+      url,
+      decidedRoute,
+      facts,
+      caller.principal,
+    )
     log({
       accessRoute: decidedRoute.name,
       decision: decision.outcome,
       ...(decision.rule && { rule: decision.rule }),
+      ...(overrides.length > 0 && { methodOverride: overrides[0] }),
     })
     switch (decision.outcome) {
       case 'allow':
@@ -109,7 +130,8 @@ export async function policyGate(c: Context): Promise<Response> {
                 const principal = await reread()
                 return (
                   principal !== null &&
-                  decide(decidedRoute, { ...facts, now: Date.now() }, principal).outcome === 'allow'
+                  decideMethods(decidedRoute, { ...facts, now: Date.now() }, overrides, principal)
+                    .outcome === 'allow'
                 )
               },
               allowedOrigins: cors?.origins,
@@ -152,4 +174,36 @@ export async function policyGate(c: Context): Promise<Response> {
     }
     throw error
   }
+}
+
+const NO_OVERRIDES: readonly string[] = Object.freeze([])
+
+/**
+ * The decision for the request's own method and, once that allows, for any `_method` override the
+ * origin may act on (src/gate/method-override.ts): the route must take the override too (400
+ * otherwise: which rules apply cannot be told) and allow it.
+ */
+async function decideWithOverrides(
+  c: Context,
+  access: CompiledAccess,
+  url: URL,
+  route: CompiledRoute,
+  facts: RequestFacts,
+  principal: Principal,
+): Promise<{ decision: Decision; overrides: readonly string[] }> {
+  const decision = decide(route, facts, principal)
+  if (decision.outcome !== 'allow') return { decision, overrides: NO_OVERRIDES }
+  const overrides = await methodOverrides(c, access, url)
+  if (overrides.length === 0) return { decision, overrides }
+  const elsewhere = overrideRoutedElsewhere(access, facts, route, overrides)
+  if (elsewhere !== undefined) {
+    log({ accessRoute: route.name, event: 'refused_method_override', methodOverride: elsewhere })
+    throw new GatewayError(
+      400,
+      'method_override_refused',
+      `This address takes ${elsewhere} under other rules than ${facts.method.toUpperCase()}: ` +
+        `send the request as ${elsewhere} instead of naming it in _method.`,
+    )
+  }
+  return { decision: decideMethods(route, facts, overrides, principal), overrides }
 }

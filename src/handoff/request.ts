@@ -3,6 +3,7 @@ import { requestUrl } from '../context'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { hmacSign, hmacVerify, randomToken, seal, sha256, unseal } from '../crypto'
 import { safeReturnTo } from '../redirect'
+import { GATEWAY_COOKIE } from '../gateway-cookies'
 
 // One sign-in for every host (ACCESS.md "SIGN_IN_HOST"). Session cookies stay host-only
 // (`__Host-`): a cookie scoped to the parent domain could be read or planted by any sibling host.
@@ -10,7 +11,7 @@ import { safeReturnTo } from '../redirect'
 // back a one-time code, bound to the app host and to the browser that left (a nonce cookie set on
 // the app host before leaving, whose hash the request and the code carry).
 
-export const HANDOFF_COOKIE = '__Host-handoff'
+export const HANDOFF_COOKIE = GATEWAY_COOKIE.handoff
 const NONCE_PURPOSE = 'handoff-nonce'
 const REQUEST_PURPOSE = 'handoff-request'
 const COOKIE_SHAPE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/
@@ -33,17 +34,26 @@ export function signInOrigin(c: Context, signInHost: string): string {
 
 /**
  * On an app host: sets the browser's handoff nonce and answers where to send the person, the
- * sign-in host's /auth/login with the app host, the returnTo and the sealed request.
+ * sign-in host's /auth/login with the app host, the returnTo and the sealed request; or, for a
+ * second factor, the sign-in host's /auth/mfa, which continues with the handoff once passed.
  */
-export async function leaveForSignIn(c: Context, returnTo: string, extra = ''): Promise<string> {
+export async function leaveForSignIn(
+  c: Context,
+  returnTo: string,
+  extra = '',
+  page: 'login' | 'mfa' = 'login',
+): Promise<string> {
   const config = c.get('config')
   const nonce = randomToken(32)
   const signature = await hmacSign(config.sessionSecrets[0]!, NONCE_PURPOSE, nonce)
+  // SameSite=None: it must come back with the sign-in host's form post, which is cross-site
+  // where the hosts do not share a registrable domain (auth.localhost and app.localhost in dev).
+  // It binds a code to this browser; it grants nothing by itself.
   setCookie(c, HANDOFF_COOKIE, `${nonce}.${signature}`, {
     path: '/',
     secure: true,
     httpOnly: true,
-    sameSite: 'Lax',
+    sameSite: 'None',
     maxAge: HANDOFF_REQUEST_SECONDS,
   })
   const host = requestUrl(c).host
@@ -54,8 +64,13 @@ export async function leaveForSignIn(c: Context, returnTo: string, extra = ''): 
     issuedAt: Math.floor(Date.now() / 1000),
   }
   const sealed = await seal(config.sessionSecrets[0]!, REQUEST_PURPOSE, JSON.stringify(request))
+  const signIn = signInOrigin(c, config.signInHost!)
+  if (page === 'mfa') {
+    const next = `/auth/handoff/start?h=${encodeURIComponent(sealed)}`
+    return `${signIn}/auth/mfa?returnTo=${encodeURIComponent(next)}`
+  }
   const query = new URLSearchParams({ host, returnTo: request.returnTo, h: sealed })
-  return `${signInOrigin(c, config.signInHost!)}/auth/login?${query}${extra ? `&${extra}` : ''}`
+  return `${signIn}/auth/login?${query}${extra ? `&${extra}` : ''}`
 }
 
 /** The sealed handoff request, if genuine, fresh and for a host a session may be handed to. */
@@ -98,5 +113,5 @@ export async function handoffNonceHash(c: Context): Promise<string | null> {
 }
 
 export function clearHandoffNonce(c: Context): void {
-  deleteCookie(c, HANDOFF_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax' })
+  deleteCookie(c, HANDOFF_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'None' })
 }

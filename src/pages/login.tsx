@@ -1,4 +1,5 @@
 import type { SignInMethod } from '../config'
+import { MFA_ENROL_MAX_SIGN_IN_AGE_MINUTES } from '../mfa/enrol-policy'
 import { Layout, Notice } from './layout'
 
 export type LoginNotice =
@@ -7,8 +8,11 @@ export type LoginNotice =
   | 'signed_out'
   | 'code_expired'
   | 'reauth'
+  | 'reauth_mfa'
   | 'sso_failed'
   | 'sso_unavailable'
+  | 'sso_other_browser'
+  | 'sso_outside_domains'
   | 'handoff_failed'
   | undefined
 
@@ -31,9 +35,21 @@ const NOTICES: Record<Exclude<LoginNotice, undefined>, { kind: 'error' | 'info';
     kind: 'error',
     text: 'Single sign-on is not set up for that address or organization. Enter your email to get a code or a link instead.',
   },
+  sso_outside_domains: {
+    kind: 'error',
+    text: 'Your organization’s sign-in page named an address outside your organization’s domains, so it was not accepted. Ask your administrator, or enter your email to get a code or a link instead.',
+  },
+  sso_other_browser: {
+    kind: 'error',
+    text: 'That single sign-on was finished in another browser than the one that started it, so it was not accepted. Start single sign-on again here.',
+  },
   handoff_failed: {
     kind: 'error',
     text: 'That sign-in could not be carried over to the application (it was used already, it expired, or it was opened in another browser). Go back to the application and try again.',
+  },
+  reauth_mfa: {
+    kind: 'info',
+    text: `Setting up a second factor needs a recent sign-in (within the last ${MFA_ENROL_MAX_SIGN_IN_AGE_MINUTES} minutes). Sign in again to continue.`,
   },
   reauth: {
     kind: 'info',

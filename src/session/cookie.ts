@@ -1,9 +1,10 @@
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { hmacSign, hmacVerify } from '../crypto'
+import { GATEWAY_COOKIE } from '../gateway-cookies'
 
 // __Host- pins the cookie to this exact host, Path=/ and Secure: no subdomain can set or toss it.
-export const SESSION_COOKIE = '__Host-session'
+export const SESSION_COOKIE = GATEWAY_COOKIE.session
 const PURPOSE = 'session-cookie'
 // <session id>.<person key>.<signature>: 32 random bytes, a SHA-256 and an HMAC-SHA256, each 43
 // characters of base64url. The person key (the hash the person's sessions are indexed under)

@@ -2,7 +2,9 @@
 import * as z from 'zod/mini'
 import { sessionStore } from '../session/current'
 import { revokeAllForPerson, revokeSessionsOf } from '../session/revoke'
+import type { SessionRecord } from '../session/record'
 import { personKeyOf } from '../session/store'
+import { organizationVouchesFor } from '../sso/organization-domains'
 import { applied, type EventHandler } from './event'
 
 // A directory (SCIM) user. SDK 11 reads `email`; WorkOS payloads have long carried the older
@@ -25,12 +27,28 @@ function emailOf(user: z.infer<typeof directoryUserSchema>): string | null {
   return email || null
 }
 
-/** `dsync.user.deleted`: every session of that person ends, by the directory user's email. */
+const ssoSessionIn = (organizationId: string) => (record: SessionRecord) =>
+  record.method === 'sso' && record.organizationId === organizationId
+
+/**
+ * `dsync.user.deleted`: ends what the directory's organization vouches for, by the directory
+ * user's email. A directory is a tenant's: it may list any address, so it does not reach
+ * everyone with that address. At one of the organization's verified domains, every session of
+ * that person ends (the organization owns that mailbox, and could sign in through it anyway);
+ * otherwise only the person's SSO sessions in that organization. No organization named: nothing.
+ * WorkOS out of reach for the organization's domains: 503, and WorkOS delivers the event again.
+ */
 export const directoryUserDeleted: EventHandler = async (c, data) => {
   const user = directoryUserSchema.safeParse(data)
-  const email = user.success ? emailOf(user.data) : null
-  if (!email) return null
-  return applied(await revokeAllForPerson(sessionStore(c), await personKeyOf(email)))
+  if (!user.success) return null
+  const email = emailOf(user.data)
+  const organizationId = user.data.organization_id
+  if (!email || !organizationId) return null
+  const store = sessionStore(c)
+  const person = await personKeyOf(email)
+  if (await organizationVouchesFor(c, organizationId, email))
+    return applied(await revokeAllForPerson(store, person))
+  return applied(await revokeSessionsOf(store, person, ssoSessionIn(organizationId)))
 }
 
 /**
@@ -55,9 +73,7 @@ export const directoryGroupUserRemoved: EventHandler = async (c, data) => {
       sessionStore(c),
       await personKeyOf(email),
       (record) =>
-        record.method === 'sso' &&
-        record.organizationId === organizationId &&
-        (record.groups ?? []).includes(group.name),
+        ssoSessionIn(organizationId)(record) && (record.groups ?? []).includes(group.name),
     ),
   )
 }

@@ -9,6 +9,7 @@ import { revokeSessionsOf } from '../session/revoke'
 import { personKeyOf, type SessionStore } from '../session/store'
 import { classifyWorkosError, describeWorkosError, withDeadline, workosClient } from '../workos'
 import { applied, type Applied, type EventHandler } from './event'
+import { isOlderThanApplied, rememberApplied, type EventSubject } from './event-order'
 
 const membershipSchema = z.object({
   user_id: z.string(),
@@ -55,40 +56,62 @@ async function personOfUser(c: Context, store: SessionStore, userId: string) {
 const inOrganization = (membership: Membership) => (record: SessionRecord) =>
   record.method === 'sso' && record.organizationId === membership.organization_id
 
-async function parseMembership(c: Context, data: unknown) {
+const subjectOf = (membership: Membership): EventSubject => ({
+  kind: 'membership',
+  userId: membership.user_id,
+  organizationId: membership.organization_id,
+})
+
+/**
+ * The membership and its person; null when the data is not a membership, names nobody, or (for
+ * an event that sets state: `onlyIfNewer`) is older than a membership event applied already.
+ */
+async function parseMembership(c: Context, data: unknown, at: number, onlyIfNewer: boolean) {
   const membership = membershipSchema.safeParse(data)
   if (!membership.success) return null
+  if (onlyIfNewer && (await isOlderThanApplied(c, subjectOf(membership.data), at))) return null
   const store = sessionStore(c)
   const person = await personOfUser(c, store, membership.data.user_id)
   return person === null ? null : { store, person, membership: membership.data }
 }
 
-/** `organization_membership.deleted`: the person's SSO sessions in that organization end. */
-export const membershipDeleted: EventHandler = async (c, data) => {
-  const parsed = await parseMembership(c, data)
+/**
+ * `organization_membership.deleted`: the person's SSO sessions in that organization end. Always
+ * applied (an end is never undone by order), and it is the newest state: an update from before
+ * it that arrives later grants nothing.
+ */
+export const membershipDeleted: EventHandler = async (c, data, { at }) => {
+  const parsed = await parseMembership(c, data, at, false)
   if (!parsed) return null
   const { store, person, membership } = parsed
-  return applied(await revokeSessionsOf(store, person, inOrganization(membership)))
+  const outcome = applied(await revokeSessionsOf(store, person, inOrganization(membership)))
+  await rememberApplied(c, subjectOf(membership), at)
+  return outcome
 }
 
 /**
  * `organization_membership.updated`: an active membership's new roles apply to its sessions (a
  * role added is written into them; a role removed ends them, so the person signs in again with
- * the roles they have); a membership no longer active (inactive, pending) ends them.
+ * the roles they have); a membership no longer active (inactive, pending) ends them. Only when it
+ * is newer than every event about this membership applied before (event-order.ts).
  */
-export const membershipUpdated: EventHandler = async (c, data) => {
-  const parsed = await parseMembership(c, data)
+export const membershipUpdated: EventHandler = async (c, data, { at }) => {
+  const parsed = await parseMembership(c, data, at, true)
   if (!parsed) return null
   const { store, person, membership } = parsed
-  if (membership.status !== undefined && membership.status !== 'active')
-    return applied(await revokeSessionsOf(store, person, inOrganization(membership)))
-  return rewriteRoles(store, person, membership)
+  const outcome =
+    membership.status !== undefined && membership.status !== 'active'
+      ? applied(await revokeSessionsOf(store, person, inOrganization(membership)))
+      : await rewriteRoles(store, person, membership, at)
+  await rememberApplied(c, subjectOf(membership), at)
+  return outcome
 }
 
 async function rewriteRoles(
   store: SessionStore,
   person: string,
   membership: Membership,
+  at: number,
 ): Promise<Applied> {
   // `roles` when the membership has several, else the single `role` (as the callback reads a
   // profile).
@@ -107,7 +130,9 @@ async function rewriteRoles(
     if ((record.roles ?? []).some((role) => !roles.includes(role))) {
       await store.deleteByHandle(handle)
       ended += 1
-    } else {
+    } else if (record.createdAt < at) {
+      // A session signed in after the event carries what the IdP said then, which is newer:
+      // a late grant is not written into it (a removal still ends it, erring on the safe side).
       await store.rewriteByHandle(handle, { ...record, roles })
       updated += 1
     }

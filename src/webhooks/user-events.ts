@@ -5,6 +5,7 @@ import { sessionStore } from '../session/current'
 import { revokeAllForPerson } from '../session/revoke'
 import { personKeyOf } from '../session/store'
 import { applied, type EventHandler } from './event'
+import { isOlderThanApplied, rememberApplied } from './event-order'
 
 const userSchema = z.object({
   id: z.string(),
@@ -26,23 +27,39 @@ async function parseUser(c: Context, data: unknown) {
   }
 }
 
-/** `user.deleted`: every session of that person ends (and of the address it had, if another). */
-export const userDeleted: EventHandler = async (c, data) => {
+/**
+ * `user.deleted`: every session of that person ends (and of the address it had, if another).
+ * Always applied, and the newest state: a `user.updated` from before it arriving later is ignored.
+ */
+export const userDeleted: EventHandler = async (c, data, { at }) => {
   const parsed = await parseUser(c, data)
   if (!parsed) return null
-  const { store, person, knownPerson } = parsed
+  const { store, user, person, knownPerson } = parsed
   let revoked = await revokeAllForPerson(store, person)
   if (knownPerson && knownPerson !== person) revoked += await revokeAllForPerson(store, knownPerson)
+  await rememberApplied(c, { kind: 'user', userId: user.id }, at)
   return applied(revoked)
 }
 
 /**
  * `user.updated`: a new email ends the sessions (they were made for someone this user no longer
- * is); otherwise the sessions take the new names.
+ * is); otherwise the sessions take the new names. Only when it is newer than every event about
+ * this user applied before (event-order.ts): a late one naming the address the user had would
+ * otherwise end the sessions of the address they have, and point the user's id back at the old.
  */
-export const userUpdated: EventHandler = async (c, data) => {
+export const userUpdated: EventHandler = async (c, data, { at }) => {
   const parsed = await parseUser(c, data)
   if (!parsed) return null
+  const subject = { kind: 'user', userId: parsed.user.id } as const
+  if (await isOlderThanApplied(c, subject, at)) return null
+  const outcome = await applyUserUpdate(c, parsed)
+  await rememberApplied(c, subject, at)
+  return outcome
+}
+
+type ParsedUser = NonNullable<Awaited<ReturnType<typeof parseUser>>>
+
+async function applyUserUpdate(c: Context, parsed: ParsedUser) {
   const { store, user, person, knownPerson } = parsed
   if (knownPerson && knownPerson !== person) {
     const revoked = await revokeAllForPerson(store, knownPerson)

@@ -15,7 +15,13 @@ import { userDeleted, userUpdated } from './user-events'
 const TOLERANCE_MS = 3 * 60 * 1000
 const REPLAY_MEMORY_SECONDS = 10 * 60
 
-const eventSchema = z.object({ id: z.string(), event: z.string(), data: z.unknown() })
+const eventSchema = z.object({
+  id: z.string(),
+  event: z.string(),
+  data: z.unknown(),
+  // ISO 8601; every WorkOS event has one, and state changes are applied in its order.
+  created_at: z.string(),
+})
 
 /** The events the gateway acts on; any other is accepted and ignored. */
 const HANDLERS: Record<string, EventHandler> = {
@@ -36,7 +42,9 @@ const refused = (message: string) => new GatewayError(400, 'invalid_webhook', me
  * users (user-events.ts), SSO connections (connection-events.ts), organization memberships
  * (membership-events.ts) and the directory (directory-events.ts). The signature is checked with
  * the SDK's webhook verification; a bad signature, a stale or future timestamp, or an event
- * already applied, is refused with 400 and changes nothing.
+ * already applied, is refused with 400 and changes nothing. An event that sets state and is older
+ * (by its `created_at`) than one applied about the same membership or user is acknowledged and
+ * changes nothing (event-order.ts).
  */
 export async function workosWebhook(c: Context) {
   const config = c.get('config')
@@ -69,6 +77,8 @@ export async function workosWebhook(c: Context) {
   } catch {
     throw refused('The event body is not a WorkOS event.')
   }
+  const at = Date.parse(event.created_at)
+  if (!Number.isFinite(at)) throw refused('The event body is not a WorkOS event.')
 
   // Each event is applied once: the marker is keyed on the event id (the header can be re-spaced
   // and still verify) and written after the event is applied, so a delivery that failed midway
@@ -81,7 +91,7 @@ export async function workosWebhook(c: Context) {
   }
 
   const handler = Object.hasOwn(HANDLERS, event.event) ? HANDLERS[event.event] : undefined
-  const outcome = handler ? await handler(c, event.data) : null
+  const outcome = handler ? await handler(c, event.data, { at }) : null
   if (outcome) log({ event: 'webhook_applied', type: event.event, ...outcome })
   else log({ event: 'webhook_ignored', type: event.event })
   await kv.put(replayKey, '1', { expirationTtl: REPLAY_MEMORY_SECONDS })

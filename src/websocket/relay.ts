@@ -1,10 +1,15 @@
 import type { Context } from 'hono'
-import type { Target } from '../access/index.ts'
 import type { ForwardIdentity } from '../assertion/sign'
 import { inBackground } from '../background'
-import { publicOrigin, requestUrl } from '../context'
+import { requestUrl } from '../context'
 import { log } from '../log'
-import { DEFAULT_TARGET, destination, forwardedHeaders, originAnswer } from '../proxy'
+import {
+  DEFAULT_TARGET,
+  destination,
+  forwardedHeaders,
+  originAnswer,
+  type ProxiedRoute,
+} from '../proxy'
 import { watchGrant, type GrantEnd } from './grant-watch'
 
 // WebSockets through the gateway (ACCESS.md "WebSockets"). The gate has decided the upgrade like
@@ -45,7 +50,7 @@ const CLIENT_HANDSHAKE = ['sec-websocket-key', 'sec-websocket-version', 'sec-web
 export async function relayWebSocket(
   c: Context,
   grant: SocketGrant,
-  route?: { name: string; target: Target },
+  route?: ProxiedRoute,
 ): Promise<Response> {
   if (!originMayConnect(c, grant.allowedOrigins)) {
     log({ event: 'refused_websocket_origin' })
@@ -60,7 +65,8 @@ export async function relayWebSocket(
   }
 
   const { url, fetch: viaBinding } = destination(c, route?.target ?? DEFAULT_TARGET, requestUrl(c))
-  const headers = await forwardedHeaders(c, grant.identity, route?.name)
+  // The route's own assertion audience, as for any request through it (src/proxy.ts).
+  const headers = await forwardedHeaders(c, grant.identity, route)
   // forwardedHeaders drops hop-by-hop headers, Upgrade among them: the upgrade needs it back.
   headers.set('upgrade', 'websocket')
   for (const name of CLIENT_HANDSHAKE) headers.delete(name)
@@ -116,11 +122,9 @@ export async function relayWebSocket(
 function originMayConnect(c: Context, allowed: ReadonlySet<string> | undefined): boolean {
   const origin = c.req.header('origin')
   if (origin === undefined) return true
-  return (
-    origin === new URL(publicOrigin(c)).origin ||
-    origin === requestUrl(c).origin ||
-    (allowed?.has(origin) ?? false)
-  )
+  // The host's own origin only: never the sign-in host's (PUBLIC_URL) on an app host, where a
+  // page of whatever the sign-in host serves could otherwise open sockets as the person.
+  return origin === requestUrl(c).origin || (allowed?.has(origin) ?? false)
 }
 
 function originUnavailable(c: Context): Response {

@@ -1,0 +1,33 @@
+import type { Context, Next } from 'hono'
+import { GatewayError } from '../errors'
+import { log } from '../log'
+
+// Where the gateway's pages share a browser origin with an origin's pages (no SIGN_IN_HOST), a
+// script on any of them sends the person's cookie with its fetch() like the gateway's own forms
+// do. The steps that reveal a secret or act on every session (enrolling a second factor, which
+// shows its secret; the sessions list and ending one; signing out everywhere) are taken only from
+// a navigation: browsers mark each request with Sec-Fetch-Mode, which scripts cannot set, and the
+// gateway's pages never call these by script. Clients that are not browsers send no such header
+// and keep the JSON API. This narrows what a same-host script can do; it is not a boundary (a
+// script can still open the page in a window of its own origin): SIGN_IN_HOST is (README).
+
+/** True for a browser request made by a page's script (fetch, XHR), not a navigation. */
+export function isScriptRequest(c: Context): boolean {
+  const mode = c.req.header('sec-fetch-mode')
+  return mode !== undefined && mode !== 'navigate'
+}
+
+/** Middleware: refuses a script's request, with a JSON answer that names why. */
+export async function pagesOnly(c: Context, next: Next) {
+  if (isScriptRequest(c)) refuseScript()
+  await next()
+}
+
+export function refuseScript(): never {
+  log({ event: 'refused_script_request' })
+  throw new GatewayError(
+    403,
+    'navigation_required',
+    'Open this page in the browser: it cannot be used from a script on a web page.',
+  )
+}

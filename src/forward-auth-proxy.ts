@@ -1,0 +1,33 @@
+import type { Context } from 'hono'
+import { parseIp } from './access/ip.ts'
+import { sameSecretNow } from './secret-compare'
+
+/**
+ * Whether the request comes from the forward-auth proxy: it sent FORWARD_AUTH_TOKEN as
+ * X-Forward-Auth-Token (compared in constant time). Only then is anything it says about the
+ * client believed.
+ */
+export function fromForwardAuthProxy(c: Context): boolean {
+  const given = c.req.header('x-forward-auth-token')
+  const token = c.get('config').forwardAuthToken
+  return given !== undefined && token !== undefined && sameSecretNow(given, token)
+}
+
+/**
+ * The address the forward-auth proxy saw the client connect from, when the request proves it
+ * comes from that proxy; otherwise undefined. It is the last X-Forwarded-For entry, the one the
+ * proxy writes itself: nginx with the README's `X-Forwarded-For $remote_addr`; Caddy and Traefik
+ * replace the header with the address they saw (or append it, behind an upstream they trust).
+ * Entries before it may be the client's own. Cloudflare's edge may append the proxy's address
+ * (CF-Connecting-IP) after it: that entry is passed over. Never X-Real-IP: Caddy (and Traefik,
+ * where it trusts forwarded headers) passes a client's copy along untouched. An entry that is not
+ * an address names nobody.
+ */
+export function proxiedClientIp(c: Context): string | undefined {
+  if (!fromForwardAuthProxy(c)) return undefined
+  const entries = (c.req.header('x-forwarded-for') ?? '').split(',').map((entry) => entry.trim())
+  if (entries.length > 1 && entries.at(-1) === c.req.header('cf-connecting-ip')?.trim())
+    entries.pop()
+  const named = entries.at(-1)
+  return named && parseIp(named) ? named : undefined
+}

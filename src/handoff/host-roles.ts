@@ -1,0 +1,58 @@
+import type { Context, Next } from 'hono'
+import { requestUrl } from '../context'
+import { GatewayError } from '../errors'
+import { log } from '../log'
+import { wantsHtml } from '../negotiate'
+import { safeReturnTo } from '../redirect'
+import { leaveForSignIn, signInOrigin } from './request'
+
+// With SIGN_IN_HOST, each host has one job. The sign-in host serves the gateway's pages and no
+// origin content (config.ts refuses a route naming it; the gate answers everything else there
+// itself). An app host shares its browser origin with whatever its origin serves, so it keeps
+// only what a person needs there: being sent to sign in (and to a second factor), the handoff,
+// signing out, reading who is signed in, forward-auth, and the operator's bearer-token API. Sign-in
+// steps, MFA enrolment and the sessions page are never reachable on it, so an origin's script on
+// an app host cannot read a new TOTP secret, list or end sessions, or finish a sign-in there.
+
+const APP_HOST_PATHS = new Set([
+  'GET /auth/login',
+  'GET /auth/assets/gateway.css',
+  'POST /auth/handoff',
+  'POST /auth/logout',
+  'GET /auth/me',
+  'HEAD /auth/me',
+  'GET /auth/verify',
+  'POST /auth/webhooks/workos',
+])
+
+const isSignInHost = (c: Context, signInHost: string) => requestUrl(c).hostname === signInHost
+
+/** Middleware for /auth/*: on an app host, everything but the paths above goes elsewhere or 404. */
+export async function appHostGatewayPaths(c: Context, next: Next) {
+  const { signInHost } = c.get('config')
+  if (!signInHost || isSignInHost(c, signInHost)) return next()
+  const path = c.req.path
+  if (APP_HOST_PATHS.has(`${c.req.method} ${path}`) || path.startsWith('/auth/admin/'))
+    return next()
+  if (c.req.method === 'GET' && path === '/auth/mfa') {
+    // The second factor is checked on the sign-in host, whose session then hands this host a
+    // fresh session that carries it.
+    const returnTo = safeReturnTo(c.req.query('returnTo'))
+    return c.redirect(await leaveForSignIn(c, returnTo, '', 'mfa'), 302)
+  }
+  const elsewhere = signInOrigin(c, signInHost)
+  if (c.req.method === 'GET' && path === '/auth/sessions' && wantsHtml(c))
+    return c.redirect(`${elsewhere}/auth/sessions`, 302)
+  log({ event: 'refused_not_on_app_host' })
+  throw new GatewayError(
+    404,
+    'sign_in_elsewhere',
+    `Signing in and managing sessions happen at ${elsewhere}, not on this address.`,
+  )
+}
+
+/** True on the sign-in host (with SIGN_IN_HOST set), where no origin content is ever served. */
+export function onSignInHost(c: Context): boolean {
+  const { signInHost } = c.get('config')
+  return signInHost !== undefined && isSignInHost(c, signInHost)
+}

@@ -1,0 +1,88 @@
+import type { Context } from 'hono'
+// Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
+import * as z from 'zod/mini'
+import { WorkosUnavailableError } from '../errors'
+import { log } from '../log'
+import { kvOrFailClosed } from '../session/current'
+import { classifyWorkosError, describeWorkosError, withDeadline, workosClient } from '../workos'
+
+// The addresses an organization may speak for: those at its verified domains. A tenant runs its
+// own IdP and directory, so what they assert about anyone else's address is not taken: an SSO
+// profile must be at one of them (auth/callback.ts), and a directory's deletion reaches a
+// person's code and link sessions only there (webhooks/directory-events.ts). Asked of WorkOS
+// (`organizations.getOrganization`) at most once per organization per ORGANIZATION_DOMAINS_SECONDS,
+// kept in KV (STORAGE.md: `sso-org-domains:`).
+
+export const ORGANIZATION_DOMAINS_SECONDS = 300
+
+// A WorkOS organization id becomes part of a KV key name: nothing else is let through.
+const ORGANIZATION_ID = /^org_[A-Za-z0-9]{1,64}$/
+
+const cachedAnswer = z.object({ domains: z.array(z.string()) })
+
+const keyFor = (organizationId: string) => `sso-org-domains:${organizationId}`
+
+export const domainOfAddress = (email: string) =>
+  email.slice(email.lastIndexOf('@') + 1).toLowerCase()
+
+/**
+ * The organization's verified email domains, lowercased; none for an organization WorkOS does not
+ * have. WorkOS out of reach throws WorkosUnavailableError (503, Retry-After): nobody is vouched
+ * for on a guess.
+ */
+export async function verifiedDomainsOf(c: Context, organizationId: string): Promise<string[]> {
+  if (!ORGANIZATION_ID.test(organizationId)) return []
+  const kv = c.env.SESSIONS as KVNamespace
+  const stored = await kvOrFailClosed(() => kv.get(keyFor(organizationId), 'text'))
+  if (stored !== null) {
+    try {
+      const parsed = cachedAnswer.safeParse(JSON.parse(stored))
+      if (parsed.success) return parsed.data.domains
+    } catch {
+      // unreadable: ask again
+    }
+  }
+  const domains = await askWorkos(c, organizationId)
+  await kvOrFailClosed(() =>
+    kv.put(keyFor(organizationId), JSON.stringify({ domains }), {
+      expirationTtl: ORGANIZATION_DOMAINS_SECONDS,
+    }),
+  )
+  return domains
+}
+
+/** Whether `email` is at one of the organization's verified domains (exactly; no subdomains). */
+export async function organizationVouchesFor(
+  c: Context,
+  organizationId: string,
+  email: string,
+): Promise<boolean> {
+  return (await verifiedDomainsOf(c, organizationId)).includes(domainOfAddress(email))
+}
+
+async function askWorkos(c: Context, organizationId: string): Promise<string[]> {
+  const config = c.get('config')
+  try {
+    const organization = await withDeadline(
+      config,
+      workosClient(config).organizations.getOrganization(organizationId),
+    )
+    // A domain the organization added but did not prove (pending, failed) vouches for nobody.
+    return organization.domains
+      .filter((domain) => domain.state === 'verified')
+      .map((domain) => domain.domain.toLowerCase())
+  } catch (error) {
+    const failure = classifyWorkosError(error)
+    log({
+      event: 'organization_lookup_failed',
+      outcome: `workos_${failure.kind}`,
+      ...describeWorkosError(error),
+    })
+    // Refused (no such organization, most often): it vouches for nobody, and asking again would
+    // not change the answer.
+    if (failure.kind === 'rejected') return []
+    throw new WorkosUnavailableError(
+      failure.kind === 'rate_limited' ? failure.retryAfterSeconds : 5,
+    )
+  }
+}
