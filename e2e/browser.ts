@@ -1,6 +1,6 @@
 import { chromium, type Browser } from 'playwright-core'
 
-// Debian's Chromium, headless, with the flags these machines need (TOOLCHAIN.md): without the
+// Debian's Chromium, headless, with the flags these machines need: without the
 // background-networking ones it keeps dialling Google's hosts on a closed network.
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 

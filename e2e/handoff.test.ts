@@ -3,7 +3,7 @@
 // app.localhost and docs.localhost without another email, then signs out everywhere.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { Browser } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { launchChromium } from './browser.ts'
 import { startDevServer, type DevServer } from './dev-server.ts'
 
@@ -19,6 +19,21 @@ async function mailCount(email: string): Promise<{ count: number; code: string |
   const response = await fetch(`${server.emulatorUrl}/__mailbox?to=${encodeURIComponent(email)}`)
   const { messages } = (await response.json()) as { messages: { code: string | null }[] }
   return { count: messages.length, code: messages[0]?.code ?? null }
+}
+
+/** On the sign-in host's form: asks for a code, reads it from the mailbox and types it. */
+async function signInWithCode(page: Page, email: string, screenshot?: string) {
+  await page.getByLabel('Email address').fill(email)
+  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true })
+  await page.getByRole('button', { name: 'Email me a sign-in code' }).click()
+  await page.waitForURL(/auth\.localhost:\d+\/auth\/code/)
+  let mail = { count: 0, code: null as string | null }
+  for (let i = 0; i < 50 && !mail.code; i++) {
+    mail = await mailCount(email)
+    if (!mail.code) await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  await page.getByLabel('Sign-in code').fill(mail.code!)
+  await page.getByRole('button', { name: 'Sign in' }).click()
 }
 
 before(async () => {
@@ -46,17 +61,7 @@ describe('one sign-in for every host', () => {
     await page.goto(on('app', '/reports'))
     // Sent to the sign-in host, which shows the one sign-in form.
     assert.equal(new URL(page.url()).hostname, 'auth.localhost')
-    await page.getByLabel('Email address').fill(email)
-    await page.screenshot({ path: `${SCREENSHOTS}handoff-sign-in-host.png`, fullPage: true })
-    await page.getByRole('button', { name: 'Email me a sign-in code' }).click()
-    await page.waitForURL(/auth\.localhost:\d+\/auth\/code/)
-    let mail = { count: 0, code: null as string | null }
-    for (let i = 0; i < 50 && !mail.code; i++) {
-      mail = await mailCount(email)
-      if (!mail.code) await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    await page.getByLabel('Sign-in code').fill(mail.code!)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await signInWithCode(page, email, `${SCREENSHOTS}handoff-sign-in-host.png`)
 
     // Back on the app host, signed in there with a session of its own.
     await page.waitForURL(on('app', '/reports'))
@@ -93,16 +98,7 @@ describe('one sign-in for every host', () => {
     const page = await context.newPage()
     const email = `shared-${Date.now().toString(36)}@example.com`
     await page.goto(on('app', '/desk'))
-    await page.getByLabel('Email address').fill(email)
-    await page.getByRole('button', { name: 'Email me a sign-in code' }).click()
-    await page.waitForURL(/auth\.localhost:\d+\/auth\/code/)
-    let mail = { count: 0, code: null as string | null }
-    for (let i = 0; i < 50 && !mail.code; i++) {
-      mail = await mailCount(email)
-      if (!mail.code) await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    await page.getByLabel('Sign-in code').fill(mail.code!)
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    await signInWithCode(page, email)
     await page.waitForURL(on('app', '/desk'))
     assert.equal(await page.locator('#email').textContent(), email)
 

@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 
-// The two error shapes WorkOS answers with (WORKOS-API.md §7): `{message, code?}` for most routes
+// The two error shapes WorkOS answers with (as the official SDK parses them): `{message, code?}` for most routes
 // and OAuth's `{error, error_description}` for token exchanges.
 
 export function apiError(

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { z } from 'zod'
 
-// stripe-mock style fault switch (DESIGN.md): POST /__faults arms a fault for the next `count`
+// stripe-mock style fault switch (README "Tests": `/__faults`): POST /__faults arms a fault for the next `count`
 // matching calls; it answers before the route runs, so a faulted call has no side effect.
 // A fault with only `delayMs` (no status, body or drop) delays the call and then lets it through:
 // a slow answer. `drop: true` closes the connection without an answer.

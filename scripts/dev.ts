@@ -121,7 +121,7 @@ const wrangler = spawn(
     stdio: ['inherit', 'pipe', 'pipe'],
     env: {
       ...process.env,
-      // Keep wrangler off the network (TOOLCHAIN.md): telemetry, update check, request.cf.
+      // Keep wrangler off the network (README "Two commands"): telemetry, update check, request.cf.
       WRANGLER_SEND_METRICS: 'false',
       WRANGLER_HIDE_BANNER: 'true',
       CLOUDFLARE_CF_FETCH_ENABLED: 'false',

@@ -18,15 +18,22 @@ export function fromForwardAuthProxy(c: Context): boolean {
  * comes from that proxy; otherwise undefined. It is the last X-Forwarded-For entry, the one the
  * proxy writes itself: nginx with the README's `X-Forwarded-For $remote_addr`; Caddy and Traefik
  * replace the header with the address they saw (or append it, behind an upstream they trust).
- * Entries before it may be the client's own. Cloudflare's edge may append the proxy's address
- * (CF-Connecting-IP) after it: that entry is passed over. Never X-Real-IP: Caddy (and Traefik,
+ * Entries before it may be the client's own. Cloudflare's edge appends the proxy's address
+ * (CF-Connecting-IP) after it: on a request that crossed the edge, that entry is passed over. Never X-Real-IP: Caddy (and Traefik,
  * where it trusts forwarded headers) passes a client's copy along untouched. An entry that is not
  * an address names nobody.
  */
 export function proxiedClientIp(c: Context): string | undefined {
   if (!fromForwardAuthProxy(c)) return undefined
   const entries = (c.req.header('x-forwarded-for') ?? '').split(',').map((entry) => entry.trim())
-  if (entries.length > 1 && entries.at(-1) === c.req.header('cf-connecting-ip')?.trim())
+  // Only where the request crossed Cloudflare's edge (CF-Ray): elsewhere (wrangler dev) an entry
+  // equal to the connection's address is the proxy's own record of a client connecting from it,
+  // and the entry before it could be the client's.
+  if (
+    entries.length > 1 &&
+    c.req.header('cf-ray') !== undefined &&
+    entries.at(-1) === c.req.header('cf-connecting-ip')?.trim()
+  )
     entries.pop()
   const named = entries.at(-1)
   return named && parseIp(named) ? named : undefined

@@ -13,7 +13,7 @@ function acceptQuality(accept: string, type: string): number {
 }
 
 /**
- * DESIGN.md: JSON when the body is JSON or Accept prefers JSON; HTML when Accept includes
+ * README "Routes": JSON when the body is JSON or Accept prefers JSON; HTML when Accept includes
  * text/html; otherwise JSON (so API clients never get a page).
  */
 export function wantsHtml(c: Context): boolean {

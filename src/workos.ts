@@ -8,6 +8,7 @@ import {
   WorkOS,
 } from '@workos-inc/node'
 import type { Config } from './config'
+import { log } from './log'
 
 // No SDK retries. The SDK sleeps out a 429's Retry-After (up to 60 s) before retrying, which would
 // turn WorkOS's "slow down" into our timeout, and a retried send could mail a person twice. A
@@ -86,6 +87,13 @@ export function classifyWorkosError(error: unknown): WorkosFailure {
   }
   // Deadline, network failure, a non-JSON body: WorkOS could not be reached properly.
   return { kind: 'unavailable' }
+}
+
+/** Classifies a failed WorkOS call and logs it as `event` (the error's name and status only). */
+export function loggedWorkosFailure(event: string, error: unknown): WorkosFailure {
+  const failure = classifyWorkosError(error)
+  log({ event, outcome: `workos_${failure.kind}`, ...describeWorkosError(error) })
+  return failure
 }
 
 /** The WorkOS error's name and status, for logs: never its message (it may echo input). */

@@ -18,7 +18,7 @@ function problems(document: unknown): readonly string[] {
 
 const oneRoute = (route: Record<string, unknown>) => ({ routes: [{ name: 'r', ...route }] })
 
-// The example in ACCESS.md.
+// The README's worked policy, in JSON.
 const EXAMPLE = {
   routes: [
     { name: 'status', path: '/status', public: true },

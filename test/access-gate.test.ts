@@ -629,6 +629,15 @@ describe('case, trailing slashes and method overrides', () => {
     expect((await probe('/report/x')).status).toBe(200)
   })
 
+  it('a segment Windows reads as another (a trailing dot or space, an 8.3 name) is a bad path', async () => {
+    for (const path of ['/admin./x', '/admin%20/x', '/report.', '/report%20', '/ADMINI~1/x']) {
+      const answer = await probe(path)
+      expect([path, answer.status]).toEqual([path, 400])
+      expect(await answer.json()).toMatchObject({ error: 'bad_path' })
+    }
+    expect((await probe('/reports.json')).status).toBe(200)
+  })
+
   it('caseSensitive: true opts a route out: only the spelling it names is refused', async () => {
     expect((await probe('/Labels/x')).status).toBe(403)
     expect((await probe('/labels/x')).status).toBe(200)

@@ -11,7 +11,7 @@ import {
 } from '../src/access/index.ts'
 
 // Random policies and requests, decided by src/access and by the naive model below, written from
-// ACCESS.md alone (only the input types are shared). Addresses are generated as numbers and
+// README's access contract alone (only the input types are shared). Addresses are generated as numbers and
 // printed as text, so the model never parses an address and cannot share a parser's mistake.
 
 const NOW = Date.UTC(2026, 0, 1)

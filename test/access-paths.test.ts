@@ -25,8 +25,6 @@ describe('checkPath', () => {
     '/.well-known/jwks.json',
     '/a/.hidden',
     '/a/..b',
-    '/a/b..',
-    '/a/...',
     '/caf%C3%A9',
     '/a%20b',
     '/a%3Fb',
@@ -34,6 +32,8 @@ describe('checkPath', () => {
     '/a%3bb', // an encoded ";" is data, not a path parameter
     "/a:b@c!$&'()*+,=",
     '/~user',
+    '/a~b1',
+    '/v1.2/x',
   ])('accepts %j', (path) => {
     expect(checkPath(path).ok).toBe(true)
   })
@@ -87,6 +87,16 @@ describe('checkPath', () => {
     '/a/..',
     '/.',
     '/..',
+    // a segment Windows and IIS read as another: a trailing "." or space, an 8.3 short name
+    '/admin./x',
+    '/admin../x',
+    '/a/b..',
+    '/a/...',
+    '/report.',
+    '/admin%20/x',
+    '/report%20',
+    '/ADMINI~1/x',
+    '/a/~1',
     // not a pathname at all
     '',
     'a/b',

@@ -438,6 +438,29 @@ describe('what a page served on one host can do to a person', () => {
     expect(await me(victim, 'https://app.gateway.test')).toBe(401)
   })
 
+  it('a port put in Host cannot send the victim’s code to another server', async () => {
+    // The attacker asks the app host under a port of their own choosing (a server they run on
+    // app.gateway.test:8443), and sends the victim the sign-in host's handoff link it produced.
+    const attacker = new Browser()
+    const left = await attacker.get('https://app.gateway.test:8443/reports', {
+      headers: { accept: 'text/html' },
+    })
+    const h = new URL(left.headers.get('location')!).searchParams.get('h')!
+    const victim = new Browser()
+    await victim.handOff(await firstSignIn(victim, uniqueEmail('victim')))
+    const page = await victim.get(`${GATEWAY}/auth/handoff/start?h=${encodeURIComponent(h)}`)
+    expect(page.status).toBe(200)
+    // The code goes to the app host on the port the victim reached the sign-in host by.
+    const form = handoffForm(await page.text())
+    expect(form.action.origin).toBe('https://app.gateway.test')
+    expect(page.headers.get('content-security-policy')).toContain(
+      'form-action https://app.gateway.test;',
+    )
+    // There it meets the victim's browser, which holds no nonce of the attacker's: nothing.
+    const posted = await victim.handOff(form)
+    expect(posted.headers.get('location')).toMatch(/error=handoff_failed$/)
+  })
+
   it('a page of the sign-in host is not trusted on an app host: its forms are refused', async () => {
     const browser = new Browser()
     await browser.handOff(await firstSignIn(browser, uniqueEmail('csrf')))

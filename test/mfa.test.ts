@@ -7,7 +7,7 @@ import { sha256 } from '../src/crypto'
 import worker from '../src/index'
 import { EMULATOR, GATEWAY, form, json, sessionKvKeyOf, signIn, uniqueEmail } from './helpers'
 
-// The second factor (TOTP, SSO-MFA.md "Second factor") through the real Worker: a route whose
+// The second factor (TOTP, README "Enterprise SSO, organizations and a second factor") through the real Worker: a route whose
 // rule asks for `mfa` sends a person without it to /auth/mfa, which enrols (QR code and secret)
 // or asks for the current code; the code is computed from the secret WorkOS handed out, as an
 // authenticator app would, and checked by the emulator's real RFC 6238 TOTP.

@@ -7,13 +7,15 @@ import { gateway, json, signIn } from './helpers'
 // the power to end one session or all of them. A browser marks a script's request with
 // Sec-Fetch-Mode (cors, same-origin, no-cors), which the script cannot change.
 
-const fromScript = (cookie: string, mode = 'cors') => ({
+const fromScript = (cookie: string, mode = 'cors', dest = 'empty') => ({
   cookie,
   origin: 'https://gateway.test',
   'sec-fetch-mode': mode,
   'sec-fetch-site': 'same-origin',
-  'sec-fetch-dest': 'empty',
+  'sec-fetch-dest': dest,
 })
+// A form the script submits into a hidden frame: a navigation, but not of the window.
+const fromHiddenFrame = (cookie: string) => fromScript(cookie, 'navigate', 'iframe')
 
 describe('a script on an origin page of the same host', () => {
   it('cannot enrol a second factor and read its secret', async () => {
@@ -38,6 +40,19 @@ describe('a script on an origin page of the same host', () => {
     expect(revoked.status).toBe(403)
     const everywhere = await gateway('/auth/logout', json({ everywhere: true }, fromScript(cookie)))
     expect(everywhere.status).toBe(403)
+    // …nor by a form submitted into a hidden frame, whose answer the page never shows.
+    const framed = await gateway('/auth/logout', {
+      method: 'POST',
+      headers: { ...fromHiddenFrame(cookie), 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'everywhere=1',
+    })
+    expect(framed.status).toBe(403)
+    const framedRevoke = await gateway('/auth/sessions/abc/revoke', {
+      method: 'POST',
+      headers: { ...fromHiddenFrame(cookie), 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
+    })
+    expect(framedRevoke.status).toBe(403)
     // Still signed in: none of it happened.
     expect((await gateway('/auth/me', { headers: { cookie } })).status).toBe(200)
   })
@@ -46,14 +61,21 @@ describe('a script on an origin page of the same host', () => {
     const { cookie } = await signIn()
     // A navigation (the gateway's own pages: links and forms).
     const page = await gateway('/auth/sessions', {
-      headers: { cookie, accept: 'text/html', 'sec-fetch-mode': 'navigate' },
+      headers: {
+        cookie,
+        accept: 'text/html',
+        'sec-fetch-mode': 'navigate',
+        'sec-fetch-dest': 'document',
+      },
     })
     expect(page.status).toBe(200)
-    // A command-line client (no Sec-Fetch-* at all).
-    const listed = await gateway('/auth/sessions', {
-      headers: { cookie, accept: 'application/json' },
-    })
-    expect(listed.status).toBe(200)
+    // A command-line client: no Sec-Fetch-* at all, or Node's fetch (Sec-Fetch-Mode: cors alone).
+    for (const extra of [{}, { 'sec-fetch-mode': 'cors' }] as Record<string, string>[]) {
+      const listed = await gateway('/auth/sessions', {
+        headers: { cookie, accept: 'application/json', ...extra },
+      })
+      expect(listed.status).toBe(200)
+    }
     // An app's script may still read who is signed in and sign this browser out.
     expect((await gateway('/auth/me', { headers: fromScript(cookie) })).status).toBe(200)
     const out = await gateway('/auth/logout', json({}, fromScript(cookie)))

@@ -7,7 +7,7 @@ declare module '*?raw' {
 // Vite's `import.meta.glob`, for tests that read the source tree (eager, one export each).
 interface ImportMeta {
   glob(
-    pattern: string,
+    pattern: string | string[],
     options: { query: string; import: string; eager: true },
   ): Record<string, unknown>
 }

@@ -7,7 +7,7 @@ import { UNVERIFIED_LIMIT_MS, givesUpOnGrant } from '../src/websocket/grant-watc
 import { closeCodeFor } from '../src/websocket/relay'
 import { GATEWAY, json, signIn, uniqueEmail, sessionFor } from './helpers'
 
-// WebSockets through the real Worker (ACCESS.md "WebSockets"), against the demo origin's /__ws
+// WebSockets through the real Worker (README "WebSockets"), against the demo origin's /__ws
 // echo socket (scripts/demo-origin.ts): what crosses with the upgrade, messages and closes both
 // ways, the answers instead of an upgrade, and the gateway closing a socket whose grant ended.
 

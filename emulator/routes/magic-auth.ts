@@ -11,7 +11,7 @@ import {
   type MagicAuthCode,
 } from '../state.ts'
 
-// Magic Auth (WORKOS-API.md §5): a 6-digit code that lives 10 minutes, works once, and is burned
+// Magic Auth (WorkOS API reference, Magic Auth): a 6-digit code that lives 10 minutes, works once, and is burned
 // after too many wrong guesses. Creating a code for an unknown address creates the user.
 
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/

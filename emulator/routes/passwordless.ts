@@ -8,7 +8,7 @@ import {
   type PasswordlessSession,
 } from '../state.ts'
 
-// Magic Link (WORKOS-API.md §1–3): create a passwordless session, have WorkOS email it, and the
+// Magic Link (WorkOS API reference, Passwordless): create a passwordless session, have WorkOS email it, and the
 // link itself, which is spent on the first GET (as a mail scanner would spend it).
 
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/

@@ -66,7 +66,7 @@ function authorize(state: EmulatorState, api: SsoRequest['api']) {
     const organizationId = query[names.organization]
     const connectionId = query[names.connection]
     const selectors = [organizationId, connectionId, query.provider].filter(Boolean)
-    // Error names for the selector checks below are UNCONFIRMED (WORKOS-API-SSO.md): only
+    // Error names for the selector checks below are unconfirmed against the real API: only
     // organization_invalid is in the SDK's docs; the others follow WorkOS's error table.
     if (selectors.length > 1)
       return fail(

@@ -10,7 +10,7 @@ import {
 } from '../state.ts'
 import { pkceMatches, userAccessToken } from '../tokens.ts'
 
-// Code exchanges (WORKOS-API.md §4, WORKOS-API-SSO.md): /sso/token takes Magic Link codes and the
+// Code exchanges (WorkOS API reference, SSO): /sso/token takes Magic Link codes and the
 // emulated IdP's SSO codes; /user_management/authenticate's authorization_code grant takes codes
 // from /user_management/authorize. The SDK posts /sso/token form-encoded; the spec also allows
 // JSON and query parameters, so all three are read.

@@ -29,9 +29,11 @@ const PERCENT = 0x25
 /**
  * Refuses (→ 400 bad_path) a pathname that origins and proxies disagree about: percent-escapes of
  * `/`, `\`, `.` or `%` (double encoding), `%u` escapes, `;` parameters, backslashes, control
- * characters raw or escaped, `//`, dot segments, malformed escapes, and escapes of unreserved
+ * characters raw or escaped, `//`, dot segments, malformed escapes, escapes of unreserved
  * characters (`%61dmin` is `admin` to most origins but not to a route for `/admin/*`; RFC 3986
- * §2.3 says they should never be encoded). One pass, no allocation.
+ * §2.3 says they should never be encoded), a segment ending in "." or an encoded space (Windows
+ * drops them), and `~` before a digit (an 8.3 short name: IIS serves `/ADMINI~1/` as
+ * `/administration/`). One pass, no allocation.
  */
 export function checkPath(pathname: string): PathCheck {
   const length = pathname.length
@@ -39,7 +41,9 @@ export function checkPath(pathname: string): PathCheck {
   for (let i = 0; i < length; i++) {
     const c = pathname.charCodeAt(i)
     if (c < 0x20 || c === 0x7f || c === 0x5c /* \ */ || c === 0x3b /* ; */) return REFUSED
+    if (c === 0x7e /* ~ */ && isDigit(pathname.charCodeAt(i + 1))) return REFUSED
     if (c === SLASH) {
+      if (i > 0 && endsLikeAnother(pathname, i)) return REFUSED
       const next = pathname.charCodeAt(i + 1) // NaN past the end
       if (next === SLASH) return REFUSED
       if (next === DOT) {
@@ -61,8 +65,18 @@ export function checkPath(pathname: string): PathCheck {
       i += 2
     }
   }
-  return OK
+  return endsLikeAnother(pathname, length) ? REFUSED : OK
 }
+
+/**
+ * A segment (ending before `end`) that Windows and IIS read as another: they drop a trailing "."
+ * or space (`/admin./x`, `/admin%20/x` are `/admin/x` there), and older Spring trims the space.
+ */
+function endsLikeAnother(pathname: string, end: number): boolean {
+  return pathname.charCodeAt(end - 1) === DOT || pathname.startsWith('%20', end - 3)
+}
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39
 
 // ALPHA / DIGIT / "-" / "." / "_" / "~" (RFC 3986 §2.3); "." here is the encoded dot.
 function isUnreserved(byte: number): boolean {

@@ -11,7 +11,7 @@ import {
 } from '../service-tokens/store'
 import { requireAdmin } from './require-admin'
 
-// The service-token admin API (ACCESS.md "Service tokens"). Every answer is no-store (the
+// The service-token admin API (README "Service tokens"). Every answer is no-store (the
 // /auth/* middleware), and no log line carries a secret: tokens are logged by id only.
 
 // Names are labels, not keys: two tokens may share one, so a machine's credentials can be

@@ -8,7 +8,7 @@ import { ErrorPage } from '../pages/error'
 import { currentSession, sessionStore } from '../session/current'
 import { startSession, type SignedInIdentity } from '../session/start'
 import { organizationVouchesFor } from '../sso/organization-domains'
-import { classifyWorkosError, describeWorkosError, withDeadline, workosClient } from '../workos'
+import { loggedWorkosFailure, withDeadline, workosClient } from '../workos'
 import { isSameBrowser } from './browser-binding'
 import { loginUrl } from './login'
 import { verifyState, type SignInState } from './state'
@@ -107,12 +107,7 @@ async function completeSignIn(c: Context, code: string, state: SignInState, stat
       }),
     ))
   } catch (error) {
-    const failure = classifyWorkosError(error)
-    log({
-      event: 'callback_failed',
-      outcome: `workos_${failure.kind}`,
-      ...describeWorkosError(error),
-    })
+    const failure = loggedWorkosFailure('callback_failed', error)
     if (failure.kind === 'unavailable' || failure.kind === 'rate_limited') {
       // WorkOS did not answer: the code may still be good, so offer the same step again rather
       // than sending the person back to ask for a new email.

@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { normaliseHost } from '../access/paths.ts'
 import { requestUrl } from '../context'
 import { randomToken, sha256 } from '../crypto'
 import { GatewayError } from '../errors'
@@ -65,7 +66,11 @@ export async function startHandoff(c: Context) {
   log({ event: 'handoff_code_issued' })
   // The code travels in a form post, never in a URL (history, logs, an origin's service worker
   // watching navigations), and only a page of the sign-in host can make that post (below).
-  const action = `${requestUrl(c).protocol}//${request.host}/auth/handoff`
+  // The app host on the scheme and port this sign-in host was reached by (how people reach the
+  // gateway), never a port the sealed request could name: another port of that host may be
+  // someone else's server.
+  const here = requestUrl(c)
+  const action = `${here.protocol}//${request.host}${here.port ? `:${here.port}` : ''}/auth/handoff`
   c.header('Referrer-Policy', 'strict-origin')
   c.header(
     'Content-Security-Policy',
@@ -94,7 +99,7 @@ export async function completeHandoff(c: Context) {
   const code = typeof fields.code === 'string' ? fields.code : ''
   const handoff = await takeHandoffCode(c.env.SESSIONS, code)
   if (!handoff) return failedHandoff(c, 'unknown_used_or_late')
-  if (handoff.host !== requestUrl(c).host) return failedHandoff(c, 'other_host')
+  if (handoff.host !== normaliseHost(requestUrl(c).host)) return failedHandoff(c, 'other_host')
   const nonceHash = await handoffNonceHash(c)
   if (nonceHash === null || nonceHash !== handoff.nonceHash)
     return failedHandoff(c, 'other_browser')

@@ -8,7 +8,7 @@ import { log } from '../log'
 import { MailerError, sendEmail, type OutgoingEmail } from '../mail/mailer'
 import { magicLinkEmail } from '../mail/templates'
 import { isFormPost } from '../negotiate'
-import { classifyWorkosError, describeWorkosError, withDeadline, workosClient } from '../workos'
+import { classifyWorkosError, loggedWorkosFailure, withDeadline, workosClient } from '../workos'
 import { bindBrowser } from './browser-binding'
 import { savePendingLink } from './magic-link-store'
 import { onLoginForm, readSignInRequest } from './sign-in-request'
@@ -123,8 +123,7 @@ export function deliverInBackground(c: Context, message: Promise<OutgoingEmail>)
 
 /** Maps a failed WorkOS call to the answer a person gets, logging what went wrong (no input). */
 export function workosFailureToError(error: unknown, event: string): GatewayError {
-  const failure = classifyWorkosError(error)
-  log({ event, outcome: `workos_${failure.kind}`, ...describeWorkosError(error) })
+  const failure = loggedWorkosFailure(event, error)
   switch (failure.kind) {
     case 'rate_limited':
       return new GatewayError(

@@ -1,6 +1,17 @@
 import type { Context } from 'hono'
 import { requestUrl } from '../context'
-import { checkPath, evaluate, routeAudience, type Outcome } from '../access/index.ts'
+import {
+  checkPath,
+  decideMethods,
+  dependsOnMethod,
+  evaluate,
+  overrideMethods,
+  overrideRoutedElsewhere,
+  overrideValuesIn,
+  routeAudience,
+  type CompiledAccess,
+  type Outcome,
+} from '../access/index.ts'
 import { ASSERTION_HEADER, signAssertion, type ForwardIdentity } from '../assertion/sign'
 import { log } from '../log'
 import { wantsHtml } from '../negotiate'
@@ -76,8 +87,32 @@ export async function forwardAuth(c: Context) {
   // "assertion": true), as its origin would get it through the gateway; without ACCESS, the one.
   let audience: string | undefined = c.get('config').assertionAudience
   if (access) {
-    const evaluation = evaluate(access, facts(request, client), caller.principal)
+    const asked = facts(request, client)
+    const evaluation = evaluate(access, asked, caller.principal)
     outcome = evaluation.outcome
+    if (outcome === 'allow' && evaluation.outcome !== 'no_route') {
+      // A `_method` in the forwarded query is decided as well, as the gate does (the body never
+      // reaches forward-auth: README "Forward-auth per path").
+      const overrides = queryOverrides(access, request)
+      if (overrides === undefined) {
+        log({ event: 'refused_method_override' })
+        return c.json(
+          { error: 'bad_method_override', message: '_method must name one HTTP method.' },
+          400,
+        )
+      }
+      if (overrideRoutedElsewhere(access, asked, evaluation.route, overrides) !== undefined) {
+        log({ event: 'refused_method_override' })
+        return c.json(
+          {
+            error: 'method_override_refused',
+            message: 'The _method of this request would be decided by another route.',
+          },
+          400,
+        )
+      }
+      outcome = decideMethods(evaluation.route, asked, overrides, caller.principal).outcome
+    }
     audience =
       evaluation.outcome === 'no_route' ? undefined : routeAudience(evaluation.route, request.host)
     log({
@@ -195,4 +230,17 @@ async function setIdentityHeaders(
   // The assertion goes only to a proxy that proves it is one: any page on this hostname can
   // fetch /auth/verify, and must not walk away with a token it could replay to an origin.
   if (audience !== undefined) c.header(ASSERTION_HEADER, await signAssertion(c, identity, audience))
+}
+
+/** The `_method` overrides in the forwarded URI's query to decide as well; undefined: refused. */
+function queryOverrides(
+  access: CompiledAccess,
+  request: { uri: string; method: string; host: string; path: string },
+): readonly string[] | undefined {
+  const query = request.uri.indexOf('?')
+  if (query === -1 || !dependsOnMethod(access, request)) return []
+  const values: string[] = []
+  overrideValuesIn(request.uri.slice(query + 1).split('#', 1)[0]!, values)
+  const overrides = overrideMethods(values, request.method)
+  return overrides.ok ? overrides.methods : undefined
 }

@@ -6,7 +6,7 @@ import { ForbiddenPage } from '../pages/forbidden'
 import { safeReturnTo } from '../redirect'
 import { leaveForSignIn } from '../handoff/request'
 
-// The answers the gate gives instead of the origin's, one place for each (ACCESS.md "Answers"):
+// The answers the gate gives instead of the origin's, one place for each (README "The answers"):
 // a browser navigation is sent somewhere it can act; anything else gets JSON, never a page and
 // never a redirect loop.
 

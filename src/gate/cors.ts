@@ -2,7 +2,7 @@ import type { Context } from 'hono'
 import type { CorsPolicy } from '../access/index.ts'
 import { log } from '../log'
 
-// CORS per route (ACCESS.md "CORS"): the gateway answers a route's preflights itself, without a
+// CORS per route (README "CORS"): the gateway answers a route's preflights itself, without a
 // session (a preflight never carries credentials, which is why they fail behind gateways that
 // demand them), for listed origins only, never with "*". Answers a listed origin's page must read
 // (the origin's, and the gateway's own 401/403) carry Access-Control-Allow-Origin.

@@ -1,11 +1,12 @@
 import type { Context } from 'hono'
+import { normaliseHost } from '../access/paths.ts'
 import { requestUrl } from '../context'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { hmacSign, hmacVerify, randomToken, seal, sha256, unseal } from '../crypto'
 import { safeReturnTo } from '../redirect'
 import { GATEWAY_COOKIE } from '../gateway-cookies'
 
-// One sign-in for every host (ACCESS.md "SIGN_IN_HOST"). Session cookies stay host-only
+// One sign-in for every host (README "One sign-in for every host"). Session cookies stay host-only
 // (`__Host-`): a cookie scoped to the parent domain could be read or planted by any sibling host.
 // Instead, an app host sends a person to the sign-in host with a sealed handoff request, and gets
 // back a one-time code, bound to the app host and to the browser that left (a nonce cookie set on
@@ -19,7 +20,7 @@ const COOKIE_SHAPE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/
 export const HANDOFF_REQUEST_SECONDS = 30 * 60
 
 export interface HandoffRequest {
-  /** The app host (with its port, as the request URL had it) that asked. */
+  /** The app host that asked: its host name, lowercased, without a port. */
   host: string
   returnTo: string
   /** SHA-256 of the nonce cookie the app host set in the browser before it left. */
@@ -56,7 +57,9 @@ export async function leaveForSignIn(
     sameSite: 'None',
     maxAge: HANDOFF_REQUEST_SECONDS,
   })
-  const host = requestUrl(c).host
+  // The host name alone: a port in Host is the client's to choose, and the code must only ever
+  // be posted to this host on the port people reach the sign-in host by (auth/handoff.ts).
+  const host = normaliseHost(requestUrl(c).host)
   const request: HandoffRequest & { issuedAt: number } = {
     host,
     returnTo: safeReturnTo(returnTo),
@@ -90,7 +93,7 @@ export async function readHandoffRequest(
     const age = Date.now() / 1000 - issuedAt
     if (age > HANDOFF_REQUEST_SECONDS || age < -60) return null
     // Never a host outside the configured ones: no session is handed across to anywhere else.
-    if (!config.handoffHosts.has(new URL(`https://${host}`).hostname)) return null
+    if (!config.handoffHosts.has(host)) return null
     return { host, returnTo: safeReturnTo(returnTo), nonceHash }
   } catch {
     return null

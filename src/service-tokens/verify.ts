@@ -8,7 +8,7 @@ import { log } from '../log'
 import { kvOrFailClosed } from '../session/current'
 import { idOfClientId, isExpired, serviceTokenStore, type StoredServiceToken } from './store'
 
-/** The headers a machine presents its token in (ACCESS.md); neither may reach the origin. */
+/** The headers a machine presents its token in (README "Service tokens"); neither may reach the origin. */
 export const CLIENT_ID_HEADER = 'Gateway-Client-Id'
 export const CLIENT_SECRET_HEADER = 'Gateway-Client-Secret'
 

@@ -2,9 +2,8 @@ import type { Context } from 'hono'
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
 import { WorkosUnavailableError } from '../errors'
-import { log } from '../log'
 import { kvOrFailClosed } from '../session/current'
-import { classifyWorkosError, describeWorkosError, withDeadline, workosClient } from '../workos'
+import { loggedWorkosFailure, withDeadline, workosClient } from '../workos'
 
 // The addresses an organization may speak for: those at its verified domains. A tenant runs its
 // own IdP and directory, so what they assert about anyone else's address is not taken: an SSO
@@ -72,12 +71,7 @@ async function askWorkos(c: Context, organizationId: string): Promise<string[]> 
       .filter((domain) => domain.state === 'verified')
       .map((domain) => domain.domain.toLowerCase())
   } catch (error) {
-    const failure = classifyWorkosError(error)
-    log({
-      event: 'organization_lookup_failed',
-      outcome: `workos_${failure.kind}`,
-      ...describeWorkosError(error),
-    })
+    const failure = loggedWorkosFailure('organization_lookup_failed', error)
     // Refused (no such organization, most often): it vouches for nobody, and asking again would
     // not change the answer.
     if (failure.kind === 'rejected') return []

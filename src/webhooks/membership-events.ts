@@ -2,12 +2,11 @@ import type { Context } from 'hono'
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
 import { WorkosUnavailableError } from '../errors'
-import { log } from '../log'
 import type { SessionRecord } from '../session/record'
 import { sessionStore } from '../session/current'
 import { revokeSessionsOf } from '../session/revoke'
 import { personKeyOf, type SessionStore } from '../session/store'
-import { classifyWorkosError, describeWorkosError, withDeadline, workosClient } from '../workos'
+import { loggedWorkosFailure, withDeadline, workosClient } from '../workos'
 import { applied, type Applied, type EventHandler } from './event'
 import { isOlderThanApplied, rememberApplied, type EventSubject } from './event-order'
 
@@ -38,12 +37,7 @@ async function personOfUser(c: Context, store: SessionStore, userId: string) {
     const user = await withDeadline(config, workosClient(config).userManagement.getUser(userId))
     return personKeyOf(user.email)
   } catch (error) {
-    const failure = classifyWorkosError(error)
-    log({
-      event: 'webhook_failed',
-      outcome: `workos_${failure.kind}`,
-      ...describeWorkosError(error),
-    })
+    const failure = loggedWorkosFailure('webhook_failed', error)
     // Refused (no such user, most often): asking again would not change the answer.
     if (failure.kind === 'rejected') return null
     throw new WorkosUnavailableError(

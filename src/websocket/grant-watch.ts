@@ -11,7 +11,7 @@ export type GrantEnd =
 
 /**
  * How long a socket may run on a grant that could not be re-checked, when re-checks keep failing:
- * the same 60 s that ACCESS.md ("WebSockets") allows between a session's end and its socket's.
+ * the same 60 s that the README ("WebSockets") allows between a session's end and its socket's.
  */
 export const UNVERIFIED_LIMIT_MS = 60_000
 

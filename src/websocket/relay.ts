@@ -12,7 +12,7 @@ import {
 } from '../proxy'
 import { watchGrant, type GrantEnd } from './grant-watch'
 
-// WebSockets through the gateway (ACCESS.md "WebSockets"). The gate has decided the upgrade like
+// WebSockets through the gateway (README "WebSockets"). The gate has decided the upgrade like
 // any request; here the page's Origin is checked, the origin is asked for its own socket with the
 // same headers a request gets (identity, assertion, no gateway cookie), and the two sockets are
 // paired through the Worker rather than handing the origin's socket straight back: only a relay
