@@ -29,8 +29,10 @@ export function proxiedClientIp(c: Context): string | undefined {
   // Only where the request crossed Cloudflare's edge (CF-Ray): elsewhere (wrangler dev) an entry
   // equal to the connection's address is the proxy's own record of a client connecting from it,
   // and the entry before it could be the client's.
+  // Off Cloudflare (dev mode) any client can send CF-Ray too: never then.
   if (
     entries.length > 1 &&
+    !c.get('config').devMode &&
     c.req.header('cf-ray') !== undefined &&
     entries.at(-1) === c.req.header('cf-connecting-ip')?.trim()
   )

@@ -629,8 +629,17 @@ describe('case, trailing slashes and method overrides', () => {
     expect((await probe('/report/x')).status).toBe(200)
   })
 
-  it('a segment Windows reads as another (a trailing dot or space, an 8.3 name) is a bad path', async () => {
-    for (const path of ['/admin./x', '/admin%20/x', '/report.', '/report%20', '/ADMINI~1/x']) {
+  it('a segment Windows reads as another (a trailing dot or space, an 8.3 name, a stream) or a letter that folds to ASCII is a bad path', async () => {
+    for (const path of [
+      '/admin./x',
+      '/admin%20/x',
+      '/report.',
+      '/report%20',
+      '/ADMINI~1/x',
+      '/admin::$INDEX_ALLOCATION/x',
+      '/report::$DATA',
+      '/adm%C4%B1n/x',
+    ]) {
       const answer = await probe(path)
       expect([path, answer.status]).toEqual([path, 400])
       expect(await answer.json()).toMatchObject({ error: 'bad_path' })

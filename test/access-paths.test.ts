@@ -34,6 +34,9 @@ describe('checkPath', () => {
     '/~user',
     '/a~b1',
     '/v1.2/x',
+    '/v1/things:batchGet',
+    '/price/$5',
+    '/caf%C3%A9/%C4%9F',
   ])('accepts %j', (path) => {
     expect(checkPath(path).ok).toBe(true)
   })
@@ -97,6 +100,17 @@ describe('checkPath', () => {
     '/report%20',
     '/ADMINI~1/x',
     '/a/~1',
+    // NTFS streams: /admin::$INDEX_ALLOCATION/x is /admin/x to IIS
+    '/admin::$INDEX_ALLOCATION/x',
+    '/admin:$i30:$INDEX_ALLOCATION/x',
+    '/admin%3A%3A%24INDEX_ALLOCATION/x',
+    '/report::$DATA',
+    '/report:%24DATA',
+    // letters that full Unicode case folding turns into ASCII ones
+    '/adm%C4%B1n/x',
+    '/adm%c4%b0n/x',
+    '/cla%C5%BF%C5%BF',
+    '/%E2%84%AAey',
     // not a pathname at all
     '',
     'a/b',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { gateway, gatewayWith, json, signIn, uniqueEmail } from './helpers'
+import { gateway, gatewayWith, json, newAssertionKey, signIn, uniqueEmail } from './helpers'
 
 const FORWARD_AUTH_TOKEN = 'test-forward-auth-token-0123456789-abcdef'
 
@@ -130,14 +130,31 @@ describe('forward-auth: the client address for ACCESS `ips`', () => {
     expect((await asked({ 'x-forwarded-for': `${ELSEWHERE}, ${OFFICE}` })).status).toBe(200)
     // Cloudflare's edge (CF-Ray) appended the proxy's own address (CF-Connecting-IP) after the
     // proxy's entry.
+    // Deployed (not dev mode), so CF-Ray is the edge's own.
+    const production = {
+      DEV_MODE: undefined,
+      WORKOS_API_URL: undefined,
+      WORKOS_API_KEY: 'sk_live_abc123',
+      WORKOS_CLIENT_ID: 'client_abc',
+      ASSERTION_KEYS: JSON.stringify([await newAssertionKey()]),
+    }
+    const deployed = (headers: Record<string, string>) =>
+      gatewayWith({ ACCESS: IP_POLICY, ...production }, '/auth/verify', {
+        headers: { 'x-forwarded-uri': '/office/x', cookie, ...proxy, ...headers },
+      })
     const edge = { 'cf-ray': '8a1b2c3d4e5f6789-FRA' }
-    expect((await asked({ ...edge, 'x-forwarded-for': `${OFFICE}, 100.64.0.1` })).status).toBe(200)
+    expect((await deployed({ ...edge, 'x-forwarded-for': `${OFFICE}, 100.64.0.1` })).status).toBe(
+      200,
+    )
     expect(
-      (await asked({ ...edge, 'x-forwarded-for': `${OFFICE}, ${ELSEWHERE}, 100.64.0.1` })).status,
+      (await deployed({ ...edge, 'x-forwarded-for': `${OFFICE}, ${ELSEWHERE}, 100.64.0.1` }))
+        .status,
     ).toBe(403)
     // Without the edge, a last entry equal to the connection's address is the proxy's record of
     // a client connecting from the proxy's own address: the entry before it is the client's claim.
-    expect((await asked({ 'x-forwarded-for': `${OFFICE}, 100.64.0.1` })).status).toBe(403)
+    expect((await deployed({ 'x-forwarded-for': `${OFFICE}, 100.64.0.1` })).status).toBe(403)
+    // In dev mode nothing is Cloudflare's: a client's own CF-Ray passes nothing over.
+    expect((await asked({ ...edge, 'x-forwarded-for': `${OFFICE}, 100.64.0.1` })).status).toBe(403)
   })
 
   it('an ips deny is not dodged with a client’s X-Real-IP', async () => {

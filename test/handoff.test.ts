@@ -281,7 +281,7 @@ describe('one sign-in for every host', () => {
     expect(start.status).toBe(400)
   })
 
-  it('sign-out on any host signs this browser out of every host; everywhere ends other devices too', async () => {
+  it('sign-out on any host signs this browser out of every host; everywhere, on the sign-in host, ends other devices too', async () => {
     const email = uniqueEmail('out')
     const browser = new Browser()
     await browser.handOff(await firstSignIn(browser, email))
@@ -302,14 +302,24 @@ describe('one sign-in for every host', () => {
       expect(await me(browser, origin), origin).toBe(401)
     expect(await me(phone, 'https://app.gateway.test')).toBe(200)
 
-    // Everywhere, from an app host's own form.
+    // Everywhere: never from an app host, where any page of its origin could submit the form…
     await browser.handOff(await firstSignIn(browser, email))
-    const all = await browser.fetch('https://app.gateway.test/auth/logout', {
+    const fromApp = await browser.fetch('https://app.gateway.test/auth/logout', {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
         origin: 'https://app.gateway.test',
+        accept: 'application/json',
       },
+      body: 'everywhere=1',
+    })
+    expect(fromApp.status).toBe(403)
+    expect(await fromApp.json()).toMatchObject({ error: 'sign_in_elsewhere' })
+    expect(await me(phone, 'https://app.gateway.test')).toBe(200)
+    // …but from the sign-in host's own form.
+    const all = await browser.fetch(`${GATEWAY}/auth/logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: GATEWAY },
       body: 'everywhere=1',
     })
     expect(all.status).toBe(303)

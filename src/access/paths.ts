@@ -32,8 +32,9 @@ const PERCENT = 0x25
  * characters raw or escaped, `//`, dot segments, malformed escapes, escapes of unreserved
  * characters (`%61dmin` is `admin` to most origins but not to a route for `/admin/*`; RFC 3986
  * §2.3 says they should never be encoded), a segment ending in "." or an encoded space (Windows
- * drops them), and `~` before a digit (an 8.3 short name: IIS serves `/ADMINI~1/` as
- * `/administration/`). One pass, no allocation.
+ * drops them), `~` before a digit (an 8.3 short name: IIS serves `/ADMINI~1/` as
+ * `/administration/`), `:$` (an NTFS stream) and letters full case folding makes ASCII. One pass;
+ * an escape is looked at more closely only where one appears.
  */
 export function checkPath(pathname: string): PathCheck {
   const length = pathname.length
@@ -42,6 +43,7 @@ export function checkPath(pathname: string): PathCheck {
     const c = pathname.charCodeAt(i)
     if (c < 0x20 || c === 0x7f || c === 0x5c /* \ */ || c === 0x3b /* ; */) return REFUSED
     if (c === 0x7e /* ~ */ && isDigit(pathname.charCodeAt(i + 1))) return REFUSED
+    if (c === COLON && isDollarAt(pathname, i + 1)) return REFUSED
     if (c === SLASH) {
       if (i > 0 && endsLikeAnother(pathname, i)) return REFUSED
       const next = pathname.charCodeAt(i + 1) // NaN past the end
@@ -62,6 +64,8 @@ export function checkPath(pathname: string): PathCheck {
       if (byte < 0x20 || byte === 0x7f || byte === 0x25 || byte === 0x5c || isUnreserved(byte))
         return REFUSED
       if (byte === SLASH) return REFUSED
+      if (byte === COLON && isDollarAt(pathname, i + 3)) return REFUSED
+      if (byte >= 0xc4 && foldsToAscii(pathname, i)) return REFUSED
       i += 2
     }
   }
@@ -77,6 +81,20 @@ function endsLikeAnother(pathname: string, end: number): boolean {
 }
 
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39
+
+const COLON = 0x3a
+// "$" raw or escaped: after ":" it names an NTFS stream (`/admin::$INDEX_ALLOCATION/x` is
+// `/admin/x` to IIS), which no other origin has a use for.
+const isDollarAt = (pathname: string, at: number) =>
+  pathname.charCodeAt(at) === 0x24 || pathname.slice(at, at + 3).toUpperCase() === '%24'
+
+// Letters that full Unicode case folding turns into ASCII ones (Java's equalsIgnoreCase, Go's
+// EqualFold, JavaScript's /iu): the dotless and dotted I (ı, İ → i), the long s (ſ → s) and the
+// Kelvin sign (K → k). Routes fold ASCII only, so `/adm%C4%B1n` would pass a route for `/admin/*`
+// while such an origin serves it as `/admin`.
+const FOLDS_TO_ASCII = ['%C4%B1', '%C4%B0', '%C5%BF', '%E2%84%AA']
+const foldsToAscii = (pathname: string, at: number) =>
+  FOLDS_TO_ASCII.some((escape) => pathname.slice(at, at + escape.length).toUpperCase() === escape)
 
 // ALPHA / DIGIT / "-" / "." / "_" / "~" (RFC 3986 §2.3); "." here is the encoded dot.
 function isUnreserved(byte: number): boolean {

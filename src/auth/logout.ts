@@ -1,6 +1,9 @@
 import type { Context } from 'hono'
 import { readFields } from '../body'
 import { isScriptRequest, refuseScript } from './pages-only'
+import { GatewayError } from '../errors'
+import { onSignInHost } from '../handoff/host-roles'
+import { signInOrigin } from '../handoff/request'
 import { log } from '../log'
 import { isFormPost } from '../negotiate'
 import { safeReturnTo } from '../redirect'
@@ -20,8 +23,10 @@ export async function logout(c: Context) {
   const fields = c.req.header('content-type') ? await readFields(c).catch(() => ({})) : {}
   const flag = (fields as Record<string, unknown>).everywhere
   const everywhere = flag === true || flag === '1' || flag === 'true'
-  // Ending every session on every device is the person's act, never a page script's.
+  // Ending every session on every device is the person's act, never a page script's; with
+  // SIGN_IN_HOST it happens on the sign-in host, where no origin's page can submit it.
   if (everywhere && isScriptRequest(c)) refuseScript()
+  if (everywhere && c.get('config').signInHost && !onSignInHost(c)) refuseEverywhereHere(c)
   const session = await currentSession(c, { refresh: false })
   // The cookie goes whatever happens next: this browser is signed out even if KV is failing.
   clearSessionCookie(c)
@@ -61,4 +66,14 @@ async function endThisBrowsersSignIn(
   if (session.record.parent) await store.deleteByHandle(signIn)
   for (const { handle, record } of await store.listForPerson(session.personKey))
     if (record.parent === signIn) await store.deleteByHandle(handle)
+}
+
+function refuseEverywhereHere(c: Context): never {
+  log({ event: 'refused_everywhere_on_app_host' })
+  const sessions = `${signInOrigin(c, c.get('config').signInHost!)}/auth/sessions`
+  throw new GatewayError(
+    403,
+    'sign_in_elsewhere',
+    `Sign out everywhere from ${sessions}: an application's page cannot do it for you.`,
+  )
 }
