@@ -13,10 +13,8 @@ import { listSessions, revokeSession } from './auth/sessions'
 import { requestSso, startSso } from './auth/sso'
 import { completeHandoff, startHandoff } from './auth/handoff'
 import { enrolMfa, showMfa, verifyMfa } from './auth/mfa'
-import { resetMfa } from './admin/mfa-reset'
 import { forwardAuth } from './auth/verify'
-import { adminRevoke } from './admin/revoke'
-import { createServiceToken, listServiceTokens, revokeServiceToken } from './admin/service-tokens'
+import { admin } from './admin'
 import { serveJwks } from './assertion/sign'
 import { workosWebhook } from './webhooks/workos'
 import { configFor, workosOrigin, type Config } from './config'
@@ -184,17 +182,13 @@ app.post('/auth/handoff', completeHandoff)
 app.get('/auth/mfa', showMfa)
 app.post('/auth/mfa/enroll', enrolMfa)
 app.post('/auth/mfa/verify', verifyMfa)
-app.post('/auth/admin/mfa/reset', resetMfa)
 app.post('/auth/sso', requestSso)
 app.post('/auth/logout', logout)
 app.get('/auth/me', showMe)
 app.get('/auth/verify', forwardAuth)
 app.get('/auth/sessions', listSessions)
 app.post('/auth/sessions/:sid/revoke', revokeSession)
-app.post('/auth/admin/revoke', adminRevoke)
-app.post('/auth/admin/service-tokens', createServiceToken)
-app.get('/auth/admin/service-tokens', listServiceTokens)
-app.delete('/auth/admin/service-tokens/:id', revokeServiceToken)
+app.route('/auth/admin', admin)
 app.post('/auth/webhooks/workos', workosWebhook)
 app.get('/.well-known/jwks.json', serveJwks)
 app.get('/__dev/mailbox', mailboxPage)

@@ -4,7 +4,7 @@ import { ASSERTION_HEADER, signAssertion, type ForwardIdentity } from './asserti
 import { clientIp, requestUrl } from './context'
 import { GatewayError } from './errors'
 import { log } from './log'
-import { dropGatewaySetCookies, withoutGatewayCookies } from './gateway-cookies'
+import { dropGatewaySetCookies, withoutGatewayCookies } from './cookies/origin-filter'
 import { guardServiceWorkerAnswer, refuseServiceWorkerFolder } from './service-worker-scope'
 
 // Hop-by-hop headers (RFC 9110 §7.6.1, and hono/proxy's list), plus whatever the Connection

@@ -115,6 +115,26 @@ describe('configuration', () => {
     expect(wranglerToml).toMatch(/\[observability\.logs\][^[]*invocation_logs\s*=\s*false/)
   })
 
+  it('checks every area and fails once, naming each wrong variable', () => {
+    // One setting wrong in each area's validator (src/config/): none stops the others.
+    const wrong = {
+      WORKOS_API_KEY: 'pk_test_abc',
+      WORKOS_TIMEOUT_MS: '5',
+      SESSION_SECRET: 'short',
+      SESSION_CACHE_SECONDS: '61',
+      EMAIL_DELIVERY: 'smtp',
+      ORIGIN_URL: 'ftp://files.example',
+      ALLOWED_HOSTS: 'not a host',
+      ASSERTION_AUDIENCE: ' ',
+      SIGN_IN_METHODS: 'sso',
+      ACCENT_COLOR: 'red',
+      LOG_REQUESTS: 'some',
+      ADMIN_TOKEN: 'short',
+      SEND_LIMIT_IP: undefined,
+    }
+    expect([...new Set(problemsOf(wrong))].sort()).toEqual(Object.keys(wrong).sort())
+  })
+
   it('without DEV_MODE there are no dev credentials', () => {
     const problems = problemsOf({ DEV_MODE: 'false' })
     expect(problems).toEqual(expect.arrayContaining(['WORKOS_API_KEY', 'WORKOS_CLIENT_ID']))

@@ -199,6 +199,31 @@ export function sessionStoreContract(name: string, makeStore: () => SessionStore
       expect(await store.personForUserId(userId)).toBe('person-key')
     })
 
+    it('answers from memory only what get would, and never a session that ended', async () => {
+      const store = makeStore()
+      const id = randomToken()
+      const email = `${randomToken(6)}@example.com`
+      const person = await personKeyOf(email)
+      const stored = record({ email })
+      // Nothing read yet: nothing to answer from memory.
+      expect(store.cached(id, person)).toBeUndefined()
+      await store.put(id, stored)
+      expect(await store.get(id, person)).toEqual(stored)
+      expect([undefined, stored]).toContainEqual(store.cached(id, person))
+      // A cookie naming another person gets no answer from memory either.
+      expect(store.cached(id, await personKeyOf(`x${email}`))).toBeUndefined()
+      // Past its end the memory says ended (or nothing), never live.
+      expect([undefined, null]).toContain(store.cached(id, person, stored.expiresAt + 1))
+      await store.revokePerson(person)
+      expect([undefined, null]).toContain(store.cached(id, person))
+      const other = randomToken()
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      await store.put(other, record({ email, createdAt: Date.now() }))
+      expect(await store.get(other, person)).not.toBeNull()
+      await store.delete(other)
+      expect([undefined, null]).toContain(store.cached(other, person))
+    })
+
     it('keeps sessions apart', async () => {
       const store = makeStore()
       const [a, b] = [randomToken(), randomToken()]

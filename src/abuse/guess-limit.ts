@@ -1,9 +1,10 @@
 import * as z from 'zod/mini'
-import { sha256 } from '../crypto'
 import { GatewayError } from '../errors'
-import { ttlUntil } from '../kv-ttl'
+import { kvOrFailClosed } from '../kv/fail-closed'
+import { guessesKey } from '../kv/keys'
+import { parseStored } from '../kv/stored-json'
+import { keptUntil } from '../kv/ttl'
 import { log } from '../log'
-import { kvOrFailClosed } from '../session/current'
 
 // Wrong code guesses, counted per address across every client (rotating addresses, IPv6 or
 // botnets, cannot reset it): at most 20 an hour, and at most 5 per code sent. Rate Limiting
@@ -27,19 +28,11 @@ const guessRecord = z.object({
 })
 type GuessRecord = z.infer<typeof guessRecord>
 
-const keyFor = async (email: string) => `guesses:${await sha256(email.toLowerCase())}`
-
 async function read(kv: KVNamespace, key: string, now: number): Promise<GuessRecord | null> {
   // A KV failure refuses the guess (503): no unlimited guessing while the counter is down.
-  const raw = await kvOrFailClosed(() => kv.get(key, 'text'))
-  if (raw === null) return null
-  try {
-    const parsed = guessRecord.safeParse(JSON.parse(raw))
-    if (parsed.success && parsed.data.since + WINDOW_MS > now) return parsed.data
-  } catch {
-    // unreadable: start again
-  }
-  return null
+  const record = parseStored(guessRecord, await kvOrFailClosed(() => kv.get(key, 'text')))
+  // Unreadable or from a past window: start again.
+  return record && record.since + WINDOW_MS > now ? record : null
 }
 
 /**
@@ -52,7 +45,7 @@ export async function enforceGuessLimit(
   pendingId: string,
   now = Date.now(),
 ): Promise<void> {
-  const record = await read(kv, await keyFor(email), now)
+  const record = await read(kv, await guessesKey(email), now)
   if (!record) return
   if (record.count >= GUESSES_PER_HOUR) {
     const seconds = Math.max(1, Math.ceil((record.since + WINDOW_MS - now) / 1000))
@@ -81,13 +74,11 @@ export async function countWrongGuess(
   pendingId: string,
   now = Date.now(),
 ): Promise<void> {
-  const key = await keyFor(email)
+  const key = await guessesKey(email)
   const record = (await read(kv, key, now)) ?? { since: now, count: 0, codes: {} }
   record.count += 1
   record.codes[pendingId] = (record.codes[pendingId] ?? 0) + 1
   await kvOrFailClosed(() =>
-    kv.put(key, JSON.stringify(record), {
-      expirationTtl: ttlUntil(record.since + WINDOW_MS),
-    }),
+    kv.put(key, JSON.stringify(record), keptUntil(record.since + WINDOW_MS)),
   )
 }

@@ -1,14 +1,14 @@
-import type { Context } from 'hono'
+import type { Context, Next } from 'hono'
 import { GatewayError } from '../errors'
 import { log } from '../log'
 import { sameSecret } from '../secret-compare'
 
 /**
- * Every admin endpoint starts here: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant
- * time. Without ADMIN_TOKEN the admin API does not exist (404), so an unset token can never be
- * matched by an empty one.
+ * The admin API's middleware (src/admin/index.ts): `Authorization: Bearer <ADMIN_TOKEN>`,
+ * compared in constant time. Without ADMIN_TOKEN the admin API does not exist (404), so an unset
+ * token can never be matched by an empty one.
  */
-export async function requireAdmin(c: Context): Promise<void> {
+export async function requireAdmin(c: Context, next: Next) {
   const token = c.get('config').adminToken
   if (!token) throw new GatewayError(404, 'not_found', 'Not found.')
   const given = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1] ?? ''
@@ -18,4 +18,5 @@ export async function requireAdmin(c: Context): Promise<void> {
       'WWW-Authenticate': 'Bearer',
     })
   }
+  await next()
 }

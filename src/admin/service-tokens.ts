@@ -2,14 +2,9 @@ import type { Context } from 'hono'
 import { readFields } from '../body'
 import { GatewayError } from '../errors'
 import { log } from '../log'
-import { kvOrFailClosed } from '../session/current'
-import {
-  clientIdOf,
-  isServiceTokenId,
-  serviceTokenStore,
-  type StoredServiceToken,
-} from '../service-tokens/store'
-import { requireAdmin } from './require-admin'
+import { kvOrFailClosed } from '../kv/fail-closed'
+import { clientIdOf, isServiceTokenId, type StoredServiceToken } from '../service-tokens/store'
+import { serviceTokenStore } from '../service-tokens/verify'
 
 // The service-token admin API (README "Service tokens"). Every answer is no-store (the
 // /auth/* middleware), and no log line carries a secret: tokens are logged by id only.
@@ -25,7 +20,6 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 /** POST /auth/admin/service-tokens: `{"name", "expiresInSeconds"?}` → 201 with the secret, once. */
 export async function createServiceToken(c: Context) {
-  await requireAdmin(c)
   const input = parseCreateRequest(await readFields(c))
   const store = serviceTokenStore(c)
   const { record, clientSecret } = await kvOrFailClosed(() => store.create(input))
@@ -45,7 +39,6 @@ export async function createServiceToken(c: Context) {
 
 /** GET /auth/admin/service-tokens: every live token, without secrets or hashes. */
 export async function listServiceTokens(c: Context) {
-  await requireAdmin(c)
   const store = serviceTokenStore(c)
   const tokens = await kvOrFailClosed(() => store.list())
   return c.json({ tokens: tokens.map(describe) })
@@ -53,7 +46,6 @@ export async function listServiceTokens(c: Context) {
 
 /** DELETE /auth/admin/service-tokens/:id: the token stops working at once in this isolate. */
 export async function revokeServiceToken(c: Context) {
-  await requireAdmin(c)
   const id = c.req.param('id') ?? ''
   const store = serviceTokenStore(c)
   if (!isServiceTokenId(id) || !(await kvOrFailClosed(() => store.revoke(id))))

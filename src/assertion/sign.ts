@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { BoundedMap } from '../bounded-cache'
 import { publicOrigin } from '../context'
 import { base64url } from '../crypto'
 import { assertionKeys } from './keys'
@@ -8,7 +9,6 @@ export const ASSERTION_HEADER = 'X-Auth-Assertion'
 export const ASSERTION_TTL_SECONDS = 60
 
 const encoder = new TextEncoder()
-const MAX_CACHED_ASSERTIONS = 10_000
 // Audiences remembered per identity object: a few routes, or a host-less route's hosts.
 const MAX_AUDIENCES_PER_IDENTITY = 32
 // An assertion made, with everything besides the subject and the audience that its claims
@@ -19,10 +19,10 @@ interface Made {
   kid: string
   iss: string
 }
-const recentAssertions = new Map<string, Made>()
+const recentAssertions = new BoundedMap<string, Made>(10_000)
 // The last assertion made for an identity object (see personOf), per audience: one route's
 // assertion is never another's.
-const lastForIdentity = new WeakMap<ForwardIdentity, Map<string, Made>>()
+const lastForIdentity = new WeakMap<ForwardIdentity, BoundedMap<string, Made>>()
 const encodeJson = (value: unknown) => base64url(encoder.encode(JSON.stringify(value)))
 
 /** Who a proxied request is for: a signed-in person, or a machine with a service token. */
@@ -91,8 +91,8 @@ export async function signAssertion(
   const cacheKey = [signing.kid, audience, issuer, identity.kind, JSON.stringify(subject)].join(
     '\n',
   )
-  if (!lastByAudience || lastByAudience.size >= MAX_AUDIENCES_PER_IDENTITY) {
-    lastByAudience = new Map()
+  if (!lastByAudience) {
+    lastByAudience = new BoundedMap(MAX_AUDIENCES_PER_IDENTITY)
     lastForIdentity.set(identity, lastByAudience)
   }
   const cached = recentAssertions.get(cacheKey)
@@ -115,7 +115,6 @@ export async function signAssertion(
     encoder.encode(`${header}.${payload}`),
   )
   const token = `${header}.${payload}.${base64url(signature)}`
-  if (recentAssertions.size >= MAX_CACHED_ASSERTIONS) recentAssertions.clear()
   const made: Made = {
     token,
     exp: now + ASSERTION_TTL_SECONDS,

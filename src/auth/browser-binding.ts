@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
-import { getCookie, setCookie } from 'hono/cookie'
-import { hmacSign, hmacVerify, randomToken, sha256 } from '../crypto'
-import { GATEWAY_COOKIE } from '../gateway-cookies'
+import { randomToken, sha256 } from '../crypto'
+import { GATEWAY_COOKIES } from '../cookies/declarations'
+import { readGatewayCookie, setGatewayCookie } from '../cookies/gateway-cookie'
 
 // Ties a sign-in link to the browser that asked for it. The browser gets a random nonce in a
 // host-only cookie when it asks; the state sent through WorkOS carries the nonce's hash. A callback
@@ -10,37 +10,17 @@ import { GATEWAY_COOKIE } from '../gateway-cookies'
 //
 // The nonce is signed: a cookie the gateway did not mint (planted by an origin's Set-Cookie, or
 // copied from the attacker's own browser shape) is never trusted, and a fresh one is minted.
-export const SIGNIN_COOKIE = GATEWAY_COOKIE.signin
-const PURPOSE = 'signin-nonce'
-const COOKIE_SHAPE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/
-// As long as a sign-in state is accepted.
-const MAX_AGE_SECONDS = 30 * 60
+const SIGNIN_COOKIE = GATEWAY_COOKIES.signin
 
 async function readNonce(c: Context): Promise<string | undefined> {
-  let value: string | undefined
-  try {
-    value = getCookie(c, SIGNIN_COOKIE)
-  } catch {
-    return undefined
-  }
-  const match = value ? COOKIE_SHAPE.exec(value) : null
-  if (!match) return undefined
-  const [, nonce, signature] = match as unknown as [string, string, string]
-  const genuine = await hmacVerify(c.get('config').sessionSecrets, PURPOSE, nonce, signature)
-  return genuine ? nonce : undefined
+  const read = await readGatewayCookie(c, SIGNIN_COOKIE)
+  return read.state === 'valid' ? read.nonce : undefined
 }
 
 /** The hash the state should carry for this browser, setting its nonce cookie if it has none. */
 export async function bindBrowser(c: Context): Promise<string> {
   const nonce = (await readNonce(c)) ?? randomToken(32)
-  const signature = await hmacSign(c.get('config').sessionSecrets[0]!, PURPOSE, nonce)
-  setCookie(c, SIGNIN_COOKIE, `${nonce}.${signature}`, {
-    path: '/',
-    secure: true,
-    httpOnly: true,
-    sameSite: 'Lax',
-    maxAge: MAX_AGE_SECONDS,
-  })
+  await setGatewayCookie(c, SIGNIN_COOKIE, { nonce })
   return sha256(nonce)
 }
 

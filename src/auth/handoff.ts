@@ -14,7 +14,8 @@ import { log } from '../log'
 import { readFields } from '../body'
 import { isFormPost } from '../negotiate'
 import { HANDOFF_SUBMIT_SCRIPT_HASH, HandoffPage } from '../pages/handoff'
-import { currentSession, kvOrFailClosed, sessionStore } from '../session/current'
+import { kvOrFailClosed } from '../kv/fail-closed'
+import { currentSession, sessionStore } from '../session/current'
 import { startSession } from '../session/start'
 
 const isSignInHost = (c: Context) => {

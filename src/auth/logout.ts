@@ -7,8 +7,10 @@ import { signInOrigin } from '../handoff/request'
 import { log } from '../log'
 import { isFormPost } from '../negotiate'
 import { safeReturnTo } from '../redirect'
-import { clearSessionCookie } from '../session/cookie'
-import { currentSession, kvOrFailClosed, sessionStore } from '../session/current'
+import { clearGatewayCookie } from '../cookies/gateway-cookie'
+import { GATEWAY_COOKIES } from '../cookies/declarations'
+import { kvOrFailClosed } from '../kv/fail-closed'
+import { currentSession, sessionStore } from '../session/current'
 import { revokeAllForPerson } from '../session/revoke'
 import { sha256 } from '../crypto'
 import type { SessionRecord } from '../session/record'
@@ -29,7 +31,7 @@ export async function logout(c: Context) {
   if (everywhere && c.get('config').signInHost && !onSignInHost(c)) refuseEverywhereHere(c)
   const session = await currentSession(c, { refresh: false })
   // The cookie goes whatever happens next: this browser is signed out even if KV is failing.
-  clearSessionCookie(c)
+  clearGatewayCookie(c, GATEWAY_COOKIES.session)
   if (session.state === 'active') {
     const store = sessionStore(c)
     const { email } = session.record
@@ -40,7 +42,7 @@ export async function logout(c: Context) {
     })
     log({ event: 'signed_out', sid: session.record.sid, everywhere })
   }
-  clearSessionCookie(c)
+  clearGatewayCookie(c, GATEWAY_COOKIES.session)
   if (isFormPost(c)) {
     // "Use another account" (the 403 page) comes back to where the person was going.
     const returnTo = safeReturnTo((fields as Record<string, unknown>).returnTo)

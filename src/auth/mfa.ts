@@ -18,12 +18,8 @@ import { isFormPost, wantsHtml } from '../negotiate'
 import { MFA_ENROL_MAX_SIGN_IN_AGE_MINUTES } from '../mfa/enrol-policy'
 import { MfaCodePage, MfaEnrolPage } from '../pages/mfa'
 import { safeReturnTo } from '../redirect'
-import {
-  currentSession,
-  kvOrFailClosed,
-  sessionStore,
-  type CurrentSession,
-} from '../session/current'
+import { kvOrFailClosed } from '../kv/fail-closed'
+import { currentSession, sessionStore, type CurrentSession } from '../session/current'
 import { classifyWorkosError, withDeadline, workosClient } from '../workos'
 import { workosFailureToError } from './magic-link'
 

@@ -1,20 +1,17 @@
 import type { Context } from 'hono'
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
-import { randomToken, seal, unseal } from '../crypto'
+import { randomToken } from '../crypto'
 import { safeReturnTo } from '../redirect'
-import { GATEWAY_COOKIE } from '../gateway-cookies'
+import { GATEWAY_COOKIES } from '../cookies/declarations'
+import { clearGatewayCookie, readGatewayCookie, setGatewayCookie } from '../cookies/gateway-cookie'
 
 // Between the two Magic Auth steps, the address and the returnTo ride in a short-lived sealed
 // value (AES-GCM), not in the URL: a cookie for browsers, and the same sealed token in the JSON
 // answer for clients without a cookie jar. Verifying a code needs it, so a code can only be tried
 // by the browser or client that asked for it, for the address it asked about: nobody can probe
 // arbitrary addresses at the verify step.
-export const PENDING_CODE_COOKIE = GATEWAY_COOKIE.pendingCode
-const COOKIE = PENDING_CODE_COOKIE
-const PURPOSE = 'magic-auth-pending'
-// A Magic Auth code lives 10 minutes.
-export const PENDING_CODE_SECONDS = 600
-const MAX_SEALED_LENGTH = 2048
+const PENDING_CODE_COOKIE = GATEWAY_COOKIES.pendingCode
+// The cookie lives as long as a Magic Auth code.
+export const PENDING_CODE_SECONDS = PENDING_CODE_COOKIE.maxAgeSeconds
 
 export interface PendingCode {
   /** Random, per send: wrong guesses are counted against it (src/abuse/guess-limit.ts). */
@@ -30,21 +27,12 @@ export async function rememberPendingCode(
   c: Context,
   pending: { email: string; returnTo: string },
 ): Promise<string> {
-  const secrets = c.get('config').sessionSecrets
   const value: PendingCode = {
     id: randomToken(12),
     ...pending,
     issuedAt: Math.floor(Date.now() / 1000),
   }
-  const sealed = await seal(secrets[0]!, PURPOSE, JSON.stringify(value))
-  setCookie(c, COOKIE, sealed, {
-    path: '/',
-    secure: true,
-    httpOnly: true,
-    sameSite: 'Lax',
-    maxAge: PENDING_CODE_SECONDS,
-  })
-  return sealed
+  return setGatewayCookie(c, PENDING_CODE_COOKIE, JSON.stringify(value))
 }
 
 export type PendingRead =
@@ -57,20 +45,12 @@ export type PendingRead =
  * else the cookie. Forged, altered or unreadable values count as absent.
  */
 export async function readPendingCode(c: Context, token?: unknown): Promise<PendingRead> {
-  let value: string | undefined = typeof token === 'string' ? token : undefined
-  if (value === undefined) {
-    try {
-      value = getCookie(c, COOKIE)
-    } catch {
-      return { state: 'absent' }
-    }
-  }
-  if (!value || value.length > MAX_SEALED_LENGTH) return { state: 'absent' }
-  const plaintext = await unseal(c.get('config').sessionSecrets, PURPOSE, value)
-  if (!plaintext) return { state: 'absent' }
+  const presented = typeof token === 'string' ? token : undefined
+  const read = await readGatewayCookie(c, PENDING_CODE_COOKIE, presented)
+  if (read.state !== 'valid' || !read.plaintext) return { state: 'absent' }
   let parsed: Partial<Record<keyof PendingCode, unknown>>
   try {
-    parsed = JSON.parse(plaintext) as typeof parsed
+    parsed = JSON.parse(read.plaintext) as typeof parsed
   } catch {
     return { state: 'absent' }
   }
@@ -85,5 +65,5 @@ export async function readPendingCode(c: Context, token?: unknown): Promise<Pend
 }
 
 export function forgetPendingCode(c: Context): void {
-  deleteCookie(c, COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax' })
+  clearGatewayCookie(c, PENDING_CODE_COOKIE)
 }

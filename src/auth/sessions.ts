@@ -5,7 +5,8 @@ import { isFormPost, wantsHtml } from '../negotiate'
 import { SessionsPage } from '../pages/sessions'
 import { sha256 } from '../crypto'
 import { currentSession, sessionStore } from '../session/current'
-import { clearSessionCookie } from '../session/cookie'
+import { clearGatewayCookie } from '../cookies/gateway-cookie'
+import { GATEWAY_COOKIES } from '../cookies/declarations'
 import { personKeyOf } from '../session/store'
 
 export interface SessionView {
@@ -97,7 +98,7 @@ export async function revokeSession(c: Context) {
   await store.deleteByHandle(target.handle)
   log({ event: 'session_revoked', sid })
   const wasCurrent = target.handle === (await sha256(session.sessionId))
-  if (wasCurrent) clearSessionCookie(c)
+  if (wasCurrent) clearGatewayCookie(c, GATEWAY_COOKIES.session)
   if (isFormPost(c))
     return c.redirect(wasCurrent ? '/auth/login?signed_out=1' : '/auth/sessions', 303)
   return c.json({ success: true })

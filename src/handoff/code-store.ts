@@ -1,8 +1,9 @@
 import * as z from 'zod/mini'
-import { sha256 } from '../crypto'
-import { KV_MIN_TTL_SECONDS } from '../kv-ttl'
+import { kvOrFailClosed } from '../kv/fail-closed'
+import { handoffCodeKey } from '../kv/keys'
+import { parseStored } from '../kv/stored-json'
+import { KV_MIN_TTL_SECONDS } from '../kv/ttl'
 import { sessionRecordSchema } from '../session/record'
-import { kvOrFailClosed } from '../session/current'
 
 // The one-time code the sign-in host gives the browser to carry to the app host: KV keeps it under
 // the code's SHA-256 (a KV dump opens nothing), with the host and the browser nonce's hash it is
@@ -20,25 +21,21 @@ const handoffCode = z.object({
 })
 export type HandoffCode = z.infer<typeof handoffCode>
 
-const keyFor = async (code: string) => `handoff:${await sha256(code)}`
-
 export async function saveHandoffCode(kv: KVNamespace, code: string, value: HandoffCode) {
   await kvOrFailClosed(async () =>
-    kv.put(await keyFor(code), JSON.stringify(value), { expirationTtl: KV_MIN_TTL_SECONDS }),
+    kv.put(await handoffCodeKey(code), JSON.stringify(value), {
+      expirationTtl: KV_MIN_TTL_SECONDS,
+    }),
   )
 }
 
 /** The code's record, deleted as it is read: a second use finds nothing. */
 export async function takeHandoffCode(kv: KVNamespace, code: string): Promise<HandoffCode | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(code)) return null
-  const key = await keyFor(code)
+  const key = await handoffCodeKey(code)
   const raw = await kvOrFailClosed(() => kv.get(key, 'text'))
   if (raw === null) return null
   await kvOrFailClosed(() => kv.delete(key))
-  try {
-    const parsed = handoffCode.safeParse(JSON.parse(raw))
-    return parsed.success && parsed.data.expiresAt > Date.now() ? parsed.data : null
-  } catch {
-    return null
-  }
+  const handoff = parseStored(handoffCode, raw)
+  return handoff && handoff.expiresAt > Date.now() ? handoff : null
 }

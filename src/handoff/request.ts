@@ -1,10 +1,10 @@
 import type { Context } from 'hono'
 import { normaliseHost } from '../access/paths.ts'
 import { requestUrl } from '../context'
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
-import { hmacSign, hmacVerify, randomToken, seal, sha256, unseal } from '../crypto'
+import { randomToken, seal, sha256, unseal } from '../crypto'
 import { safeReturnTo } from '../redirect'
-import { GATEWAY_COOKIE } from '../gateway-cookies'
+import { GATEWAY_COOKIES } from '../cookies/declarations'
+import { clearGatewayCookie, readGatewayCookie, setGatewayCookie } from '../cookies/gateway-cookie'
 
 // One sign-in for every host (README "One sign-in for every host"). Session cookies stay host-only
 // (`__Host-`): a cookie scoped to the parent domain could be read or planted by any sibling host.
@@ -12,12 +12,10 @@ import { GATEWAY_COOKIE } from '../gateway-cookies'
 // back a one-time code, bound to the app host and to the browser that left (a nonce cookie set on
 // the app host before leaving, whose hash the request and the code carry).
 
-export const HANDOFF_COOKIE = GATEWAY_COOKIE.handoff
-const NONCE_PURPOSE = 'handoff-nonce'
+const HANDOFF_COOKIE = GATEWAY_COOKIES.handoff
 const REQUEST_PURPOSE = 'handoff-request'
-const COOKIE_SHAPE = /^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/
-// Long enough to sign in with a code or a link; the code itself lives 60 s.
-export const HANDOFF_REQUEST_SECONDS = 30 * 60
+// The request lives as long as the browser's nonce cookie.
+export const HANDOFF_REQUEST_SECONDS = HANDOFF_COOKIE.maxAgeSeconds
 
 export interface HandoffRequest {
   /** The app host that asked: its host name, lowercased, without a port. */
@@ -46,17 +44,8 @@ export async function leaveForSignIn(
 ): Promise<string> {
   const config = c.get('config')
   const nonce = randomToken(32)
-  const signature = await hmacSign(config.sessionSecrets[0]!, NONCE_PURPOSE, nonce)
-  // SameSite=None: it must come back with the sign-in host's form post, which is cross-site
-  // where the hosts do not share a registrable domain (auth.localhost and app.localhost in dev).
-  // It binds a code to this browser; it grants nothing by itself.
-  setCookie(c, HANDOFF_COOKIE, `${nonce}.${signature}`, {
-    path: '/',
-    secure: true,
-    httpOnly: true,
-    sameSite: 'None',
-    maxAge: HANDOFF_REQUEST_SECONDS,
-  })
+  // SameSite=None (src/cookies/declarations.ts): it comes back with the sign-in host's form post.
+  await setGatewayCookie(c, HANDOFF_COOKIE, { nonce })
   // The host name alone: a port in Host is the client's to choose, and the code must only ever
   // be posted to this host on the port people reach the sign-in host by (auth/handoff.ts).
   const host = normaliseHost(requestUrl(c).host)
@@ -102,19 +91,10 @@ export async function readHandoffRequest(
 
 /** The hash of this browser's handoff nonce on this host, if the gateway minted it. */
 export async function handoffNonceHash(c: Context): Promise<string | null> {
-  let value: string | undefined
-  try {
-    value = getCookie(c, HANDOFF_COOKIE)
-  } catch {
-    return null
-  }
-  const match = value ? COOKIE_SHAPE.exec(value) : null
-  if (!match) return null
-  const [, nonce, signature] = match as unknown as [string, string, string]
-  const genuine = await hmacVerify(c.get('config').sessionSecrets, NONCE_PURPOSE, nonce, signature)
-  return genuine ? sha256(nonce) : null
+  const read = await readGatewayCookie(c, HANDOFF_COOKIE)
+  return read.state === 'valid' ? sha256(read.nonce) : null
 }
 
 export function clearHandoffNonce(c: Context): void {
-  deleteCookie(c, HANDOFF_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'None' })
+  clearGatewayCookie(c, HANDOFF_COOKIE)
 }

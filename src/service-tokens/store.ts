@@ -1,7 +1,10 @@
-import type { Context } from 'hono'
-import { ttlUntil } from '../kv-ttl'
 import * as z from 'zod/mini'
+import { BoundedMap } from '../bounded-cache'
 import { randomToken, sha256 } from '../crypto'
+import { SERVICE_TOKEN_PREFIX, serviceTokenKey, serviceTokenUsedKey } from '../kv/keys'
+import { listNames } from '../kv/list'
+import { parseStored } from '../kv/stored-json'
+import { keptUntil } from '../kv/ttl'
 import { log } from '../log'
 
 /**
@@ -63,11 +66,9 @@ export const idOfClientId = (clientId: string): string | null => {
 export const isExpired = (record: ServiceTokenRecord, now = Date.now()) =>
   record.expiresAt !== null && record.expiresAt <= now
 
-const RECORD_PREFIX = 'service-token:'
-const recordKey = (id: string) => `${RECORD_PREFIX}${id}`
-// Its own key, so the frequent write (last use) never rewrites the record: a write that read the
-// token before a revocation and lands after it leaves at most an orphan that nothing reads.
-const lastUsedKey = (id: string) => `service-token-used:${id}`
+// Two keys per token (kv/keys.ts): the record, and its last use under its own key, so the
+// frequent write (last use) never rewrites the record: a write that read the token before a
+// revocation and lands after it leaves at most an orphan that nothing reads.
 
 const recordSchema = z.object({
   v: z.literal(1),
@@ -83,7 +84,9 @@ const recordSchema = z.object({
 // another isolate may be honoured here that much longer. A revocation here is final at once:
 // its id is remembered, so neither the cache nor a read that raced the delete answers for it.
 const MAX_REMEMBERED = 10_000
-const cache = new Map<string, { token: StoredServiceToken; until: number }>()
+const cache = new BoundedMap<string, { token: StoredServiceToken; until: number }>(MAX_REMEMBERED)
+// Not a BoundedMap: emptying it when full would forget every revocation at once; forget (below)
+// lets only the oldest go.
 const revokedHere = new Set<string>()
 
 function forget(id: string) {
@@ -113,7 +116,12 @@ export class KvServiceTokenStore implements ServiceTokenStore {
       expiresAt:
         input.expiresInSeconds === undefined ? null : createdAt + input.expiresInSeconds * 1000,
     }
-    await this.kv.put(recordKey(record.id), JSON.stringify(record), this.ttlFor(record.expiresAt))
+    // Kept until the token expires (KV deletes it then), or for good when it never does.
+    await this.kv.put(
+      serviceTokenKey(record.id),
+      JSON.stringify(record),
+      keptUntil(record.expiresAt),
+    )
     return { record, clientSecret }
   }
 
@@ -121,7 +129,7 @@ export class KvServiceTokenStore implements ServiceTokenStore {
     if (revokedHere.has(id)) return null
     const cached = this.cacheSeconds > 0 ? cache.get(id) : undefined
     if (cached && cached.until > Date.now()) return cached.token
-    const keys = [recordKey(id), lastUsedKey(id)] as const
+    const keys = [serviceTokenKey(id), serviceTokenUsedKey(id)] as const
     const values = await this.kv.get([...keys], 'text')
     const token = this.parse(id, values.get(keys[0]) ?? null, values.get(keys[1]) ?? null)
     // Checked again: a revocation in this isolate may have landed while KV answered.
@@ -129,78 +137,58 @@ export class KvServiceTokenStore implements ServiceTokenStore {
       cache.delete(id)
       return null
     }
-    if (this.cacheSeconds > 0) {
-      if (cache.size >= MAX_REMEMBERED) cache.clear()
+    if (this.cacheSeconds > 0)
       cache.set(id, { token, until: Date.now() + this.cacheSeconds * 1000 })
-    }
     return token
   }
 
   async list(now = Date.now()): Promise<StoredServiceToken[]> {
     const tokens: StoredServiceToken[] = []
-    let cursor: string | undefined
-    do {
-      const page = await this.kv.list({ prefix: RECORD_PREFIX, ...(cursor && { cursor }) })
+    for await (const page of listNames(this.kv, SERVICE_TOKEN_PREFIX)) {
       // Bulk reads take at most 100 keys: 50 tokens and their last uses at a time.
-      for (let start = 0; start < page.keys.length; start += 50) {
-        const ids = page.keys
-          .slice(start, start + 50)
-          .map((k) => k.name.slice(RECORD_PREFIX.length))
+      for (let start = 0; start < page.length; start += 50) {
+        const ids = page.slice(start, start + 50)
         const values = await this.kv.get(
-          ids.flatMap((id) => [recordKey(id), lastUsedKey(id)]),
+          ids.flatMap((id) => [serviceTokenKey(id), serviceTokenUsedKey(id)]),
           'text',
         )
         for (const id of ids) {
           const token = this.parse(
             id,
-            values.get(recordKey(id)) ?? null,
-            values.get(lastUsedKey(id)) ?? null,
+            values.get(serviceTokenKey(id)) ?? null,
+            values.get(serviceTokenUsedKey(id)) ?? null,
           )
           // KV expires keys lazily; an expired token is gone as far as anyone can tell.
           if (token && !isExpired(token.record, now) && !revokedHere.has(id)) tokens.push(token)
         }
       }
-      cursor = page.list_complete ? undefined : page.cursor
-    } while (cursor)
+    }
     return tokens.sort((a, b) => a.record.createdAt - b.record.createdAt)
   }
 
   async revoke(id: string): Promise<boolean> {
-    const existed = (await this.kv.get(recordKey(id), 'text')) !== null && !revokedHere.has(id)
+    const existed =
+      (await this.kv.get(serviceTokenKey(id), 'text')) !== null && !revokedHere.has(id)
     forget(id)
-    await this.kv.delete(recordKey(id))
-    await this.kv.delete(lastUsedKey(id))
+    await this.kv.delete(serviceTokenKey(id))
+    await this.kv.delete(serviceTokenUsedKey(id))
     return existed
   }
 
   async touch(id: string, at: number, expiresAt: number | null): Promise<void> {
     if (revokedHere.has(id)) return
-    await this.kv.put(lastUsedKey(id), String(at), this.ttlFor(expiresAt))
-  }
-
-  // Kept until the token expires (KV deletes it then), or for good when it never does.
-  private ttlFor(expiresAt: number | null): KVNamespacePutOptions {
-    return expiresAt === null ? {} : { expirationTtl: ttlUntil(expiresAt) }
+    // Kept as long as its token.
+    await this.kv.put(serviceTokenUsedKey(id), String(at), keptUntil(expiresAt))
   }
 
   private parse(id: string, raw: string | null, lastUsed: string | null) {
     if (raw === null) return null
-    let record: ServiceTokenRecord | null = null
-    try {
-      const parsed = recordSchema.safeParse(JSON.parse(raw))
-      if (parsed.success && parsed.data.id === id) record = parsed.data
-    } catch {
-      // unreadable: below
-    }
-    if (!record) {
+    const record = parseStored(recordSchema, raw)
+    if (record?.id !== id) {
       log({ event: 'service_token_unreadable', tokenId: id })
       return null
     }
     const lastUsedAt = lastUsed !== null && /^\d+$/.test(lastUsed) ? Number(lastUsed) : null
     return { record, lastUsedAt }
   }
-}
-
-export function serviceTokenStore(c: Context): ServiceTokenStore {
-  return new KvServiceTokenStore(c.env.SESSIONS, c.get('config').sessionCacheSeconds)
 }

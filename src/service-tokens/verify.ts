@@ -2,15 +2,27 @@ import type { Context } from 'hono'
 import { clientKey } from '../abuse/client-key'
 import { allowed } from '../abuse/rate-limit'
 import { inBackground } from '../background'
+import { BoundedMap } from '../bounded-cache'
 import { fromBase64url } from '../crypto'
 import { GatewayError } from '../errors'
+import { kvOrFailClosed } from '../kv/fail-closed'
 import { log } from '../log'
-import { kvOrFailClosed } from '../session/current'
-import { idOfClientId, isExpired, serviceTokenStore, type StoredServiceToken } from './store'
+import {
+  idOfClientId,
+  isExpired,
+  KvServiceTokenStore,
+  type ServiceTokenStore,
+  type StoredServiceToken,
+} from './store'
 
 /** The headers a machine presents its token in (README "Service tokens"); neither may reach the origin. */
 export const CLIENT_ID_HEADER = 'Gateway-Client-Id'
 export const CLIENT_SECRET_HEADER = 'Gateway-Client-Secret'
+
+/** This request's service token store: KV, with the in-isolate cache SESSION_CACHE_SECONDS. */
+export function serviceTokenStore(c: Context): ServiceTokenStore {
+  return new KvServiceTokenStore(c.env.SESSIONS, c.get('config').sessionCacheSeconds)
+}
 
 export interface VerifiedServiceToken {
   id: string
@@ -68,13 +80,12 @@ export const LAST_USED_WINDOW_MS = 5 * 60 * 1000
 const MAX_NOTED = 10_000
 // When this isolate last wrote a use, so requests answered from the cache (or sent before the
 // background write is readable) do not each write again.
-const notedAt = new Map<string, number>()
+const notedAt = new BoundedMap<string, number>(MAX_NOTED)
 
 function noteUse(c: Context, { record, lastUsedAt }: StoredServiceToken) {
   const now = Date.now()
   const last = Math.max(lastUsedAt ?? 0, notedAt.get(record.id) ?? 0)
   if (now - last < LAST_USED_WINDOW_MS) return
-  if (notedAt.size >= MAX_NOTED) notedAt.clear()
   notedAt.set(record.id, now)
   // The response need not wait for the write.
   inBackground(
@@ -93,7 +104,7 @@ const limitKey = (c: Context) => `token:${clientKey(c)}`
 // Clients the limiter refused, until its window has passed. The binding can only count, not
 // check without counting, so this is what keeps a refused client's next guesses from costing a
 // KV read each. Per isolate; the binding remains the limit across isolates.
-const throttledUntil = new Map<string, number>()
+const throttledUntil = new BoundedMap<string, number>(MAX_NOTED)
 
 function tooManyAttempts(): GatewayError {
   return new GatewayError(
@@ -121,7 +132,6 @@ export async function recordFailedPresentation(c: Context): Promise<void> {
   const key = limitKey(c)
   // The same limiter (and its fail-closed 503) as code guesses, under a key of its own.
   if (await allowed(c, 'VERIFY_LIMIT_IP', key)) return
-  if (throttledUntil.size >= MAX_NOTED) throttledUntil.clear()
   throttledUntil.set(key, Date.now() + RETRY_AFTER_SECONDS * 1000)
   log({ event: 'rate_limited', limiter: 'VERIFY_LIMIT_IP' })
   throw tooManyAttempts()

@@ -1,8 +1,9 @@
 import type { Context } from 'hono'
 import { inBackground } from '../background'
-import { GatewayError } from '../errors'
+import { kvOrFailClosed } from '../kv/fail-closed'
 import { log } from '../log'
-import { clearSessionCookie, verifySessionCookie } from './cookie'
+import { clearGatewayCookie, readGatewayCookie } from '../cookies/gateway-cookie'
+import { GATEWAY_COOKIES } from '../cookies/declarations'
 import type { SessionRecord } from './record'
 import { KvSessionStore, type SessionStore } from './store'
 
@@ -28,24 +29,23 @@ export async function currentSession(
   c: Context,
   options: { refresh?: boolean } = {},
 ): Promise<CurrentSession> {
-  const cookie = await verifySessionCookie(c, c.get('config').sessionSecrets)
+  const cookie = await readGatewayCookie(c, GATEWAY_COOKIES.session)
   if (cookie.state === 'absent') return cookie
   if (cookie.state === 'invalid') {
     log({ event: 'refused_tampered_cookie' })
-    clearSessionCookie(c)
+    clearGatewayCookie(c, GATEWAY_COOKIES.session)
     return { state: 'invalid_cookie' }
   }
   const store = sessionStore(c)
   // A repeat request is answered from the in-isolate cache without arming the KV deadline.
-  const cached =
-    store instanceof KvSessionStore ? store.cached(cookie.sessionId, cookie.personKey) : undefined
+  const cached = store.cached(cookie.sessionId, cookie.personKey)
   const record =
     cached !== undefined
       ? cached
       : await kvOrFailClosed(() => store.get(cookie.sessionId, cookie.personKey))
   if (!record) {
     log({ event: 'session_ended' })
-    clearSessionCookie(c)
+    clearGatewayCookie(c, GATEWAY_COOKIES.session)
     return { state: 'expired' }
   }
   // A handler about to end the session asks for no refresh: a background write landing after its
@@ -59,35 +59,6 @@ export async function currentSession(
     record: current,
   }
 }
-
-/**
- * KV that throws or hangs grants nothing: the request is refused with 503 and Retry-After, and
- * the cookie is left alone (the session may be fine once KV answers again).
- */
-export async function kvOrFailClosed<T>(read: () => Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  try {
-    return await Promise.race([
-      read(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('KV timed out')), KV_DEADLINE_MS)
-      }),
-    ])
-  } catch {
-    log({ event: 'session_store_failed', outcome: 'session_store_unavailable' })
-    throw new GatewayError(
-      503,
-      'session_store_unavailable',
-      'We cannot check your sign-in right now. Please try again in a moment.',
-      { 'Retry-After': '5' },
-    )
-  } finally {
-    if (timer !== undefined) clearTimeout(timer)
-  }
-}
-
-// A KV read normally takes milliseconds; past this, answer rather than hang the request.
-const KV_DEADLINE_MS = 3000
 
 function refreshIfDue(c: Context, store: SessionStore, sessionId: string, record: SessionRecord) {
   const idleMs = c.get('config').sessionIdleSeconds * 1000

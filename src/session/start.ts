@@ -1,8 +1,10 @@
 import type { Context } from 'hono'
 import { clientIp } from '../context'
 import { randomToken } from '../crypto'
-import { setSessionCookie } from './cookie'
-import { kvOrFailClosed, sessionStore } from './current'
+import { setGatewayCookie } from '../cookies/gateway-cookie'
+import { GATEWAY_COOKIES } from '../cookies/declarations'
+import { kvOrFailClosed } from '../kv/fail-closed'
+import { sessionStore } from './current'
 import type { SessionRecord } from './record'
 import { personKeyOf } from './store'
 
@@ -71,6 +73,6 @@ export async function startSession(
     await store.put(sessionId, record)
     await store.rememberUserId(record.userId, personKey, record.expiresAt)
   })
-  await setSessionCookie(c, config.sessionSecrets, sessionId, personKey, config.sessionTtlSeconds)
+  await setGatewayCookie(c, GATEWAY_COOKIES.session, { sessionId, personKey })
   return record
 }

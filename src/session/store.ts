@@ -1,7 +1,24 @@
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
+import { BoundedMap } from '../bounded-cache'
 import { sha256 } from '../crypto'
-import { KV_MIN_TTL_SECONDS, ttlUntil } from '../kv-ttl'
+import {
+  CONNECTION_ENDED_PREFIX,
+  CONNECTIONS_ENDED_KEY,
+  connectionEndedKey,
+  connectionIndexKey,
+  connectionIndexPrefix,
+  endedKey,
+  isListable,
+  personIndexKey,
+  personIndexPrefix,
+  revokedKey,
+  sessionKey,
+  userKey,
+} from '../kv/keys'
+import { listNames } from '../kv/list'
+import { parseStored } from '../kv/stored-json'
+import { keptUntil, ttlOf } from '../kv/ttl'
 import { log } from '../log'
 import { isLive, sessionRecordSchema, type SessionRecord } from './record'
 
@@ -21,6 +38,12 @@ export interface StoredSession {
  * it was made somewhere a listing could not see yet.
  */
 export interface SessionStore {
+  /**
+   * The answer this store holds in memory for this session (null: ended), or undefined when it
+   * holds none: no I/O and no promise, for the hot path of a browser's repeat requests. A store
+   * without an in-isolate cache always answers undefined (and `get` does the work).
+   */
+  cached(sessionId: string, personKey: string, now?: number): SessionRecord | null | undefined
   /**
    * The live session for this id, or null (unknown, ended, revoked, corrupt or from an older
    * format). `personKey` comes from the signed cookie, so the person's revocation time is read in
@@ -56,45 +79,15 @@ export interface SessionStore {
 /** The key a person's sessions are indexed under: SHA-256 of the lowercased email. */
 export const personKeyOf = (email: string) => sha256(email.toLowerCase())
 
-const sessionKeyOf = (handle: string) => `session:${handle}`
-// Left by every deletion and kept as long as any session can live: a write that read the session
-// before it ended (a sliding refresh in the background, a webhook's rename, a stale KV copy
-// elsewhere) may land after the delete and put the value back, but never makes it live again.
-const endedKeyOf = (handle: string) => `ended:${handle}`
-// A person's "revoked before" time (epoch ms): every session of theirs made until then is over.
-// Listing the person's index (below) finds only what KV's list has caught up with; this does not.
-const revokedKeyOf = (personKey: string) => `revoked:${personKey}`
-const indexPrefix = (personKey: string) => `person:${personKey}:`
-// SSO sessions are also indexed under their connection, so a connection's end finds them.
-const connectionIndexPrefix = (connectionId: string) => `connection:${connectionId}:`
-// One per ended connection (epoch ms), kept as long as any session can live: the durable record
-// the fixed-name key below is rebuilt from.
-const connectionEndedPrefix = 'connection-ended:'
-/**
- * Every SSO connection ended within a session lifetime, `{"conn_…": epoch ms}`, under one fixed
- * name. The session read must stay one round trip, and a key can join that bulk read only if its
- * name is known before the read: the connection id is inside the record, so a per-connection
- * marker cannot be, and a per-person marker can only be written for people a listing shows (a
- * person whose only session through the connection was made elsewhere a moment ago is nowhere
- * the webhook can see). This key's name is fixed, so it joins the read and ends such sessions.
- * Connection ends are rare (an organization leaving, an IdP replaced), so it stays small.
- */
-const CONNECTIONS_ENDED_KEY = 'connections-ended'
-// WorkOS ids are a prefix and a ULID; anything else is not indexed (a ':' would let one
-// connection's prefix list another's entries).
-const CONNECTION_ID = /^[A-Za-z0-9_-]{1,128}$/
+// Its keys, and why each one exists: kv/keys.ts.
 const connectionEndsSchema = z.record(z.string(), z.number())
 
-export const sessionKey = async (sessionId: string) => sessionKeyOf(await sha256(sessionId))
-
 // The SHA-256 of session ids this isolate has seen: every request of a browser hashes the same id.
-const MAX_HANDLES = 10_000
-const handles = new Map<string, string>()
+const handles = new BoundedMap<string, string>(10_000)
 async function handleOf(sessionId: string): Promise<string> {
   let handle = handles.get(sessionId)
   if (handle === undefined) {
     handle = await sha256(sessionId)
-    if (handles.size >= MAX_HANDLES) handles.clear()
     handles.set(sessionId, handle)
   }
   return handle
@@ -103,12 +96,12 @@ async function handleOf(sessionId: string): Promise<string> {
 // An in-isolate cache of session lookups, so a burst of requests from one browser costs one KV
 // read, not one each. Its TTL (SESSION_CACHE_SECONDS) is the extra time a session revoked in
 // *another* isolate may still be honoured here; an end in this isolate clears it at once.
-const MAX_CACHED = 10_000
-const cache = new Map<string, { record: SessionRecord; personKey: string; until: number }>()
+const cache = new BoundedMap<string, { record: SessionRecord; personKey: string; until: number }>(
+  10_000,
+)
 
 function remember(handle: string, personKey: string, record: SessionRecord, seconds: number) {
   if (seconds <= 0) return
-  if (cache.size >= MAX_CACHED) cache.clear()
   cache.set(handle, { record, personKey, until: Date.now() + seconds * 1000 })
 }
 
@@ -150,12 +143,8 @@ function connectionEndsOf(raw: string | null, cacheSeconds: number): ConnectionE
 
 function parseConnectionEnds(raw: string | null): ConnectionEnds {
   if (raw === null) return new Map()
-  try {
-    const parsed = connectionEndsSchema.safeParse(JSON.parse(raw))
-    if (parsed.success) return new Map(Object.entries(parsed.data))
-  } catch {
-    // unreadable: below
-  }
+  const parsed = parseStored(connectionEndsSchema, raw)
+  if (parsed) return new Map(Object.entries(parsed))
   // It cannot say which connections ended, so no SSO session is answered as live until the next
   // connection end rebuilds it (from the per-connection markers).
   log({ event: 'session_unreadable', key: CONNECTIONS_ENDED_KEY })
@@ -170,10 +159,6 @@ export class KvSessionStore implements SessionStore {
     private readonly maxLifetimeSeconds = 31536000,
   ) {}
 
-  /**
-   * The answer the in-isolate cache holds for this session (null: ended), or undefined when it
-   * holds none: no I/O and no promise, for the hot path of a browser's repeat requests.
-   */
   cached(sessionId: string, personKey: string, now = Date.now()): SessionRecord | null | undefined {
     if (this.cacheSeconds <= 0) return undefined
     const handle = handles.get(sessionId)
@@ -189,7 +174,7 @@ export class KvSessionStore implements SessionStore {
       return isLive(cached.record, now) ? cached.record : null
     // One round trip: the session, its end marker, its person's revocation time and the ended
     // SSO connections together (the last left out while this isolate's copy of it is fresh).
-    const keys = [sessionKeyOf(handle), endedKeyOf(handle), revokedKeyOf(personKey)]
+    const keys = [sessionKey(handle), endedKey(handle), revokedKey(personKey)]
     const reuseEnds = this.cacheSeconds > 0 && lastConnectionEnds.until > Date.now()
     if (!reuseEnds) keys.push(CONNECTIONS_ENDED_KEY)
     const values = await this.kv.get(keys, 'text')
@@ -220,7 +205,7 @@ export class KvSessionStore implements SessionStore {
     now: number,
   ): SessionRecord | null {
     if (raw === null || ended !== null) return null
-    const record = parseRecord(raw)
+    const record = parseStored(sessionRecordSchema, raw)
     if (!record) {
       log({ event: 'session_unreadable', key: handle.slice(0, 8) })
       return null
@@ -232,27 +217,23 @@ export class KvSessionStore implements SessionStore {
 
   async put(sessionId: string, record: SessionRecord): Promise<void> {
     const handle = await sha256(sessionId)
-    await this.kv.put(sessionKeyOf(handle), JSON.stringify(record), {
-      expirationTtl: ttlUntil(record.idleExpiresAt),
-    })
+    await this.kv.put(sessionKey(handle), JSON.stringify(record), keptUntil(record.idleExpiresAt))
     // The index entry lives to the absolute end, so a refreshed session stays listed without a
     // second write per refresh; entries whose session is gone are pruned when listed.
-    await this.kv.put(`${indexPrefix(await personKeyOf(record.email))}${handle}`, '', {
-      expirationTtl: ttlUntil(record.expiresAt),
-    })
-    if (record.connectionId !== undefined && CONNECTION_ID.test(record.connectionId)) {
-      await this.kv.put(`${connectionIndexPrefix(record.connectionId)}${handle}`, '', {
-        expirationTtl: ttlUntil(record.expiresAt),
-      })
+    const personKey = await personKeyOf(record.email)
+    await this.kv.put(personIndexKey(personKey, handle), '', keptUntil(record.expiresAt))
+    // WorkOS ids are a prefix and a ULID; anything else is not indexed (a ':' would let one
+    // connection's prefix list another's entries).
+    if (record.connectionId !== undefined && isListable(record.connectionId)) {
+      const key = connectionIndexKey(record.connectionId, handle)
+      await this.kv.put(key, '', keptUntil(record.expiresAt))
     }
   }
 
   async refresh(sessionId: string, record: SessionRecord): Promise<void> {
     // No check before writing: an end marker written meanwhile keeps the session ended on read.
     const handle = await sha256(sessionId)
-    await this.kv.put(sessionKeyOf(handle), JSON.stringify(record), {
-      expirationTtl: ttlUntil(record.idleExpiresAt),
-    })
+    await this.kv.put(sessionKey(handle), JSON.stringify(record), keptUntil(record.idleExpiresAt))
     const cached = cache.get(handle)
     if (cached) remember(handle, cached.personKey, record, this.cacheSeconds)
   }
@@ -262,49 +243,43 @@ export class KvSessionStore implements SessionStore {
   }
 
   async listForPerson(personKey: string, now = Date.now()): Promise<StoredSession[]> {
-    const prefix = indexPrefix(personKey)
-    const markers = await this.kv.get([revokedKeyOf(personKey), CONNECTIONS_ENDED_KEY], 'text')
-    const revokedBefore = markers.get(revokedKeyOf(personKey)) ?? null
+    const markers = await this.kv.get([revokedKey(personKey), CONNECTIONS_ENDED_KEY], 'text')
+    const revokedBefore = markers.get(revokedKey(personKey)) ?? null
     const ends = connectionEndsOf(markers.get(CONNECTIONS_ENDED_KEY) ?? null, 0)
     const sessions: StoredSession[] = []
-    let cursor: string | undefined
-    do {
-      const page = await this.kv.list({ prefix, ...(cursor && { cursor }) })
+    for await (const page of listNames(this.kv, personIndexPrefix(personKey))) {
       // Bulk reads take at most 100 keys: 50 sessions and their end markers at a time.
-      for (let start = 0; start < page.keys.length; start += 50) {
-        const handles = page.keys.slice(start, start + 50).map((k) => k.name.slice(prefix.length))
-        const keys = handles.flatMap((handle) => [sessionKeyOf(handle), endedKeyOf(handle)])
+      for (let start = 0; start < page.length; start += 50) {
+        const handles = page.slice(start, start + 50)
+        const keys = handles.flatMap((handle) => [sessionKey(handle), endedKey(handle)])
         const values = await this.kv.get(keys, 'text')
         for (const handle of handles) {
           const record = this.liveRecord(
             handle,
-            values.get(sessionKeyOf(handle)) ?? null,
-            values.get(endedKeyOf(handle)) ?? null,
+            values.get(sessionKey(handle)) ?? null,
+            values.get(endedKey(handle)) ?? null,
             revokedBefore,
             ends,
             now,
           )
           if (record) sessions.push({ handle, record })
-          else await this.kv.delete(`${prefix}${handle}`)
+          else await this.kv.delete(personIndexKey(personKey, handle))
         }
       }
-      cursor = page.list_complete ? undefined : page.cursor
-    } while (cursor)
+    }
     return sessions.sort((a, b) => b.record.createdAt - a.record.createdAt)
   }
 
   async deleteByHandle(handle: string): Promise<void> {
     cache.delete(handle)
     // The marker first: whatever lands after it, the session reads as ended.
-    await this.kv.put(endedKeyOf(handle), '1', { expirationTtl: this.markerTtl() })
-    await this.kv.delete(sessionKeyOf(handle))
+    await this.kv.put(endedKey(handle), '1', { expirationTtl: this.markerTtl() })
+    await this.kv.delete(sessionKey(handle))
   }
 
   async rewriteByHandle(handle: string, record: SessionRecord): Promise<void> {
     cache.delete(handle)
-    await this.kv.put(sessionKeyOf(handle), JSON.stringify(record), {
-      expirationTtl: ttlUntil(record.idleExpiresAt),
-    })
+    await this.kv.put(sessionKey(handle), JSON.stringify(record), keptUntil(record.idleExpiresAt))
   }
 
   async revokePerson(personKey: string): Promise<number> {
@@ -312,7 +287,7 @@ export class KvSessionStore implements SessionStore {
     // made between the listing and the marker is older than the marker, so it ends too.
     const sessions = await this.listForPerson(personKey)
     forgetPerson(personKey)
-    await this.kv.put(revokedKeyOf(personKey), String(Date.now()), {
+    await this.kv.put(revokedKey(personKey), String(Date.now()), {
       expirationTtl: this.markerTtl(),
     })
     // Deleting what the listing found tidies the sessions page and KV; the marker above is what
@@ -324,11 +299,11 @@ export class KvSessionStore implements SessionStore {
   async endConnection(connectionId: string): Promise<number> {
     // Listed first, as for a person: a session made between the listing and the end time is
     // older than it, so the fixed-name key ends it too.
-    const handles = CONNECTION_ID.test(connectionId)
+    const handles = isListable(connectionId)
       ? await this.listAll(connectionIndexPrefix(connectionId))
       : []
     const endedAt = Date.now()
-    await this.kv.put(`${connectionEndedPrefix}${connectionId}`, String(endedAt), {
+    await this.kv.put(connectionEndedKey(connectionId), String(endedAt), {
       expirationTtl: this.markerTtl(),
     })
     await this.recordConnectionEnd(connectionId, endedAt)
@@ -336,18 +311,17 @@ export class KvSessionStore implements SessionStore {
     // Ending what the listing found (end markers, values deleted) tidies KV and makes those ends
     // final on their own; the key above is what reaches the sessions the listing missed.
     let ended = 0
-    const prefix = connectionIndexPrefix(connectionId)
     for (let start = 0; start < handles.length; start += 50) {
       const batch = handles.slice(start, start + 50)
-      const keys = batch.flatMap((handle) => [sessionKeyOf(handle), endedKeyOf(handle)])
+      const keys = batch.flatMap((handle) => [sessionKey(handle), endedKey(handle)])
       const values = await this.kv.get(keys, 'text')
       for (const handle of batch) {
-        const stored = values.get(sessionKeyOf(handle)) ?? null
-        if (stored !== null && (values.get(endedKeyOf(handle)) ?? null) === null) {
+        const stored = values.get(sessionKey(handle)) ?? null
+        if (stored !== null && (values.get(endedKey(handle)) ?? null) === null) {
           await this.deleteByHandle(handle)
           ended += 1
         }
-        await this.kv.delete(`${prefix}${handle}`)
+        await this.kv.delete(connectionIndexKey(connectionId, handle))
       }
     }
     return ended
@@ -365,13 +339,13 @@ export class KvSessionStore implements SessionStore {
     const ends = new Map<string, number>()
     const current = parseConnectionEnds(await this.kv.get(CONNECTIONS_ENDED_KEY, 'text'))
     if (current !== 'all') for (const [id, at] of current) ends.set(id, at)
-    const markerIds = await this.listAll(connectionEndedPrefix)
+    const markerIds = await this.listAll(CONNECTION_ENDED_PREFIX)
     for (let start = 0; start < markerIds.length; start += 100) {
-      const keys = markerIds.slice(start, start + 100).map((id) => `${connectionEndedPrefix}${id}`)
+      const keys = markerIds.slice(start, start + 100).map(connectionEndedKey)
       const values = await this.kv.get(keys, 'text')
       for (const [key, value] of values) {
         const at = Number(value)
-        const id = key.slice(connectionEndedPrefix.length)
+        const id = key.slice(CONNECTION_ENDED_PREFIX.length)
         if (value !== null && Number.isFinite(at)) ends.set(id, Math.max(at, ends.get(id) ?? at))
       }
     }
@@ -387,34 +361,20 @@ export class KvSessionStore implements SessionStore {
   /** Every key name under a prefix, without the prefix, across all listing pages. */
   private async listAll(prefix: string): Promise<string[]> {
     const names: string[] = []
-    let cursor: string | undefined
-    do {
-      const page = await this.kv.list({ prefix, ...(cursor && { cursor }) })
-      for (const key of page.keys) names.push(key.name.slice(prefix.length))
-      cursor = page.list_complete ? undefined : page.cursor
-    } while (cursor)
+    for await (const page of listNames(this.kv, prefix)) names.push(...page)
     return names
   }
 
   async rememberUserId(userId: string, personKey: string, untilMs: number): Promise<void> {
-    await this.kv.put(`user:${userId}`, personKey, { expirationTtl: ttlUntil(untilMs) })
+    await this.kv.put(userKey(userId), personKey, keptUntil(untilMs))
   }
 
   async personForUserId(userId: string): Promise<string | null> {
-    return this.kv.get(`user:${userId}`, 'text')
+    return this.kv.get(userKey(userId), 'text')
   }
 
   // Any session that could still be live ends before its marker does.
   private markerTtl() {
-    return Math.max(KV_MIN_TTL_SECONDS, this.maxLifetimeSeconds)
-  }
-}
-
-function parseRecord(raw: string): SessionRecord | null {
-  try {
-    const parsed = sessionRecordSchema.safeParse(JSON.parse(raw))
-    return parsed.success ? parsed.data : null
-  } catch {
-    return null
+    return ttlOf(this.maxLifetimeSeconds)
   }
 }

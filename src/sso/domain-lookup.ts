@@ -1,8 +1,11 @@
 import type { Context } from 'hono'
 import * as z from 'zod/mini'
+import { BoundedMap } from '../bounded-cache'
+import { ssoDomainKey } from '../kv/keys'
+import { readThrough } from '../kv/read-through'
 import { log } from '../log'
-import { kvOrFailClosed } from '../session/current'
 import { withDeadline, workosClient } from '../workos'
+import { domainOfAddress } from './organization-domains'
 
 // Which WorkOS organization, if any, signs in people of an email domain with SSO: a verified
 // domain of the organization and an active connection. Asked of WorkOS at most once per domain
@@ -10,40 +13,24 @@ import { withDeadline, workosClient } from '../workos'
 // ordinary code or link sign-in pays no WorkOS round trip for it most of the time.
 
 export const SSO_LOOKUP_SECONDS = 300
-const MAX_REMEMBERED = 5_000
 
 const cachedAnswer = z.object({ organizationId: z.nullable(z.string()) })
-const remembered = new Map<string, { organizationId: string | null; until: number }>()
-
-const keyFor = (domain: string) => `sso-domain:${domain}`
+const remembered = new BoundedMap<string, { organizationId: string | null; until: number }>(5_000)
 
 /** The organization to send this address to for SSO, or null when its domain has none. */
 export async function ssoOrganizationFor(c: Context, email: string): Promise<string | null> {
-  const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase()
+  const domain = domainOfAddress(email)
   const now = Date.now()
   const local = remembered.get(domain)
   if (local && local.until > now) return local.organizationId
 
-  const kv = c.env.SESSIONS as KVNamespace
-  const stored = await kvOrFailClosed(() => kv.get(keyFor(domain), 'text'))
-  let organizationId: string | null | undefined
-  if (stored !== null) {
-    try {
-      const parsed = cachedAnswer.safeParse(JSON.parse(stored))
-      if (parsed.success) organizationId = parsed.data.organizationId
-    } catch {
-      // unreadable: ask again
-    }
-  }
-  if (organizationId === undefined) {
-    organizationId = await askWorkos(c, domain)
-    await kvOrFailClosed(() =>
-      kv.put(keyFor(domain), JSON.stringify({ organizationId }), {
-        expirationTtl: SSO_LOOKUP_SECONDS,
-      }),
-    )
-  }
-  if (remembered.size >= MAX_REMEMBERED) remembered.clear()
+  const { organizationId } = await readThrough(
+    c.env.SESSIONS as KVNamespace,
+    ssoDomainKey(domain),
+    cachedAnswer,
+    SSO_LOOKUP_SECONDS,
+    async () => ({ organizationId: await askWorkos(c, domain) }),
+  )
   remembered.set(domain, { organizationId, until: now + SSO_LOOKUP_SECONDS * 1000 })
   return organizationId
 }

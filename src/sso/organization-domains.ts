@@ -2,7 +2,8 @@ import type { Context } from 'hono'
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
 import { WorkosUnavailableError } from '../errors'
-import { kvOrFailClosed } from '../session/current'
+import { ssoOrganizationDomainsKey } from '../kv/keys'
+import { readThrough } from '../kv/read-through'
 import { loggedWorkosFailure, withDeadline, workosClient } from '../workos'
 
 // The addresses an organization may speak for: those at its verified domains. A tenant runs its
@@ -19,8 +20,6 @@ const ORGANIZATION_ID = /^org_[A-Za-z0-9]{1,64}$/
 
 const cachedAnswer = z.object({ domains: z.array(z.string()) })
 
-const keyFor = (organizationId: string) => `sso-org-domains:${organizationId}`
-
 export const domainOfAddress = (email: string) =>
   email.slice(email.lastIndexOf('@') + 1).toLowerCase()
 
@@ -31,21 +30,12 @@ export const domainOfAddress = (email: string) =>
  */
 export async function verifiedDomainsOf(c: Context, organizationId: string): Promise<string[]> {
   if (!ORGANIZATION_ID.test(organizationId)) return []
-  const kv = c.env.SESSIONS as KVNamespace
-  const stored = await kvOrFailClosed(() => kv.get(keyFor(organizationId), 'text'))
-  if (stored !== null) {
-    try {
-      const parsed = cachedAnswer.safeParse(JSON.parse(stored))
-      if (parsed.success) return parsed.data.domains
-    } catch {
-      // unreadable: ask again
-    }
-  }
-  const domains = await askWorkos(c, organizationId)
-  await kvOrFailClosed(() =>
-    kv.put(keyFor(organizationId), JSON.stringify({ domains }), {
-      expirationTtl: ORGANIZATION_DOMAINS_SECONDS,
-    }),
+  const { domains } = await readThrough(
+    c.env.SESSIONS as KVNamespace,
+    ssoOrganizationDomainsKey(organizationId),
+    cachedAnswer,
+    ORGANIZATION_DOMAINS_SECONDS,
+    async () => ({ domains: await askWorkos(c, organizationId) }),
   )
   return domains
 }

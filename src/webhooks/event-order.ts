@@ -1,7 +1,7 @@
-import type { Context } from 'hono'
-import { sha256 } from '../crypto'
+import { kvOrFailClosed } from '../kv/fail-closed'
+import { eventAppliedKey } from '../kv/keys'
+import { ttlOf } from '../kv/ttl'
 import { log } from '../log'
-import { kvOrFailClosed } from '../session/current'
 
 // WorkOS does not promise to deliver events in order, and redelivers one that failed for days,
 // each time with a fresh signature; the replay marker (workos.ts) only refuses an event id it saw
@@ -21,41 +21,43 @@ import { kvOrFailClosed } from '../session/current'
 export type EventSubject =
   { kind: 'membership'; userId: string; organizationId: string } | { kind: 'user'; userId: string }
 
-async function keyFor(subject: EventSubject) {
-  const name =
+function keyFor(subject: EventSubject) {
+  return eventAppliedKey(
     subject.kind === 'membership'
       ? `membership\n${subject.userId}\n${subject.organizationId}`
-      : `user\n${subject.userId}`
-  return `event-applied:${await sha256(name)}`
+      : `user\n${subject.userId}`,
+  )
 }
 
-async function lastApplied(c: Context, key: string): Promise<number | null> {
-  const kv = c.env.SESSIONS as KVNamespace
+async function lastApplied(kv: KVNamespace, key: string): Promise<number | null> {
   const stored = await kvOrFailClosed(() => kv.get(key, 'text'))
   const at = Number(stored)
   return stored !== null && Number.isFinite(at) ? at : null
 }
 
 /**
- * True when an event about `subject` made at `at` (epoch ms) is older than one already applied:
- * it is logged and must change nothing.
+ * The newest event applied per subject (above), each kept for `keepSeconds`:
+ * SESSION_TTL_SECONDS, as long as any session lives.
  */
-export async function isOlderThanApplied(c: Context, subject: EventSubject, at: number) {
-  const newest = await lastApplied(c, await keyFor(subject))
-  if (newest === null || at >= newest) return false
-  log({ event: 'webhook_out_of_order', subject: subject.kind })
-  return true
-}
+export function eventOrder(kv: KVNamespace, keepSeconds: number) {
+  return {
+    /**
+     * True when an event about `subject` made at `at` (epoch ms) is older than one already
+     * applied: it is logged and must change nothing.
+     */
+    async isOlderThanApplied(subject: EventSubject, at: number): Promise<boolean> {
+      const newest = await lastApplied(kv, await keyFor(subject))
+      if (newest === null || at >= newest) return false
+      log({ event: 'webhook_out_of_order', subject: subject.kind })
+      return true
+    },
 
-/** Records that an event about `subject` made at `at` was applied (never moving backwards). */
-export async function rememberApplied(c: Context, subject: EventSubject, at: number) {
-  const key = await keyFor(subject)
-  const newest = await lastApplied(c, key)
-  if (newest !== null && newest >= at) return
-  const kv = c.env.SESSIONS as KVNamespace
-  await kvOrFailClosed(() =>
-    kv.put(key, String(at), {
-      expirationTtl: Math.max(60, c.get('config').sessionTtlSeconds),
-    }),
-  )
+    /** Records that an event about `subject` made at `at` was applied (never moving backwards). */
+    async rememberApplied(subject: EventSubject, at: number): Promise<void> {
+      const key = await keyFor(subject)
+      const newest = await lastApplied(kv, key)
+      if (newest !== null && newest >= at) return
+      await kvOrFailClosed(() => kv.put(key, String(at), { expirationTtl: ttlOf(keepSeconds) }))
+    },
+  }
 }

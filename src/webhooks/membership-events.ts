@@ -8,7 +8,7 @@ import { revokeSessionsOf } from '../session/revoke'
 import { personKeyOf, type SessionStore } from '../session/store'
 import { loggedWorkosFailure, withDeadline, workosClient } from '../workos'
 import { applied, type Applied, type EventHandler } from './event'
-import { isOlderThanApplied, rememberApplied, type EventSubject } from './event-order'
+import { eventOrder, type EventSubject } from './event-order'
 
 const membershipSchema = z.object({
   user_id: z.string(),
@@ -63,10 +63,11 @@ const subjectOf = (membership: Membership): EventSubject => ({
 async function parseMembership(c: Context, data: unknown, at: number, onlyIfNewer: boolean) {
   const membership = membershipSchema.safeParse(data)
   if (!membership.success) return null
-  if (onlyIfNewer && (await isOlderThanApplied(c, subjectOf(membership.data), at))) return null
+  const order = eventOrder(c.env.SESSIONS, c.get('config').sessionTtlSeconds)
+  if (onlyIfNewer && (await order.isOlderThanApplied(subjectOf(membership.data), at))) return null
   const store = sessionStore(c)
   const person = await personOfUser(c, store, membership.data.user_id)
-  return person === null ? null : { store, person, membership: membership.data }
+  return person === null ? null : { store, order, person, membership: membership.data }
 }
 
 /**
@@ -77,9 +78,9 @@ async function parseMembership(c: Context, data: unknown, at: number, onlyIfNewe
 export const membershipDeleted: EventHandler = async (c, data, { at }) => {
   const parsed = await parseMembership(c, data, at, false)
   if (!parsed) return null
-  const { store, person, membership } = parsed
+  const { store, order, person, membership } = parsed
   const outcome = applied(await revokeSessionsOf(store, person, inOrganization(membership)))
-  await rememberApplied(c, subjectOf(membership), at)
+  await order.rememberApplied(subjectOf(membership), at)
   return outcome
 }
 
@@ -92,12 +93,12 @@ export const membershipDeleted: EventHandler = async (c, data, { at }) => {
 export const membershipUpdated: EventHandler = async (c, data, { at }) => {
   const parsed = await parseMembership(c, data, at, true)
   if (!parsed) return null
-  const { store, person, membership } = parsed
+  const { store, order, person, membership } = parsed
   const outcome =
     membership.status !== undefined && membership.status !== 'active'
       ? applied(await revokeSessionsOf(store, person, inOrganization(membership)))
       : await rewriteRoles(store, person, membership, at)
-  await rememberApplied(c, subjectOf(membership), at)
+  await order.rememberApplied(subjectOf(membership), at)
   return outcome
 }
 

@@ -5,7 +5,7 @@ import { sessionStore } from '../session/current'
 import { revokeAllForPerson } from '../session/revoke'
 import { personKeyOf } from '../session/store'
 import { applied, type EventHandler } from './event'
-import { isOlderThanApplied, rememberApplied } from './event-order'
+import { eventOrder } from './event-order'
 
 const userSchema = z.object({
   id: z.string(),
@@ -21,6 +21,7 @@ async function parseUser(c: Context, data: unknown) {
   const { id, email } = user.data
   return {
     store,
+    order: eventOrder(c.env.SESSIONS, c.get('config').sessionTtlSeconds),
     user: user.data,
     person: await personKeyOf(email),
     knownPerson: await store.personForUserId(id),
@@ -34,10 +35,10 @@ async function parseUser(c: Context, data: unknown) {
 export const userDeleted: EventHandler = async (c, data, { at }) => {
   const parsed = await parseUser(c, data)
   if (!parsed) return null
-  const { store, user, person, knownPerson } = parsed
+  const { store, order, user, person, knownPerson } = parsed
   let revoked = await revokeAllForPerson(store, person)
   if (knownPerson && knownPerson !== person) revoked += await revokeAllForPerson(store, knownPerson)
-  await rememberApplied(c, { kind: 'user', userId: user.id }, at)
+  await order.rememberApplied({ kind: 'user', userId: user.id }, at)
   return applied(revoked)
 }
 
@@ -51,9 +52,9 @@ export const userUpdated: EventHandler = async (c, data, { at }) => {
   const parsed = await parseUser(c, data)
   if (!parsed) return null
   const subject = { kind: 'user', userId: parsed.user.id } as const
-  if (await isOlderThanApplied(c, subject, at)) return null
+  if (await parsed.order.isOlderThanApplied(subject, at)) return null
   const outcome = await applyUserUpdate(c, parsed)
-  await rememberApplied(c, subject, at)
+  await parsed.order.rememberApplied(subject, at)
   return outcome
 }
 

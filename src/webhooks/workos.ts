@@ -2,8 +2,8 @@ import type { Context } from 'hono'
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
 import { GatewayError } from '../errors'
+import { webhookReplayKey } from '../kv/keys'
 import { log } from '../log'
-import { sha256 } from '../crypto'
 import { workosClient } from '../workos'
 import { connectionEnded } from './connection-events'
 import { directoryGroupUserRemoved, directoryUserDeleted } from './directory-events'
@@ -84,7 +84,7 @@ export async function workosWebhook(c: Context) {
   // and still verify) and written after the event is applied, so a delivery that failed midway
   // can be redelivered.
   const kv = c.env.SESSIONS as KVNamespace
-  const replayKey = `webhook:${await sha256(event.id)}`
+  const replayKey = await webhookReplayKey(event.id)
   if ((await kv.get(replayKey)) !== null) {
     log({ event: 'webhook_refused', outcome: 'replayed' })
     throw refused('This event was already received.')

@@ -1,26 +1,19 @@
-// Every cookie the gateway sets is named here and only here: the modules that set them import
-// their name from this table, so a new cookie cannot be forgotten by the filter below (a test
-// fails on a `__Host-` name written anywhere else in src/). The origin never receives them, and
-// never sets or clears them: an origin that could plant `__Host-session`, `__Host-signin` or
-// `__Host-handoff` could fix a session or skip a browser binding (login CSRF).
-export const GATEWAY_COOKIE = Object.freeze({
-  /** The session: `<id>.<person key>.<HMAC>` (src/session/cookie.ts). */
-  session: '__Host-session',
-  /** The browser that asked for a sign-in link or SSO (src/auth/browser-binding.ts). */
-  signin: '__Host-signin',
-  /** The address a code was asked for, sealed (src/auth/pending-code.ts). */
-  pendingCode: '__Host-magic-auth',
-  /** The app host's browser nonce for a handoff from SIGN_IN_HOST (src/handoff/request.ts). */
-  handoff: '__Host-handoff',
-})
+import { BoundedMap } from '../bounded-cache'
+import { GATEWAY_COOKIES } from './declarations'
 
-const GATEWAY_COOKIES = new Set(Object.values(GATEWAY_COOKIE).map((name) => name.toLowerCase()))
+// The origin never receives the gateway's cookies, and never sets or clears them: an origin that
+// could plant `session`, `signin` or `handoff` could fix a session or skip a browser binding
+// (login CSRF). The names come from the declarations, so every gateway cookie is filtered.
+const GATEWAY_COOKIE_NAMES = new Set(
+  Object.values(GATEWAY_COOKIES).map((cookie) => cookie.name.toLowerCase()),
+)
 
 /**
  * True for a gateway cookie name in any case, with any surrounding whitespace. Browsers treat
  * `__Host-` case-insensitively (RFC 6265bis), so `__HOST-session` is refused as well.
  */
-export const isGatewayCookieName = (name: string) => GATEWAY_COOKIES.has(name.trim().toLowerCase())
+export const isGatewayCookieName = (name: string) =>
+  GATEWAY_COOKIE_NAMES.has(name.trim().toLowerCase())
 
 /** The Cookie header without the gateway's own cookies (any copy), or null if nothing is left. */
 export function withoutGatewayCookies(cookie: string | null): string | null {
@@ -31,15 +24,13 @@ export function withoutGatewayCookies(cookie: string | null): string | null {
   let kept = filtered.get(cookie)
   if (kept === undefined) {
     kept = filterCookieHeader(cookie)
-    if (filtered.size >= MAX_FILTERED) filtered.clear()
     filtered.set(cookie, kept)
   }
   return kept
 }
 
-const MAX_FILTERED = 1000
 const MAX_REMEMBERED_LENGTH = 2048
-const filtered = new Map<string, string | null>()
+const filtered = new BoundedMap<string, string | null>(1000)
 
 function filterCookieHeader(cookie: string): string | null {
   const kept = cookie

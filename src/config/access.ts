@@ -1,0 +1,53 @@
+import { compileAccess, type CompiledAccess } from '../access/index.ts'
+import type { Config, PublicPath } from './index'
+import { httpUrl, list, problemList, type Checked, type RawEnv, type Settings } from './settings'
+
+/**
+ * What the gateway protects and for whom: ORIGIN_URL, and either PUBLIC_PATHS or the ACCESS
+ * policy (never both). `env` is read for the service bindings ACCESS routes name.
+ */
+export function checkAccess(
+  e: Settings,
+  env: RawEnv,
+): Checked<Pick<Config, 'originUrl' | 'publicPaths' | 'access'>> {
+  const { problems, fail } = problemList()
+
+  let originUrl = new URL('http://invalid.invalid')
+  if (e.ORIGIN_URL === undefined || !httpUrl.safeParse(e.ORIGIN_URL).success)
+    fail('ORIGIN_URL', 'must be set to the http(s) URL of the origin to protect')
+  else originUrl = new URL(e.ORIGIN_URL)
+
+  const publicPaths: PublicPath[] = []
+  for (const entry of list(e.PUBLIC_PATHS)) {
+    if (!entry.startsWith('/') || entry.startsWith('/auth/') || entry === '/auth*') {
+      fail('PUBLIC_PATHS', 'each entry must start with "/" and must not cover /auth/')
+      continue
+    }
+    publicPaths.push(
+      entry.endsWith('*')
+        ? { prefix: true, path: entry.slice(0, -1) }
+        : { prefix: false, path: entry },
+    )
+  }
+
+  let access: CompiledAccess | undefined
+  if (e.ACCESS !== undefined) {
+    const compiled = compileAccess(e.ACCESS)
+    if (!compiled.ok) for (const problem of compiled.problems) fail('ACCESS', problem)
+    else {
+      access = compiled.access
+      // A service binding is an object with fetch(); a name the routes use must be bound.
+      for (const binding of access.services) {
+        const bound = env[binding] as { fetch?: unknown } | undefined
+        if (typeof bound?.fetch !== 'function')
+          fail('ACCESS', `service "${binding}" is not a service binding of this Worker`)
+      }
+    }
+    if (e.PUBLIC_PATHS !== undefined) {
+      fail('ACCESS', 'is set together with PUBLIC_PATHS: use "public": true routes instead')
+      fail('PUBLIC_PATHS', 'must not be set together with ACCESS (use "public": true routes)')
+    }
+  }
+
+  return { value: { originUrl, publicPaths: Object.freeze(publicPaths), access }, problems }
+}

@@ -1,0 +1,173 @@
+import type { CompiledAccess } from '../access/index.ts'
+import { checkAccess } from './access'
+import { checkAssertion } from './assertion'
+import { checkCallerTokens } from './caller-tokens'
+import { checkDevMode, isDevMode } from './dev-mode'
+import { checkEmail } from './email'
+import { checkHosts } from './hosts'
+import { checkLogs } from './logs'
+import { checkPages } from './pages'
+import { checkRateLimits } from './rate-limits'
+import { checkSessions } from './sessions'
+import { rawSettings, type Problem, type RawEnv } from './settings'
+import { checkSignIn } from './sign-in'
+import { checkWorkos } from './workos'
+
+export { DEV_CREDENTIALS } from './dev-mode'
+export { workosOrigin } from './workos'
+
+/**
+ * The gateway's settings, parsed once per `env` object (so once per isolate) and frozen.
+ * Every problem is gathered and reported together, each naming the variable and never its value.
+ */
+export interface Config {
+  readonly workosApiKey: string
+  readonly workosClientId: string
+  /** Where the SDK sends its calls; `undefined` means the real api.workos.com. */
+  readonly workosApi: { hostname: string; port?: number; https: boolean } | undefined
+  /** First signs, all verify. */
+  readonly sessionSecrets: readonly string[]
+  readonly originUrl: URL
+  /** The absolute lifetime of a session. */
+  readonly sessionTtlSeconds: number
+  /** A session unused this long ends; used after half of it, it is renewed (sliding refresh). */
+  readonly sessionIdleSeconds: number
+  /** How long an isolate may reuse a session it read (0: every request reads KV). */
+  readonly sessionCacheSeconds: number
+  readonly emailDelivery: 'workos' | 'custom'
+  readonly email: { apiUrl: string; apiKey: string; from: string } | undefined
+  readonly publicPaths: readonly PublicPath[]
+  /**
+   * SIGN_IN_HOST: the one host where people sign in; every other host gets its session through a
+   * handoff (src/handoff/). Undefined: every host signs in on its own.
+   */
+  readonly signInHost: string | undefined
+  /** Hosts a session may be handed to: ALLOWED_HOSTS and the exact hosts ACCESS names. */
+  readonly handoffHosts: ReadonlySet<string>
+  /** ACCESS compiled once per isolate; undefined: any signed-in person, PUBLIC_PATHS public. */
+  readonly access: CompiledAccess | undefined
+  readonly publicUrl: string | undefined
+  readonly devMode: boolean
+  readonly productName: string
+  /** The pages' accent colour, a CSS hex colour. */
+  readonly accentColor: string
+  /** Offered on the login page, in this order; the first is the main button. */
+  readonly signInMethods: readonly SignInMethod[]
+  /** Lowercased; empty means any domain (unless allowedEmails is set). */
+  readonly allowedEmailDomains: readonly string[]
+  /** Lowercased whole addresses allowed besides the domains. */
+  readonly allowedEmails: readonly string[]
+  /** Private JWKs (ES256) for X-Auth-Assertion: the first signs, all are published. */
+  readonly assertionKeys: readonly JsonWebKey[]
+  /**
+   * The assertion's `aud` without ACCESS: ASSERTION_AUDIENCE, else the origin's own origin. With
+   * ACCESS each route has its own (routeAudience).
+   */
+  readonly assertionAudience: string
+  /**
+   * `all`: one log line per request; `auth` (the default): every answer the gateway makes itself
+   * and every answer of 400 and above, but not the origin's successful answers nor the polled
+   * endpoints (health, stylesheet, JWKS, a forward-auth pass); `errors`: only 400 and above.
+   */
+  readonly logRequests: 'all' | 'auth' | 'errors'
+  /** How often an open WebSocket's session or token is read again (past every cache). */
+  readonly websocketRecheckSeconds: number
+  /** How long one WorkOS call may take before the person is told to try again. */
+  readonly workosTimeoutMs: number
+  /** Bearer token for the admin API (src/admin/); undefined turns the whole API off (404). */
+  readonly adminToken: string | undefined
+  /** A proxy that sends this in X-Forward-Auth-Token gets the assertion from /auth/verify. */
+  readonly forwardAuthToken: string | undefined
+  /** WORKOS_WEBHOOK_SECRET; undefined turns the webhook endpoint off. */
+  readonly webhookSecret: string | undefined
+}
+
+export type SignInMethod = 'code' | 'link' | 'sso'
+
+export type PublicPath = { prefix: true; path: string } | { prefix: false; path: string }
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly Problem[]) {
+    super(`invalid configuration: ${problems.map((p) => p.variable).join(', ')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/**
+ * The Config for a Worker's `env`, or a ConfigError naming every problem at once. Each area's
+ * validator (one file each in this folder) checks its own variables and returns its part of the
+ * Config with its problems; none has side effects.
+ */
+export function parseConfig(env: RawEnv): Config {
+  const raw = rawSettings.safeParse(env)
+  if (!raw.success)
+    throw new ConfigError(
+      raw.error.issues.map((issue) => ({
+        variable: String(issue.path[0]),
+        problem: 'must be a string',
+      })),
+    )
+  const e = raw.data
+  const devMode = isDevMode(e)
+
+  const workos = checkWorkos(e, devMode)
+  const dev = checkDevMode(e, workos.value)
+  const sessions = checkSessions(e)
+  const email = checkEmail(e, devMode)
+  const access = checkAccess(e, env)
+  const hosts = checkHosts(e, devMode, access.value.access)
+  const assertion = checkAssertion(e, devMode, access.value.originUrl)
+  const signIn = checkSignIn(e)
+  const pages = checkPages(e)
+  const logs = checkLogs(e)
+  const callerTokens = checkCallerTokens(e)
+  const areas = [
+    workos,
+    dev,
+    sessions,
+    email,
+    access,
+    hosts,
+    assertion,
+    signIn,
+    pages,
+    logs,
+    callerTokens,
+    checkRateLimits(env),
+  ]
+  const problems = areas.flatMap((area) => area.problems)
+  if (problems.length > 0) throw new ConfigError(problems)
+
+  const config: Config = {
+    ...workos.value,
+    ...dev.value,
+    ...sessions.value,
+    ...email.value,
+    ...access.value,
+    ...hosts.value,
+    ...assertion.value,
+    ...signIn.value,
+    ...pages.value,
+    ...logs.value,
+    ...callerTokens.value,
+  }
+  return Object.freeze(config)
+}
+
+// One parse per env object: workerd hands the same `env` to every request of an isolate.
+const parsed = new WeakMap<object, Config | ConfigError>()
+
+export function configFor(env: object): Config {
+  let result = parsed.get(env)
+  if (!result) {
+    try {
+      result = parseConfig(env as Record<string, unknown>)
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error
+      result = error
+    }
+    parsed.set(env, result)
+  }
+  if (result instanceof ConfigError) throw result
+  return result
+}

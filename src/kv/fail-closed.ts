@@ -1,0 +1,31 @@
+import { GatewayError } from '../errors'
+import { log } from '../log'
+
+// A KV read normally takes milliseconds; past this, answer rather than hang the request.
+const KV_DEADLINE_MS = 3000
+
+/**
+ * KV that throws or hangs grants nothing: the request is refused with 503 and Retry-After, and
+ * the cookie is left alone (the session may be fine once KV answers again).
+ */
+export async function kvOrFailClosed<T>(read: () => Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([
+      read(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('KV timed out')), KV_DEADLINE_MS)
+      }),
+    ])
+  } catch {
+    log({ event: 'session_store_failed', outcome: 'session_store_unavailable' })
+    throw new GatewayError(
+      503,
+      'session_store_unavailable',
+      'We cannot check your sign-in right now. Please try again in a moment.',
+      { 'Retry-After': '5' },
+    )
+  } finally {
+    if (timer !== undefined) clearTimeout(timer)
+  }
+}
