@@ -6,19 +6,18 @@ import {
   checkPath,
   compileAccess,
   decideMethods,
-  dependsOnMethod,
   evaluate,
   lintAccess,
   lintSignInHost,
   normaliseHost,
-  overrideMethods,
   overrideRoutedElsewhere,
-  overrideValuesIn,
+  queryOverrides,
+  requestFacts,
   type AuthMethod,
   type CompiledAccess,
   type CompiledRoute,
+  type OverrideMethods,
   type Principal,
-  type RequestFacts,
 } from '../src/access/index.ts'
 
 const USAGE = `Usage:
@@ -118,14 +117,12 @@ function check(access: CompiledAccess, values: Values, source: string): number {
   const method = ((values.method ?? []).find((m) => !SIGN_IN_METHODS.has(m)) ?? 'GET').toUpperCase()
   const now = Date.now()
   const principal = principalFrom(values, now)
-  const facts: RequestFacts = {
-    host: url.host,
-    path: url.pathname,
-    method,
-    ip: values.ip ?? '',
-    country: values.country,
+  const facts = requestFacts(
+    { host: url.host, path: url.pathname, method },
+    values.ip ?? '',
+    values.country,
     now,
-  }
+  )
 
   console.log(`ACCESS    ${source} (${access.routes.length} routes)`)
   console.log(
@@ -150,11 +147,13 @@ function check(access: CompiledAccess, values: Values, source: string): number {
   // As the Worker: once the request's own method is allowed, a `_method` in the query is decided
   // as well where the method matters (the Worker also reads one from a POST's form body, which
   // the tool is not given).
-  const overrides = evaluation.outcome === 'allow' ? queryOverrides(access, url, method) : []
-  if (overrides === undefined) {
+  const named =
+    evaluation.outcome === 'allow' ? queryOverrides(access, facts, url.search.slice(1)) : NONE
+  if (!named.ok) {
     console.log('decision  400 bad_method_override (_method does not name one method)')
     return EXIT_REFUSED
   }
+  const overrides = named.methods
   const elsewhere = overrideRoutedElsewhere(access, facts, evaluation.route, overrides)
   if (elsewhere !== undefined) {
     console.log(`decision  400 method_override_refused (${elsewhere} is routed elsewhere)`)
@@ -170,18 +169,7 @@ function check(access: CompiledAccess, values: Values, source: string): number {
   return decision.outcome === 'allow' ? EXIT_ALLOWED : EXIT_REFUSED
 }
 
-/** The `_method` overrides in the URL's query the Worker would decide on; undefined: refused. */
-function queryOverrides(
-  access: CompiledAccess,
-  url: URL,
-  method: string,
-): readonly string[] | undefined {
-  if (!dependsOnMethod(access, { host: url.host, path: url.pathname })) return []
-  const values: string[] = []
-  overrideValuesIn(url.search.slice(1), values)
-  const overrides = overrideMethods(values, method)
-  return overrides.ok ? overrides.methods : undefined
-}
+const NONE: OverrideMethods = { ok: true, methods: [] }
 
 const ANSWERS = {
   allow: ' (proxied)',
@@ -253,7 +241,10 @@ function describeRoute(route: CompiledRoute): string {
         : `service binding ${route.target.binding}`
   const methods = route.methods ? ` ${[...route.methods].join(',')}` : ''
   const flags = [
-    route.path.kind !== 'all' && route.path.caseSensitive ? 'case-sensitive path' : undefined,
+    // PUBLIC_PATHS entries always match the case written.
+    route.path.kind !== 'all' && (route.path.kind === 'public-path' || route.path.caseSensitive)
+      ? 'case-sensitive path'
+      : undefined,
     route.public ? 'public' : undefined,
     route.maxSignInAge !== undefined ? `maxSignInAge ${route.maxSignInAge}s` : undefined,
     route.cors ? 'cors' : undefined,

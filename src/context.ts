@@ -11,6 +11,8 @@ declare module 'hono' {
     requestId: string
     /** The request's URL, parsed once (requestUrl). */
     url: URL
+    /** The client's address, read once (clientIp). */
+    clientIp: string
   }
 }
 
@@ -79,5 +81,10 @@ export function requireGatewayHost(c: Context): void {
  * Absent (unit tests), 0.0.0.0.
  */
 export function clientIp(c: Context): string {
-  return proxiedClientIp(c) ?? (c.req.header('cf-connecting-ip')?.trim() || '0.0.0.0')
+  let ip = c.get('clientIp')
+  if (ip === undefined) {
+    ip = proxiedClientIp(c) ?? (c.req.header('cf-connecting-ip')?.trim() || '0.0.0.0')
+    c.set('clientIp', ip)
+  }
+  return ip
 }

@@ -2,16 +2,14 @@ import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { csrf } from 'hono/csrf'
 import { secureHeaders } from 'hono/secure-headers'
-import { confirmCallback, handleCallback } from './auth/callback'
-import { returnToFrom, showCheckEmail, showLogin } from './auth/login'
+import { backToLoginForm, showLogin } from './auth/login'
 import { logout } from './auth/logout'
-import { requestMagicAuth, showCodePage, verifyMagicAuth } from './auth/magic-auth'
-import { continueToWorkos, showContinue } from './auth/magic-continue'
-import { requestMagicLink } from './auth/magic-link'
 import { showMe } from './auth/me'
 import { listSessions, revokeSession } from './auth/sessions'
-import { requestSso, startSso } from './auth/sso'
 import { completeHandoff, startHandoff } from './auth/handoff'
+import { confirmCallback, handleCallback } from './sign-in/callback'
+import { FORM_ACTIONS_WITHOUT_GET } from './sign-in/methods'
+import { mountSignInMethods } from './sign-in/modules'
 import { enrolMfa, showMfa, verifyMfa } from './auth/mfa'
 import { forwardAuth } from './auth/verify'
 import { admin } from './admin'
@@ -167,22 +165,17 @@ app.get('/auth/assets/gateway.css', (c) => {
   })
 })
 app.get('/auth/login', showLogin)
-app.post('/auth/magic-link', requestMagicLink)
-app.get('/auth/check-email', showCheckEmail)
+// Each sign-in method's routes: its entry in src/sign-in/methods.ts names them, its module
+// (src/sign-in/<method>.ts) handles them.
+mountSignInMethods(app)
+// Where WorkOS sends a person back, for the methods that leave through it (link, sso).
 app.get('/auth/callback', handleCallback)
 app.post('/auth/callback', confirmCallback)
-app.get('/auth/magic/:token', showContinue)
-app.post('/auth/magic/:token', continueToWorkos)
-app.post('/auth/magic-auth', requestMagicAuth)
-app.get('/auth/code', showCodePage)
-app.post('/auth/magic-auth/verify', verifyMagicAuth)
-app.get('/auth/sso', startSso)
 app.get('/auth/handoff/start', startHandoff)
 app.post('/auth/handoff', completeHandoff)
 app.get('/auth/mfa', showMfa)
 app.post('/auth/mfa/enroll', enrolMfa)
 app.post('/auth/mfa/verify', verifyMfa)
-app.post('/auth/sso', requestSso)
 app.post('/auth/logout', logout)
 app.get('/auth/me', showMe)
 app.get('/auth/verify', forwardAuth)
@@ -193,10 +186,8 @@ app.post('/auth/webhooks/workos', workosWebhook)
 app.get('/.well-known/jwks.json', serveJwks)
 app.get('/__dev/mailbox', mailboxPage)
 app.get('/__dev/mailbox.json', mailboxJson)
-// A GET to the login form's action (a bookmark, a reload) lands on the form instead of a 404.
-app.on('GET', ['/auth/magic-link', '/auth/magic-auth'], (c) =>
-  c.redirect(`/auth/login?returnTo=${encodeURIComponent(returnToFrom(c))}`, 302),
-)
+// A GET to a login button's action (a bookmark, a reload) lands on the form instead of a 404.
+app.on('GET', FORM_ACTIONS_WITHOUT_GET, backToLoginForm)
 app.all('/auth/*', () => {
   throw new GatewayError(404, 'not_found', 'There is no such sign-in page.')
 })

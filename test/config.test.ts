@@ -8,6 +8,7 @@ import {
   json,
   mailFor,
   newAssertionKey,
+  productionSettings,
   signIn,
   uniqueEmail,
 } from './helpers'
@@ -99,13 +100,7 @@ describe('configuration', () => {
   )
 
   it('outside dev mode, PUBLIC_URL is required (the Host header must not choose links)', async () => {
-    const production = {
-      DEV_MODE: undefined,
-      WORKOS_API_URL: undefined,
-      WORKOS_API_KEY: 'sk_live_abc123',
-      WORKOS_CLIENT_ID: 'client_abc',
-      ASSERTION_KEYS: JSON.stringify([await newAssertionKey()]),
-    }
+    const production = await productionSettings()
     expect(problemsOf({ ...production, PUBLIC_URL: undefined })).toEqual(['PUBLIC_URL'])
     expect(problemsOf(production)).toEqual([])
   })
@@ -133,6 +128,12 @@ describe('configuration', () => {
       SEND_LIMIT_IP: undefined,
     }
     expect([...new Set(problemsOf(wrong))].sort()).toEqual(Object.keys(wrong).sort())
+  })
+
+  it('SIGN_IN_METHODS names only methods (src/sign-in/methods.ts), once each, not SSO first', () => {
+    for (const value of ['code,password', 'code,code', 'sso,code', 'toString', ''])
+      expect(problemsOf({ SIGN_IN_METHODS: value }), value).toEqual(['SIGN_IN_METHODS'])
+    expect(problemsOf({ SIGN_IN_METHODS: 'LINK, code' })).toEqual([])
   })
 
   it('without DEV_MODE there are no dev credentials', () => {

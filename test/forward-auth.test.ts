@@ -1,5 +1,23 @@
+import { env } from 'cloudflare:workers'
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import { Hono } from 'hono'
+import { decodeJwt } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { gateway, gatewayWith, json, newAssertionKey, signIn, uniqueEmail } from './helpers'
+import { configFor } from '../src/config'
+import type { AppEnv } from '../src/context'
+import worker from '../src/index'
+import { startSession } from '../src/session/start'
+import {
+  ADMIN_TOKEN,
+  GATEWAY,
+  gateway,
+  gatewayWith,
+  json,
+  productionSettings,
+  sessionFor,
+  signIn,
+  uniqueEmail,
+} from './helpers'
 
 const FORWARD_AUTH_TOKEN = 'test-forward-auth-token-0123456789-abcdef'
 
@@ -131,13 +149,7 @@ describe('forward-auth: the client address for ACCESS `ips`', () => {
     // Cloudflare's edge (CF-Ray) appended the proxy's own address (CF-Connecting-IP) after the
     // proxy's entry.
     // Deployed (not dev mode), so CF-Ray is the edge's own.
-    const production = {
-      DEV_MODE: undefined,
-      WORKOS_API_URL: undefined,
-      WORKOS_API_KEY: 'sk_live_abc123',
-      WORKOS_CLIENT_ID: 'client_abc',
-      ASSERTION_KEYS: JSON.stringify([await newAssertionKey()]),
-    }
+    const production = await productionSettings()
     const deployed = (headers: Record<string, string>) =>
       gatewayWith({ ACCESS: IP_POLICY, ...production }, '/auth/verify', {
         headers: { 'x-forwarded-uri': '/office/x', cookie, ...proxy, ...headers },
@@ -337,3 +349,185 @@ describe('per-client limits behind the forward-auth proxy', () => {
     expect(answers).toEqual([...Array(10).fill(200), 429])
   }, 30_000)
 })
+
+// One gate, two modes: forward-auth hands the proxy in front of another origin exactly the
+// identity the gateway sends an origin it proxies to, from the same decision, and answers a
+// request no route takes with the same error.
+describe('forward-auth and the proxy: the same identity, the same answers', () => {
+  const IDENTITY_HEADERS = [
+    'x-auth-user',
+    'x-auth-email',
+    'x-auth-organization',
+    'x-auth-route',
+    'x-auth-service-token',
+  ]
+  const POLICY = JSON.stringify({
+    routes: [
+      { name: 'api', path: '/api/*', allow: [{ serviceTokens: ['fa-bot'] }] },
+      { name: 'app', host: 'gateway.test', path: '/*' },
+    ],
+  })
+  type Echo = { headers: Record<string, string> }
+
+  /** Through the proxy: what the echo origin saw. */
+  const atOrigin = async (overrides: Record<string, unknown>, path: string, headers: object) =>
+    ((await (await gatewayWith(overrides, path, { headers: { ...headers } })).json()) as Echo)
+      .headers
+  /** At /auth/verify, asked by the proxy (FORWARD_AUTH_TOKEN) about the same request. */
+  const atVerify = async (overrides: Record<string, unknown>, path: string, headers: object) => {
+    const response = await gatewayWith(overrides, '/auth/verify', {
+      headers: {
+        ...headers,
+        'x-forward-auth-token': FORWARD_AUTH_TOKEN,
+        'x-forwarded-method': 'GET',
+        'x-forwarded-host': 'gateway.test',
+        'x-forwarded-uri': path,
+      },
+    })
+    expect(response.status).toBe(200)
+    return Object.fromEntries(response.headers)
+  }
+  const claims = (assertion: string | undefined) => {
+    const { iat, nbf, exp, ...rest } = decodeJwt(assertion!)
+    expect([iat, nbf, exp].every((n) => typeof n === 'number')).toBe(true)
+    return rest
+  }
+  const expectSameIdentity = (
+    proxied: Record<string, string>,
+    verified: Record<string, string>,
+  ) => {
+    for (const name of IDENTITY_HEADERS) expect(verified[name], name).toBe(proxied[name])
+    expect(claims(verified['x-auth-assertion'])).toEqual(claims(proxied['x-auth-assertion']))
+  }
+
+  it('without ACCESS: a person with an organization gets X-Auth-Organization both ways', async () => {
+    const cookie = await ssoSessionCookie('org_01FORWARDAUTHORGANIZATION00')
+    const proxied = await atOrigin({}, '/reports', { cookie })
+    expect(proxied['x-auth-organization']).toBe('org_01FORWARDAUTHORGANIZATION00')
+    expect(proxied['x-auth-route']).toBeUndefined()
+    expectSameIdentity(proxied, await atVerify({}, '/reports', { cookie }))
+  })
+
+  it('with ACCESS: X-Auth-Route and the route’s assertion, for a person and for a service token', async () => {
+    const cookie = await ssoSessionCookie('org_01FORWARDAUTHORGANIZATION01')
+    const proxied = await atOrigin({ ACCESS: POLICY }, '/reports', { cookie })
+    expect(proxied['x-auth-route']).toBe('app')
+    expect(proxied['x-auth-organization']).toBe('org_01FORWARDAUTHORGANIZATION01')
+    expectSameIdentity(proxied, await atVerify({ ACCESS: POLICY }, '/reports', { cookie }))
+
+    const token = await serviceToken('fa-bot')
+    const machine = {
+      accept: 'application/json',
+      'gateway-client-id': token.clientId,
+      'gateway-client-secret': token.clientSecret,
+    }
+    const fromToken = await atOrigin({ ACCESS: POLICY }, '/api/items', machine)
+    expect(fromToken['x-auth-service-token']).toBe('fa-bot')
+    expect(fromToken['x-auth-route']).toBe('api')
+    expectSameIdentity(fromToken, await atVerify({ ACCESS: POLICY }, '/api/items', machine))
+  })
+
+  it('a request no route takes: 404 through the proxy, 403 at forward-auth, the same error', async () => {
+    const cookie = await sessionFor()
+    const elsewhere = { cookie, accept: 'application/json' }
+    const ctx = createExecutionContext()
+    const proxied = await worker.fetch(
+      new Request('https://other.gateway.test/x', {
+        headers: { ...elsewhere, 'cf-connecting-ip': '198.51.100.9' },
+      }),
+      { ...env, ACCESS: POLICY } as Env,
+      ctx,
+    )
+    await waitOnExecutionContext(ctx)
+    expect(proxied.status).toBe(404)
+    const verified = await gatewayWith({ ACCESS: POLICY }, '/auth/verify', {
+      headers: {
+        ...elsewhere,
+        'x-forwarded-method': 'GET',
+        'x-forwarded-host': 'other.gateway.test',
+        'x-forwarded-uri': '/x',
+      },
+    })
+    // nginx's auth_request takes any other answer than 2xx, 401 and 403 for its own error.
+    expect(verified.status).toBe(403)
+    const body = await verified.json()
+    expect(body).toEqual({ error: 'no_route', message: 'There is nothing at this address.' })
+    expect(await proxied.json()).toEqual(body)
+  })
+
+  it('with ?redirect=1, a navigation gets the page it gets through the gateway', async () => {
+    const policy = JSON.stringify({
+      routes: [
+        { name: 'locked', path: '/locked/*', deny: [{ everyone: true }] },
+        { name: 'second', path: '/second/*', allow: [{ everyone: true, mfa: true }] },
+      ],
+    })
+    const cookie = await sessionFor()
+    const page = { cookie, accept: 'text/html' }
+    const verify = (uri: string) =>
+      gatewayWith({ ACCESS: policy }, '/auth/verify?redirect=1', {
+        headers: { ...page, 'x-forwarded-method': 'GET', 'x-forwarded-uri': uri },
+      })
+    for (const uri of ['/locked/x', '/second/x']) {
+      const proxied = await gatewayWith({ ACCESS: policy }, uri, { headers: page })
+      const verified = await verify(uri)
+      expect(verified.status, uri).toBe(proxied.status)
+      expect(verified.headers.get('location'), uri).toBe(proxied.headers.get('location'))
+      expect(verified.headers.get('content-type'), uri).toBe(proxied.headers.get('content-type'))
+    }
+    expect((await verify('/locked/x')).status).toBe(403)
+    expect((await verify('/second/x')).headers.get('location')).toBe(
+      '/auth/mfa?returnTo=%2Fsecond%2Fx',
+    )
+  })
+
+  it('without ACCESS, a public path named in the forwarded URI still needs a session', async () => {
+    const open = { PUBLIC_PATHS: '/open/*' }
+    expect((await gatewayWith(open, '/open/x')).status).toBe(200)
+    const verified = await gatewayWith(open, '/auth/verify', {
+      headers: {
+        accept: 'application/json',
+        'x-forwarded-method': 'GET',
+        'x-forwarded-uri': '/open/x',
+      },
+    })
+    expect(verified.status).toBe(401)
+  })
+})
+
+/** A session of an SSO sign-in with `organizationId`, started as the callback starts one. */
+async function ssoSessionCookie(organizationId: string): Promise<string> {
+  const app = new Hono<AppEnv>()
+  app.post('/session', async (c) => {
+    c.set('config', configFor(c.env))
+    await startSession(c, {
+      userId: `prof_${Math.random().toString(36).slice(2, 12)}`,
+      email: uniqueEmail('sso'),
+      firstName: 'Grace',
+      lastName: 'Hopper',
+      method: 'sso',
+      sso: { organizationId, connectionId: 'conn_01FORWARDAUTH', roles: ['admin'], groups: [] },
+    })
+    return c.body(null, 204)
+  })
+  const response = await app.fetch(
+    new Request(`${GATEWAY}/session`, {
+      method: 'POST',
+      headers: { 'cf-connecting-ip': '198.51.100.7' },
+    }),
+    env,
+  )
+  return response.headers
+    .getSetCookie()
+    .map((header) => header.split(';', 1)[0]!)
+    .find((pair) => pair.startsWith('__Host-session=') && pair.length > '__Host-session='.length)!
+}
+
+async function serviceToken(name: string): Promise<{ clientId: string; clientSecret: string }> {
+  const created = await gateway(
+    '/auth/admin/service-tokens',
+    json({ name }, { authorization: `Bearer ${ADMIN_TOKEN}` }),
+  )
+  expect(created.status).toBe(201)
+  return (await created.json()) as { clientId: string; clientSecret: string }
+}

@@ -318,3 +318,14 @@ export const sessionKvKeyOf = async (cookie: string) =>
 /** What /auth/me answers with this cookie: 200 signed in, 401 not. */
 export const meStatus = async (cookie: string) =>
   (await gateway('/auth/me', { headers: { cookie } })).status
+
+/** The settings of a deployed gateway (no dev mode, no emulator), for tests of what only holds there. */
+export async function productionSettings(): Promise<Record<string, unknown>> {
+  return {
+    DEV_MODE: undefined,
+    WORKOS_API_URL: undefined,
+    WORKOS_API_KEY: 'sk_live_abc123',
+    WORKOS_CLIENT_ID: 'client_abc',
+    ASSERTION_KEYS: JSON.stringify([await newAssertionKey()]),
+  }
+}

@@ -126,6 +126,7 @@ export function compileAccess(raw: unknown): CompileResult {
       routes: Object.freeze(routes),
       hosts: Object.freeze([...hosts]),
       services: Object.freeze([...services]),
+      source: 'ACCESS',
     }),
   }
 }

@@ -74,6 +74,8 @@ function tenantDecides(set: ConditionSet): string | undefined {
 function pathCovers(a: PathPattern, b: PathPattern): boolean {
   if (a.kind === 'all') return true
   if (b.kind === 'all') return false
+  // PUBLIC_PATHS entries are never in an ACCESS policy, the only one linted.
+  if (a.kind === 'public-path' || b.kind === 'public-path') return false
   // A route that folds case takes every spelling of the other's paths; a case-sensitive one takes
   // only its own spelling, so it never covers one that folds case (short of `/*`, above).
   if (a.caseSensitive && !b.caseSensitive) return false

@@ -5,7 +5,7 @@
 // same route must take each, and each must be allowed. The parsing here is deliberately wider than
 // any one framework's (a name any of them reads as `_method` counts), because a narrower reading
 // than the origin's is a bypass and a wider one only decides once more.
-import { decide, matchRoute } from './decide.ts'
+import { decide, dependsOnMethod, matchRoute } from './decide.ts'
 import type {
   CompiledAccess,
   CompiledRoute,
@@ -84,6 +84,23 @@ export function overrideMethods(values: readonly string[], own: string): Overrid
   }
   if (method === undefined || method === own.toUpperCase()) return NONE
   return { ok: true, methods: [method] }
+}
+
+/**
+ * The methods a query (without its `?`) names in `_method` besides the request's own, looked for
+ * only where the method could change the route or the decision for this host and path
+ * (dependsOnMethod). Forward-auth and the check tool decide with it, never seeing a body; the gate
+ * adds a POST form's own fields (src/gate/method-override.ts).
+ */
+export function queryOverrides(
+  access: CompiledAccess,
+  request: { readonly host: string; readonly path: string; readonly method: string },
+  query: string,
+): OverrideMethods {
+  if (query === '' || !dependsOnMethod(access, request)) return NONE
+  const values: string[] = []
+  overrideValuesIn(query, values)
+  return overrideMethods(values, request.method)
 }
 
 /** The first override that another route (or no route) would take; undefined when `route` takes all. */

@@ -142,6 +142,13 @@ export type PathPattern =
       readonly baseSlash: string
       readonly caseSensitive: boolean
     }
+  /**
+   * A PUBLIC_PATHS entry (the gateway without ACCESS, src/access/public-paths.ts): the path as
+   * sent equal to `path`, or with `prefix` (an entry ending in `*`) starting with it as plain text
+   * (`/api*` takes `/api-docs`, `/assets/*` not `/assets`), in the case written. A path with an
+   * ambiguous encoding never matches (RequestPath.ambiguous).
+   */
+  | { readonly kind: 'public-path'; readonly path: string; readonly prefix: boolean }
 
 export function hostMatches(pattern: HostPattern, host: string): boolean {
   switch (pattern.kind) {
@@ -156,6 +163,10 @@ export function hostMatches(pattern: HostPattern, host: string): boolean {
 
 export function pathMatches(pattern: PathPattern, request: RequestPath): boolean {
   if (pattern.kind === 'all') return true
+  if (pattern.kind === 'public-path') {
+    if (request.ambiguous()) return false
+    return pattern.prefix ? request.path.startsWith(pattern.path) : request.path === pattern.path
+  }
   const path = pattern.caseSensitive ? request.asWritten() : request.folded
   if (pattern.kind === 'exact') return path === pattern.path || path === pattern.slashed
   return path === pattern.base || path.startsWith(pattern.baseSlash)
@@ -172,6 +183,7 @@ export class RequestPath {
   /** What a route that folds case (most) compares: the path itself unless it has capitals. */
   readonly folded: string
   private written: string | undefined
+  private ambiguousEncoding: boolean | undefined
 
   // No parameter properties: Node's type stripping (the check tool) cannot run them.
   constructor(path: string) {
@@ -182,7 +194,18 @@ export class RequestPath {
   asWritten(): string {
     return (this.written ??= upperEscapes(this.path))
   }
+
+  /** Whether the path could be read as another by the origin: never a PUBLIC_PATHS entry. */
+  ambiguous(): boolean {
+    return (this.ambiguousEncoding ??= AMBIGUOUS_PATH.test(this.path))
+  }
 }
+
+// Encoded "/", "\" or ".", ";" path parameters, and escapes that a second decoding pass (an
+// encoded "%": /pub/%252e%252e/admin) or IIS-style %u escapes turn into one of those, can be read
+// by the origin as a different path (/assets/..%2Fadmin); such paths never count as public, so
+// they need a session. (ACCESS refuses them outright: checkPath.)
+const AMBIGUOUS_PATH = /%2f|%5c|%2e|%25|%u|;|\\/i
 
 const UPPER = /[A-Z]/
 const UPPER_ALL = /[A-Z]/g
@@ -270,5 +293,8 @@ export function isInsideGatewayPaths(pattern: PathPattern): boolean {
       return isGatewayPath(pattern.path)
     case 'prefix':
       return pattern.base !== '/healthz' && isGatewayPath(pattern.base)
+    case 'public-path':
+      // PUBLIC_PATHS is checked when it is read (src/config/access.ts): never /auth/*.
+      return false
   }
 }

@@ -2,8 +2,10 @@
 // (no Hono, no Workers types) so the operator's check tool runs the Worker's own decision code.
 import type { IpRange } from './ip.ts'
 import type { HostPattern, PathPattern } from './paths.ts'
+import type { SignInMethod } from '../sign-in/methods.ts'
 
-export type AuthMethod = 'sso' | 'code' | 'link'
+/** A sign-in method's id, as `authMethods` names it (the registry: src/sign-in/methods.ts). */
+export type AuthMethod = SignInMethod
 
 export const CONDITION_KEYS = [
   'everyone',
@@ -112,6 +114,17 @@ export interface CompiledAccess {
   readonly hosts: readonly string[]
   /** Service binding names the routes use, for the Worker to check against `env`. */
   readonly services: readonly string[]
+  /**
+   * What the policy was written as. `PUBLIC_PATHS`: the gateway without ACCESS, compiled by
+   * compilePublicPaths (public routes, then one for any signed-in person), which keeps that
+   * setting's own contract where it differs from ACCESS: its routes are the gateway's, not the
+   * operator's, so the origin gets no X-Auth-Route and logs name none; service tokens are not
+   * read (the cookie decides); a path checkPath refuses is never public instead of `400 bad_path`;
+   * a public path is passed on without reading the session; and forward-auth decides every
+   * request as the signed-in route (the forwarded URI only chooses where to return: the proxy
+   * need not set it, so a client could name a public path with it).
+   */
+  readonly source: 'ACCESS' | 'PUBLIC_PATHS'
 }
 
 export type CompileResult =

@@ -1,6 +1,5 @@
 import type { Context } from 'hono'
 import { requestUrl } from '../context'
-import { CheckEmailPage } from '../pages/check-email'
 import { LoginPage, type LoginNotice } from '../pages/login'
 import { safeReturnTo } from '../redirect'
 import { currentSession } from '../session/current'
@@ -20,7 +19,7 @@ const NOTICES = new Set([
 ])
 
 /** The `returnTo` query parameter, validated: a same-origin path, else "/". */
-export const returnToFrom = (c: Context) => safeReturnTo(c.req.query('returnTo'))
+const returnToFrom = (c: Context) => safeReturnTo(c.req.query('returnTo'))
 
 /** GET /auth/login — the email form. Someone already signed in goes straight on. */
 export async function showLogin(c: Context) {
@@ -81,33 +80,10 @@ export async function showLogin(c: Context) {
   )
 }
 
-/** GET /auth/check-email — shown after a form post asked for a link. */
-export function showCheckEmail(c: Context) {
-  const config = c.get('config')
-  return c.html(
-    CheckEmailPage({
-      productName: config.productName,
-      devMailbox: config.devMode && config.workosApi !== undefined,
-      recentlySent: c.req.query('recent') === '1',
-    }),
-  )
-}
-
-/** Where a failed sign-in sends the person: the form again, with a notice and their returnTo. */
-export function loginUrl(options: {
-  error?:
-    | 'expired'
-    | 'auth_failed'
-    | 'sso_failed'
-    | 'sso_unavailable'
-    | 'sso_other_browser'
-    | 'sso_outside_domains'
-    | 'handoff_failed'
-  returnTo?: string
-}) {
-  const params = new URLSearchParams()
-  if (options.error) params.set('error', options.error)
-  if (options.returnTo && options.returnTo !== '/') params.set('returnTo', options.returnTo)
-  const query = params.toString()
-  return query ? `/auth/login?${query}` : '/auth/login'
+/**
+ * GET to a login button's action (/auth/magic-link, /auth/magic-auth: a bookmark, a reload of the
+ * form's answer): the form, instead of a 404.
+ */
+export function backToLoginForm(c: Context) {
+  return c.redirect(`/auth/login?returnTo=${encodeURIComponent(returnToFrom(c))}`, 302)
 }

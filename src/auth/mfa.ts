@@ -21,7 +21,7 @@ import { safeReturnTo } from '../redirect'
 import { kvOrFailClosed } from '../kv/fail-closed'
 import { currentSession, sessionStore, type CurrentSession } from '../session/current'
 import { classifyWorkosError, withDeadline, workosClient } from '../workos'
-import { workosFailureToError } from './magic-link'
+import { workosFailureToError } from '../sign-in/workos-failure'
 
 // A second factor (TOTP) through WorkOS's MFA API. WorkOS keeps the secret and checks codes; the
 // gateway keeps the factor's id per person (src/mfa/factor-store.ts) and marks the session once a

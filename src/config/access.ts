@@ -1,15 +1,16 @@
 import { compileAccess, type CompiledAccess } from '../access/index.ts'
-import type { Config, PublicPath } from './index'
+import type { Config } from './index'
 import { httpUrl, list, problemList, type Checked, type RawEnv, type Settings } from './settings'
 
 /**
- * What the gateway protects and for whom: ORIGIN_URL, and either PUBLIC_PATHS or the ACCESS
- * policy (never both). `env` is read for the service bindings ACCESS routes name.
+ * What the gateway protects and for whom: ORIGIN_URL, and either PUBLIC_PATHS (its entries, as
+ * compilePublicPaths takes them) or the ACCESS policy (never both). `env` is read for the service
+ * bindings ACCESS routes name.
  */
 export function checkAccess(
   e: Settings,
   env: RawEnv,
-): Checked<Pick<Config, 'originUrl' | 'publicPaths' | 'access'>> {
+): Checked<Pick<Config, 'originUrl' | 'access'> & { publicPaths: readonly string[] }> {
   const { problems, fail } = problemList()
 
   let originUrl = new URL('http://invalid.invalid')
@@ -17,17 +18,13 @@ export function checkAccess(
     fail('ORIGIN_URL', 'must be set to the http(s) URL of the origin to protect')
   else originUrl = new URL(e.ORIGIN_URL)
 
-  const publicPaths: PublicPath[] = []
+  const publicPaths: string[] = []
   for (const entry of list(e.PUBLIC_PATHS)) {
     if (!entry.startsWith('/') || entry.startsWith('/auth/') || entry === '/auth*') {
       fail('PUBLIC_PATHS', 'each entry must start with "/" and must not cover /auth/')
       continue
     }
-    publicPaths.push(
-      entry.endsWith('*')
-        ? { prefix: true, path: entry.slice(0, -1) }
-        : { prefix: false, path: entry },
-    )
+    publicPaths.push(entry)
   }
 
   let access: CompiledAccess | undefined

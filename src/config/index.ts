@@ -1,4 +1,5 @@
-import type { CompiledAccess } from '../access/index.ts'
+import { compilePublicPaths, type CompiledAccess } from '../access/index.ts'
+import type { SignInMethod } from '../sign-in/methods'
 import { checkAccess } from './access'
 import { checkAssertion } from './assertion'
 import { checkCallerTokens } from './caller-tokens'
@@ -36,7 +37,6 @@ export interface Config {
   readonly sessionCacheSeconds: number
   readonly emailDelivery: 'workos' | 'custom'
   readonly email: { apiUrl: string; apiKey: string; from: string } | undefined
-  readonly publicPaths: readonly PublicPath[]
   /**
    * SIGN_IN_HOST: the one host where people sign in; every other host gets its session through a
    * handoff (src/handoff/). Undefined: every host signs in on its own.
@@ -46,6 +46,8 @@ export interface Config {
   readonly handoffHosts: ReadonlySet<string>
   /** ACCESS compiled once per isolate; undefined: any signed-in person, PUBLIC_PATHS public. */
   readonly access: CompiledAccess | undefined
+  /** What the gate decides with: ACCESS, else PUBLIC_PATHS compiled in its place. */
+  readonly policy: CompiledAccess
   readonly publicUrl: string | undefined
   readonly devMode: boolean
   readonly productName: string
@@ -81,10 +83,6 @@ export interface Config {
   /** WORKOS_WEBHOOK_SECRET; undefined turns the webhook endpoint off. */
   readonly webhookSecret: string | undefined
 }
-
-export type SignInMethod = 'code' | 'link' | 'sso'
-
-export type PublicPath = { prefix: true; path: string } | { prefix: false; path: string }
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly Problem[]) {
@@ -138,12 +136,15 @@ export function parseConfig(env: RawEnv): Config {
   const problems = areas.flatMap((area) => area.problems)
   if (problems.length > 0) throw new ConfigError(problems)
 
+  const { publicPaths, ...accessSettings } = access.value
   const config: Config = {
     ...workos.value,
     ...dev.value,
     ...sessions.value,
     ...email.value,
-    ...access.value,
+    ...accessSettings,
+    policy:
+      accessSettings.access ?? compilePublicPaths(publicPaths, assertion.value.assertionAudience),
     ...hosts.value,
     ...assertion.value,
     ...signIn.value,

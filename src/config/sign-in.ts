@@ -1,4 +1,5 @@
-import type { Config, SignInMethod } from './index'
+import { entryOf, isSignInMethod } from '../sign-in/methods'
+import type { Config } from './index'
 import { list, problemList, type Checked, type Settings } from './settings'
 
 /** How people sign in and who may: SIGN_IN_METHODS, ALLOWED_EMAIL_DOMAINS, ALLOWED_EMAILS. */
@@ -8,11 +9,13 @@ export function checkSignIn(
   const { problems, fail } = problemList()
 
   const signInMethods = list(e.SIGN_IN_METHODS ?? 'code,link,sso').map((m) => m.toLowerCase())
+  // The first is the form's main button, for everyone: a method that emails (not SSO, which
+  // serves only addresses whose organization has it).
   if (
     signInMethods.length === 0 ||
-    signInMethods.some((m) => m !== 'code' && m !== 'link' && m !== 'sso') ||
+    !signInMethods.every(isSignInMethod) ||
     new Set(signInMethods).size !== signInMethods.length ||
-    signInMethods[0] === 'sso'
+    entryOf(signInMethods[0]!).emails === undefined
   )
     fail(
       'SIGN_IN_METHODS',
@@ -31,7 +34,7 @@ export function checkSignIn(
 
   return {
     value: {
-      signInMethods: Object.freeze(signInMethods as SignInMethod[]),
+      signInMethods: Object.freeze(signInMethods.filter(isSignInMethod)),
       allowedEmailDomains: Object.freeze(allowedEmailDomains),
       allowedEmails: Object.freeze(allowedEmails),
     },

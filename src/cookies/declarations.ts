@@ -64,8 +64,8 @@ export const GATEWAY_COOKIES = Object.freeze({
   },
   signin: {
     name: '__Host-signin',
-    purpose: 'The browser that asked for a sign-in link or SSO (src/auth/browser-binding.ts).',
-    // As long as a sign-in state is accepted (src/auth/state.ts).
+    purpose: 'The browser that asked for a sign-in link or SSO (src/sign-in/browser-binding.ts).',
+    // As long as a sign-in state is accepted (src/sign-in/state.ts).
     maxAgeSeconds: 30 * 60,
     sameSite: 'Lax',
     protection: 'signed',
@@ -74,7 +74,7 @@ export const GATEWAY_COOKIES = Object.freeze({
   },
   pendingCode: {
     name: '__Host-magic-auth',
-    purpose: 'The address a Magic Auth code was asked for (src/auth/pending-code.ts).',
+    purpose: 'The address a Magic Auth code was asked for (src/sign-in/pending-code.ts).',
     // A Magic Auth code lives 10 minutes.
     maxAgeSeconds: 10 * 60,
     sameSite: 'Lax',

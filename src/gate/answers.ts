@@ -5,21 +5,159 @@ import { wantsHtml } from '../negotiate'
 import { ForbiddenPage } from '../pages/forbidden'
 import { safeReturnTo } from '../redirect'
 import { leaveForSignIn } from '../handoff/request'
+import type { AskedRequest, GateMode } from './asked-request'
+import type { Decided } from './decide-request'
 
-// The answers the gate gives instead of the origin's, one place for each (README "The answers"):
-// a browser navigation is sent somewhere it can act; anything else gets JSON, never a page and
-// never a redirect loop.
+// The answers the gate gives instead of the origin's, one table for both of its modes (README
+// "The answers"): a browser navigation is sent somewhere it can act; anything else gets JSON,
+// never a page and never a redirect loop. Through the proxy a navigation is the request itself;
+// at forward-auth it is one the proxy hands the answer to the browser for (`?redirect=1`: Caddy,
+// Traefik), asking for the page of a forwarded GET.
 
 export type SignInReason = 'not_signed_in' | 'invalid_session_cookie' | 'session_expired'
 
-const SIGN_IN_MESSAGES: Record<SignInReason, string> = {
-  not_signed_in: 'Sign in to continue.',
-  invalid_session_cookie: 'Your sign-in cookie is not valid. Sign in again.',
-  session_expired: 'Your session has ended. Sign in again.',
+/** Why the gate answers instead of the origin: the error code of the JSON answer. */
+export type Refusal =
+  | SignInReason
+  | 'reauthentication_required'
+  | 'mfa_required'
+  | 'access_denied'
+  | 'no_route'
+  | 'bad_path'
+
+/** Where a navigation goes instead: sign in, sign in again, the second factor, or a page. */
+type Navigation = 'sign_in' | 'reauthenticate' | 'mfa' | 'forbidden_page' | 'not_found_page'
+
+interface Answer {
+  readonly status: 400 | 401 | 403 | 404
+  /**
+   * At forward-auth, where it differs: nginx's `auth_request` takes any answer but 2xx, 401 and
+   * 403 for an error of its own (a 500 to the browser), so `no_route` is 403 there.
+   */
+  readonly forwardAuthStatus?: 403
+  readonly message: string | ((denied: Denied) => string)
+  /** Undefined: JSON for a navigation too. */
+  readonly navigation?: Navigation
 }
 
-/** A GET or HEAD that a browser is navigating with (never a WebSocket upgrade or an API call). */
-export function isNavigation(c: Context): boolean {
+const ANSWERS: Record<Refusal, Answer> = {
+  not_signed_in: { status: 401, message: 'Sign in to continue.', navigation: 'sign_in' },
+  invalid_session_cookie: {
+    status: 401,
+    message: 'Your sign-in cookie is not valid. Sign in again.',
+    navigation: 'sign_in',
+  },
+  session_expired: {
+    status: 401,
+    message: 'Your session has ended. Sign in again.',
+    navigation: 'sign_in',
+  },
+  reauthentication_required: {
+    status: 401,
+    message: 'This application asks for a recent sign-in. Sign in again.',
+    navigation: 'reauthenticate',
+  },
+  mfa_required: {
+    status: 401,
+    message: 'This application asks for a second factor.',
+    navigation: 'mfa',
+  },
+  // Names the account and the application, never the rule.
+  access_denied: {
+    status: 403,
+    message: ({ account, application }) => `${account} may not use ${application}.`,
+    navigation: 'forbidden_page',
+  },
+  no_route: {
+    status: 404,
+    forwardAuthStatus: 403,
+    message: 'There is nothing at this address.',
+    navigation: 'not_found_page',
+  },
+  bad_path: {
+    status: 400,
+    message:
+      'This address has an encoding that could be read as another path (encoded "/", "\\", ".", double encoding, ";" or dot segments).',
+  },
+}
+
+/** Who was refused, and by which application: for `access_denied`. */
+export interface Denied {
+  readonly account: string
+  readonly application: string
+}
+
+const NOBODY_DENIED: Denied = Object.freeze({ account: '', application: '' })
+
+/**
+ * The gate's answer for `refusal` in this mode (`denied` for `access_denied`). Every refusal is
+ * logged as `refused_<code>` and never cached.
+ */
+export function refuse(
+  c: Context,
+  mode: GateMode,
+  asked: AskedRequest,
+  refusal: Refusal,
+  denied: Denied = NOBODY_DENIED,
+): Response | Promise<Response> {
+  log({ event: `refused_${refusal}` })
+  c.header('Cache-Control', 'no-store')
+  const answer = ANSWERS[refusal]
+  const status = (mode === 'forward-auth' && answer.forwardAuthStatus) || answer.status
+  const message = typeof answer.message === 'string' ? answer.message : answer.message(denied)
+  if (answer.navigation && isNavigation(c, mode, asked)) {
+    const returnTo = returnToOf(c, asked)
+    switch (answer.navigation) {
+      case 'sign_in':
+        return signInRedirect(c, mode, returnTo)
+      case 'reauthenticate':
+        return c.redirect(loginHref(returnTo, 'reauth=1'), 302)
+      case 'mfa':
+        return c.redirect(`/auth/mfa?returnTo=${encodeURIComponent(returnTo)}`, 302)
+      case 'forbidden_page':
+        return c.html(
+          ForbiddenPage({
+            productName: c.get('config').productName,
+            account: denied.account,
+            application: denied.application,
+            returnTo,
+          }),
+          status,
+        )
+      case 'not_found_page':
+        return c.html(
+          ForbiddenPage({ productName: c.get('config').productName, notFound: true }),
+          status,
+        )
+    }
+  }
+  return c.json({ error: refusal, message }, status)
+}
+
+/** The answer to a request its route decided on and did not allow. */
+export function refuseDecided(
+  c: Context,
+  mode: GateMode,
+  asked: AskedRequest,
+  { outcome, caller, route }: Decided,
+): Response | Promise<Response> {
+  if (outcome === 'reauthenticate') return refuse(c, mode, asked, 'reauthentication_required')
+  if (outcome === 'mfa_required') return refuse(c, mode, asked, 'mfa_required')
+  if (outcome === 'deny')
+    return refuse(c, mode, asked, 'access_denied', {
+      account: caller.principal ? caller.account : '',
+      application: route.name,
+    })
+  return refuse(c, mode, asked, caller.principal === null ? caller.reason : 'not_signed_in')
+}
+
+/**
+ * A browser navigating: through the proxy a GET or HEAD asking for a page (never a WebSocket
+ * upgrade or an API call); at forward-auth a forwarded GET asking for one, with `?redirect=1`.
+ */
+function isNavigation(c: Context, mode: GateMode, asked: AskedRequest): boolean {
+  if (mode === 'forward-auth')
+    return c.req.query('redirect') === '1' && asked.method === 'GET' && wantsHtml(c)
   return (
     (c.req.method === 'GET' || c.req.method === 'HEAD') && !isWebSocketUpgrade(c) && wantsHtml(c)
   )
@@ -30,14 +168,14 @@ export const isWebSocketUpgrade = (c: Context) =>
   (c.req.header('upgrade') ?? '').toLowerCase() === 'websocket'
 
 /** An upgrade by any other method than GET: refused, never decided on one method and opened as GET. */
-export function badUpgradeAnswer(c: Context): Response | undefined {
-  if (!isWebSocketUpgrade(c) || c.req.method === 'GET') return undefined
+export function badUpgradeAnswer(c: Context): Response {
   log({ event: 'refused_bad_upgrade' })
   return c.json({ error: 'bad_upgrade', message: 'A WebSocket is opened with a GET request.' }, 400)
 }
 
 /** The path and query to come back to after signing in. */
-function returnToOf(c: Context): string {
+function returnToOf(c: Context, asked: AskedRequest): string {
+  if (asked.uri !== undefined) return safeReturnTo(asked.uri)
   const url = requestUrl(c)
   return safeReturnTo(url.pathname + url.search)
 }
@@ -49,91 +187,14 @@ function loginHref(returnTo: string, extra = ''): string {
   return query ? `/auth/login?${query}` : '/auth/login'
 }
 
-/** No session (or a dead one): a navigation goes to sign in, anything else gets 401 JSON. */
-export async function signInAnswer(c: Context, reason: SignInReason): Promise<Response> {
-  log({ event: `refused_${reason}` })
-  c.header('Cache-Control', 'no-store')
-  if (isNavigation(c)) {
-    // With a sign-in host, an app host sends the person there (with a handoff request) directly.
-    const { signInHost } = c.get('config')
-    if (signInHost && requestUrl(c).hostname !== signInHost)
-      return c.redirect(await leaveForSignIn(c, returnToOf(c)), 302)
-    return c.redirect(loginHref(returnToOf(c)), 302)
-  }
-  return c.json({ error: reason, message: SIGN_IN_MESSAGES[reason] }, 401)
-}
-
-/** Signed in, but the sign-in is older than the route allows. */
-export function reauthenticateAnswer(c: Context): Response {
-  log({ event: 'refused_reauthentication_required' })
-  c.header('Cache-Control', 'no-store')
-  if (isNavigation(c)) return c.redirect(loginHref(returnToOf(c), 'reauth=1'), 302)
-  return c.json(
-    {
-      error: 'reauthentication_required',
-      message: 'This application asks for a recent sign-in. Sign in again.',
-    },
-    401,
-  )
-}
-
-/** The route needs a second factor this session has not passed. */
-export function mfaAnswer(c: Context): Response {
-  log({ event: 'refused_mfa_required' })
-  c.header('Cache-Control', 'no-store')
-  if (isNavigation(c))
-    return c.redirect(`/auth/mfa?returnTo=${encodeURIComponent(returnToOf(c))}`, 302)
-  return c.json(
-    { error: 'mfa_required', message: 'This application asks for a second factor.' },
-    401,
-  )
-}
-
 /**
- * Signed in (or a service token), and refused. The page names the account and the application,
- * never the rule, and offers to sign in with another account.
+ * To sign in. Through the proxy, with a sign-in host, an app host sends the person there (with a
+ * handoff request) directly. Forward-auth's answer reaches the browser on the proxy's hostname,
+ * whose /auth/login (passed on to the gateway) does that itself.
  */
-export function forbiddenAnswer(
-  c: Context,
-  who: { account: string },
-  application: string,
-): Response | Promise<Response> {
-  log({ event: 'refused_access_denied' })
-  c.header('Cache-Control', 'no-store')
-  const message = `${who.account} may not use ${application}.`
-  if (isNavigation(c)) {
-    return c.html(
-      ForbiddenPage({
-        productName: c.get('config').productName,
-        account: who.account,
-        application,
-        returnTo: returnToOf(c),
-      }),
-      403,
-    )
-  }
-  return c.json({ error: 'access_denied', message }, 403)
-}
-
-export function noRouteAnswer(c: Context): Response | Promise<Response> {
-  log({ event: 'refused_no_route' })
-  c.header('Cache-Control', 'no-store')
-  const message = 'There is nothing at this address.'
-  if (isNavigation(c)) {
-    return c.html(ForbiddenPage({ productName: c.get('config').productName, notFound: true }), 404)
-  }
-  return c.json({ error: 'no_route', message }, 404)
-}
-
-export function badPathAnswer(c: Context): Response {
-  log({ event: 'refused_bad_path' })
-  c.header('Cache-Control', 'no-store')
-  return c.json(
-    {
-      error: 'bad_path',
-      message:
-        'This address has an encoding that could be read as another path (encoded "/", "\\", ".", double encoding, ";" or dot segments).',
-    },
-    400,
-  )
+async function signInRedirect(c: Context, mode: GateMode, returnTo: string): Promise<Response> {
+  const { signInHost } = c.get('config')
+  if (mode === 'proxy' && signInHost && requestUrl(c).hostname !== signInHost)
+    return c.redirect(await leaveForSignIn(c, returnTo), 302)
+  return c.redirect(loginHref(returnTo), 302)
 }

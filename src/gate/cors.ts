@@ -7,33 +7,41 @@ import { log } from '../log'
 // demand them), for listed origins only, never with "*". Answers a listed origin's page must read
 // (the origin's, and the gateway's own 401/403) carry Access-Control-Allow-Origin.
 
-export const isPreflight = (c: Context) =>
-  c.req.method === 'OPTIONS' &&
-  c.req.header('origin') !== undefined &&
-  c.req.header('access-control-request-method') !== undefined
-
-/** The answer to a preflight on a route with `cors`. */
-export function preflightAnswer(c: Context, cors: CorsPolicy): Response {
+/** Whether a preflight's origin, method and headers are all ones the route's `cors` lists. */
+export function preflightAllowed(c: Context, cors: CorsPolicy): boolean {
   const origin = c.req.header('origin') ?? ''
   const method = (c.req.header('access-control-request-method') ?? '').toUpperCase()
   const asked = (c.req.header('access-control-request-headers') ?? '')
     .split(',')
     .map((name) => name.trim().toLowerCase())
     .filter(Boolean)
-  const headers = new Headers({ Vary: 'Origin', 'Cache-Control': 'no-store' })
-  const allowed =
+  return (
     cors.origins.has(origin) &&
     cors.methods.includes(method) &&
     asked.every((name) => cors.headers.includes(name))
-  if (!allowed) {
+  )
+}
+
+/** The headers that allow a preflight `preflightAllowed` accepts. */
+export function allowPreflight(c: Context, cors: CorsPolicy, headers: Headers): void {
+  headers.set('Access-Control-Allow-Origin', c.req.header('origin')!)
+  headers.set('Access-Control-Allow-Methods', cors.allowMethods)
+  if (cors.allowHeaders) headers.set('Access-Control-Allow-Headers', cors.allowHeaders)
+  if (cors.credentials) headers.set('Access-Control-Allow-Credentials', 'true')
+}
+
+/**
+ * The answer to a preflight on a route with `cors`, through the proxy: 204 for a listed origin,
+ * method and headers, else 403.
+ */
+export function preflightAnswer(c: Context, cors: CorsPolicy): Response {
+  const headers = new Headers({ Vary: 'Origin', 'Cache-Control': 'no-store' })
+  if (!preflightAllowed(c, cors)) {
     log({ event: 'cors_preflight_refused' })
     return new Response(null, { status: 403, headers })
   }
   log({ event: 'cors_preflight' })
-  headers.set('Access-Control-Allow-Origin', origin)
-  headers.set('Access-Control-Allow-Methods', cors.allowMethods)
-  if (cors.allowHeaders) headers.set('Access-Control-Allow-Headers', cors.allowHeaders)
-  if (cors.credentials) headers.set('Access-Control-Allow-Credentials', 'true')
+  allowPreflight(c, cors, headers)
   headers.set('Access-Control-Max-Age', String(cors.maxAge))
   return new Response(null, { status: 204, headers })
 }

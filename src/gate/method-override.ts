@@ -4,9 +4,12 @@ import {
   isOverrideName,
   overrideMethods,
   overrideValuesIn,
+  queryOverrides,
   type CompiledAccess,
+  type OverrideMethods,
 } from '../access/index.ts'
 import { GatewayError } from '../errors'
+import type { AskedRequest } from './asked-request'
 
 /**
  * The most of a form body read to find a `_method`, and only where a method could change the
@@ -20,25 +23,33 @@ const NONE: readonly string[] = Object.freeze([])
 type BodyKind = 'urlencoded' | 'multipart' | 'json'
 
 /**
- * The methods besides its own that the origin may act on for this request: a `_method` in the
- * query (any request), or in a POST's urlencoded, multipart or JSON body, or one without a content
- * type (Rack reads that as a form). Looked for only where the method matters for this host and
- * path. The body is read from a copy, so the origin gets it as sent.
+ * The methods besides its own that the origin may act on for the asked request: a `_method` in
+ * the query (any request), or, with `readBody` (the request itself, through the proxy), in a
+ * POST's urlencoded, multipart or JSON body, or one without a content type (Rack reads that as a
+ * form). Looked for only where the method matters for this host and path. The body is read from
+ * a copy, so the origin gets it as sent.
  */
 export async function methodOverrides(
   c: Context,
   access: CompiledAccess,
-  url: URL,
+  asked: AskedRequest,
+  readBody: boolean,
 ): Promise<readonly string[]> {
-  const own = c.req.method.toUpperCase()
-  const body = own === 'POST' && c.req.raw.body ? bodyKind(c.req.header('content-type')) : undefined
-  if (url.search.length <= 1 && !body) return NONE
-  if (!dependsOnMethod(access, { host: url.host, path: url.pathname })) return NONE
+  const own = asked.method.toUpperCase()
+  const body =
+    readBody && own === 'POST' && c.req.raw.body
+      ? bodyKind(c.req.header('content-type'))
+      : undefined
+  if (!body) return oneMethod(queryOverrides(access, asked, asked.query))
+  if (!dependsOnMethod(access, asked)) return NONE
 
   const values: string[] = []
-  overrideValuesIn(url.search.slice(1), values)
-  if (body) await bodyValues(c, body, values)
-  const methods = overrideMethods(values, own)
+  overrideValuesIn(asked.query, values)
+  await bodyValues(c, body, values)
+  return oneMethod(overrideMethods(values, own))
+}
+
+function oneMethod(methods: OverrideMethods): readonly string[] {
   if (!methods.ok)
     throw new GatewayError(
       400,

@@ -68,7 +68,7 @@ export const webhookReplayKey = async (eventId: string) => `webhook:${await sha2
 /** The newest event applied about a subject (webhooks/event-order.ts names the subject). */
 export const eventAppliedKey = async (subject: string) => `event-applied:${await sha256(subject)}`
 
-/** A pending Magic Link (auth/magic-link-store.ts), by the emailed token. */
+/** A pending Magic Link (sign-in/pending-link.ts), by the emailed token. */
 export const magicLinkKey = async (token: string) => `magic:${await sha256(token)}`
 
 // Service tokens (service-tokens/store.ts), by their id (`svc_…`, not secret). Listed whole.

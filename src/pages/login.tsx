@@ -1,4 +1,10 @@
-import type { SignInMethod } from '../config'
+import {
+  METHOD_IDS,
+  SIGN_IN_METHODS,
+  entryOf,
+  formAction,
+  type SignInMethod,
+} from '../sign-in/methods'
 import { MFA_ENROL_MAX_SIGN_IN_AGE_MINUTES } from '../mfa/enrol-policy'
 import { Layout, Notice } from './layout'
 
@@ -57,10 +63,18 @@ const NOTICES: Record<Exclude<LoginNotice, undefined>, { kind: 'error' | 'info';
   },
 }
 
-const BUTTONS: Record<SignInMethod, { action: string; label: string }> = {
-  code: { action: '/auth/magic-auth', label: 'Email me a sign-in code' },
-  link: { action: '/auth/magic-link', label: 'Email me a sign-in link' },
-  sso: { action: '/auth/sso', label: 'Use single sign-on' },
+/**
+ * What the form says above the email field: what the offered methods email (in the registry's
+ * order), and each offered method's own sentence.
+ */
+function introFor(methods: readonly SignInMethod[]): string {
+  const offered = METHOD_IDS.filter((method) => methods.includes(method))
+  const emailed = offered.flatMap((method) => entryOf(method).emails ?? [])
+  const sentences = offered.flatMap((method) => entryOf(method).intro ?? [])
+  return [
+    `Enter your email and we will send you ${emailed.join(' or ')} to sign in.`,
+    ...sentences,
+  ].join(' ')
 }
 
 /**
@@ -77,23 +91,14 @@ export function LoginPage(props: {
 }) {
   const notice = props.notice ? NOTICES[props.notice] : undefined
   const [primary, ...others] = props.methods
-  const emailed = props.methods.filter((m) => m !== 'sso')
-  const intro =
-    (emailed.length > 1
-      ? 'Enter your email and we will send you a code or a link to sign in.'
-      : primary === 'code'
-        ? 'Enter your email and we will send you a code to sign in.'
-        : 'Enter your email and we will send you a link to sign in.') +
-    (props.methods.includes('sso')
-      ? ' If your organization uses single sign-on, you go to its sign-in page instead.'
-      : '')
+  const intro = introFor(props.methods)
   return (
     <Layout title={`Sign in · ${props.productName}`}>
       <h1>Sign in to {props.productName}</h1>
       <p>{intro}</p>
       {notice && <Notice kind={notice.kind}>{notice.text}</Notice>}
       {props.error && <Notice kind="error">{props.error}</Notice>}
-      <form method="post" action={BUTTONS[primary ?? 'link'].action}>
+      <form method="post" action={formAction(primary ?? 'link')}>
         <input type="hidden" name="returnTo" value={props.returnTo} />
         <label for="email">Email address</label>
         <input
@@ -106,10 +111,10 @@ export function LoginPage(props: {
           maxlength={254}
           value={props.email ?? ''}
         />
-        {primary && <button type="submit">{BUTTONS[primary].label}</button>}
+        {primary && <button type="submit">{SIGN_IN_METHODS[primary].button}</button>}
         {others.map((method) => (
-          <button type="submit" class="secondary" formaction={BUTTONS[method].action}>
-            {BUTTONS[method].label}
+          <button type="submit" class="secondary" formaction={formAction(method)}>
+            {SIGN_IN_METHODS[method].button}
           </button>
         ))}
       </form>

@@ -1,6 +1,12 @@
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
 import { perObject } from '../per-object'
+import {
+  SIGN_IN_METHODS,
+  STORED_METHODS,
+  methodOfStored,
+  type SignInMethod,
+} from '../sign-in/methods'
 
 /** What the gateway keeps about one signed-in browser. Stored as JSON; see STORAGE.md. */
 export const sessionRecordSchema = z.object({
@@ -16,7 +22,8 @@ export const sessionRecordSchema = z.object({
   email: z.string(),
   firstName: z.nullable(z.string()),
   lastName: z.nullable(z.string()),
-  method: z.enum(['magic_link', 'magic_auth', 'sso']),
+  /** The sign-in method's stored name (src/sign-in/methods.ts): magic_auth, magic_link or sso. */
+  method: z.enum(STORED_METHODS),
   /** Epoch milliseconds; also the sign-in moment (`auth_time`): a refresh never moves it. */
   createdAt: z.number(),
   /** The absolute end: no refresh goes past it. */
@@ -48,15 +55,12 @@ export type SessionRecord = z.infer<typeof sessionRecordSchema>
 export const isLive = (record: SessionRecord, now = Date.now()) =>
   record.expiresAt > now && record.idleExpiresAt > now
 
-export type AuthMethod = 'code' | 'link' | 'sso'
-
 /** How the person proved who they are, in the terms of ACCESS and the assertion. */
-export const authMethodOf = (record: SessionRecord): AuthMethod =>
-  record.method === 'magic_auth' ? 'code' : record.method === 'magic_link' ? 'link' : 'sso'
+export const authMethodOf = (record: SessionRecord): SignInMethod => methodOfStored(record.method)
 
-// RFC 8176 authentication method references: a code is a one-time password, a link proves the
-// mailbox, SSO is its own; "mfa" once a second factor was checked.
-const AMR: Record<AuthMethod, string> = { code: 'otp', link: 'email', sso: 'sso' }
+// RFC 8176 authentication method references: the method's own (the registry's `amr`), and "mfa"
+// once a second factor was checked.
+const amrOf = (record: SessionRecord) => SIGN_IN_METHODS[authMethodOf(record)].amr
 
 /** The identity a session's requests carry to the origin (headers and the assertion). */
 const identityOf = (record: SessionRecord) =>
@@ -66,9 +70,7 @@ const identityOf = (record: SessionRecord) =>
     email: record.email,
     sid: record.sid,
     authTime: record.createdAt,
-    amr: Object.freeze(
-      record.mfaAt === undefined ? [AMR[authMethodOf(record)]] : [AMR[authMethodOf(record)], 'mfa'],
-    ),
+    amr: Object.freeze(record.mfaAt === undefined ? [amrOf(record)] : [amrOf(record), 'mfa']),
     organizationId: record.organizationId,
     roles: record.roles,
     groups: record.groups,

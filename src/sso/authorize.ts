@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
-import { bindBrowser } from '../auth/browser-binding'
-import { signState } from '../auth/state'
+import { bindBrowser } from '../sign-in/browser-binding'
+import { signState } from '../sign-in/state'
 import { publicOrigin } from '../context'
 import { workosClient } from '../workos'
 

@@ -8,7 +8,7 @@ import { loggedWorkosFailure, withDeadline, workosClient } from '../workos'
 
 // The addresses an organization may speak for: those at its verified domains. A tenant runs its
 // own IdP and directory, so what they assert about anyone else's address is not taken: an SSO
-// profile must be at one of them (auth/callback.ts), and a directory's deletion reaches a
+// profile must be at one of them (sign-in/sso.ts), and a directory's deletion reaches a
 // person's code and link sessions only there (webhooks/directory-events.ts). Asked of WorkOS
 // (`organizations.getOrganization`) at most once per organization per ORGANIZATION_DOMAINS_SECONDS,
 // kept in KV (STORAGE.md: `sso-org-domains:`).

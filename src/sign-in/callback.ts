@@ -5,24 +5,26 @@ import { readFields } from '../body'
 import { log } from '../log'
 import { ConfirmPage } from '../pages/continue'
 import { ErrorPage } from '../pages/error'
-import { currentSession, sessionStore } from '../session/current'
-import { startSession, type SignedInIdentity } from '../session/start'
-import { organizationVouchesFor } from '../sso/organization-domains'
 import { loggedWorkosFailure, withDeadline, workosClient } from '../workos'
 import { isSameBrowser } from './browser-binding'
-import { loginUrl } from './login'
+import { loginUrl } from './login-form'
+import type { CallbackChecks, Refusal } from './method-module'
+import { SIGN_IN_METHODS, type CallbackFlow } from './methods'
+import { SIGN_IN_MODULES } from './modules'
+import { signInAs } from './success'
 import { verifyState, type SignInState } from './state'
 
-const MAX_CODE_LENGTH = 512
-// A session record carries the IdP's groups; past this many, the rest are dropped (and logged)
-// rather than growing every session read.
-const MAX_GROUPS = 100
+// Where WorkOS sends a person back, for every method that leaves through it (registry:
+// `callback`): this step checks the sealed state and the browser, and exchanges the code; the
+// method the state's `flow` names decides what the profile must prove (its module's `callback`).
 
-/** Role slugs from a profile: `roles` when the IdP sends several, else the single `role`. */
-function rolesOf(profile: { role?: { slug: string }; roles?: { slug: string }[] }): string[] {
-  const slugs = profile.roles?.map((role) => role.slug) ?? (profile.role ? [profile.role.slug] : [])
-  return [...new Set(slugs.filter((slug) => typeof slug === 'string'))]
-}
+const MAX_CODE_LENGTH = 512
+
+/** The method a callback belongs to; without a readable state, a link (an old link: "expired"). */
+const flowOf = (state: SignInState | null): CallbackFlow => state?.flow ?? 'link'
+
+const checksFor = (state: SignInState | null): CallbackChecks =>
+  SIGN_IN_MODULES[flowOf(state)].callback
 
 /**
  * GET /auth/callback — where WorkOS sends the person after they open the link. In the browser
@@ -35,13 +37,13 @@ export async function handleCallback(c: Context) {
   const rawState = c.req.query('state')
   const state = await verifyState(config.sessionSecrets, rawState)
   const returnTo = state?.returnTo ?? '/'
+  const checks = checksFor(state)
 
   // WorkOS redirects an expired or already-used link with error=access_denied; for SSO, the IdP
   // refused (access_denied) or the organization has no working connection (organization_invalid).
   if (c.req.query('error') !== undefined) {
-    const sso = state?.flow === 'sso'
-    log({ event: 'callback_refused', outcome: sso ? 'sso_refused' : 'link_expired' })
-    return c.redirect(loginUrl({ error: sso ? 'sso_failed' : 'expired', returnTo }), 302)
+    log({ event: 'callback_refused', outcome: checks.refusedOutcome })
+    return c.redirect(loginUrl({ error: checks.expired ?? checks.failed, returnTo }), 302)
   }
   const code = c.req.query('code')
   if (!code || code.length > MAX_CODE_LENGTH || !state || !rawState) {
@@ -50,7 +52,7 @@ export async function handleCallback(c: Context) {
     return c.redirect(loginUrl({ error: 'auth_failed', returnTo }), 302)
   }
   if (!(await isSameBrowser(c, state.browser))) {
-    if (state.flow === 'sso') return refuseSsoElsewhere(c, returnTo, 302)
+    if (checks.otherBrowser !== 'confirm') return refused(c, checks.otherBrowser, returnTo, 302)
     log({ event: 'callback_needs_confirmation' })
     c.header('Referrer-Policy', 'no-referrer')
     return c.html(
@@ -72,20 +74,15 @@ export async function confirmCallback(c: Context) {
     log({ event: 'callback_refused', outcome: state ? 'missing_code' : 'invalid_state' })
     return c.redirect(loginUrl({ error: 'auth_failed', returnTo: state?.returnTo }), 303)
   }
-  // No SSO callback is ever confirmed from another browser (handleCallback never offers it).
-  if (state.flow === 'sso') return refuseSsoElsewhere(c, state.returnTo, 303)
+  // A method that is never confirmed from another browser (handleCallback never offers it).
+  const { otherBrowser } = checksFor(state)
+  if (otherBrowser !== 'confirm') return refused(c, otherBrowser, state.returnTo, 303)
   return completeSignIn(c, code, state, 303)
 }
 
-/**
- * An SSO callback outside the browser that started it. The redirect from the IdP through WorkOS
- * never crosses browsers, so its URL seen anywhere else (an origin's service worker, a log, a
- * screen) is someone else's code: refused, the code unspent, and no page that would sign in on a
- * click. A link, which a person may open on another device, keeps its confirmation page.
- */
-function refuseSsoElsewhere(c: Context, returnTo: string, status: 302 | 303) {
-  log({ event: 'callback_refused', outcome: 'sso_other_browser' })
-  return c.redirect(loginUrl({ error: 'sso_other_browser', returnTo }), status)
+function refused(c: Context, refusal: Refusal, returnTo: string, status: 302 | 303) {
+  log({ event: 'callback_refused', outcome: refusal.outcome })
+  return c.redirect(loginUrl({ error: refusal.notice, returnTo }), status)
 }
 
 /**
@@ -95,7 +92,7 @@ function refuseSsoElsewhere(c: Context, returnTo: string, status: 302 | 303) {
 async function completeSignIn(c: Context, code: string, state: SignInState, status: 302 | 303) {
   const config = c.get('config')
   const { returnTo } = state
-  const sso = state.flow === 'sso'
+  const checks = checksFor(state)
   let profile
   try {
     ;({ profile } = await withDeadline(
@@ -125,50 +122,28 @@ async function completeSignIn(c: Context, code: string, state: SignInState, stat
         503,
       )
     }
-    const reason = sso ? 'sso_failed' : failure.kind === 'invalid_grant' ? 'expired' : 'auth_failed'
+    const reason =
+      failure.kind === 'invalid_grant' ? (checks.expired ?? checks.failed) : checks.failed
     return c.redirect(loginUrl({ error: reason, returnTo }), status)
   }
   const email = profile.email.toLowerCase()
-  // A link proves the address it was sent to. SSO proves membership of the organization the
-  // person was sent to (the IdP may know them by another address than the one typed).
-  const matches = sso
-    ? profile.organizationId !== undefined && profile.organizationId === state.organizationId
-    : email === state.email.toLowerCase()
-  if (!matches || !isEmailAllowed(config, email)) {
-    log({ event: 'callback_refused', outcome: 'identity_mismatch_or_not_allowed' })
-    return c.redirect(loginUrl({ error: sso ? 'sso_failed' : 'auth_failed', returnTo }), status)
-  }
-  // A tenant's IdP may assert any address; only one at its organization's verified domains is
-  // taken, so it cannot sign in as (or into the sessions, rules and revocations of) someone else.
-  if (sso && !(await organizationVouchesFor(c, profile.organizationId!, email))) {
-    log({ event: 'callback_refused', outcome: 'sso_email_outside_organization_domains' })
-    return c.redirect(loginUrl({ error: 'sso_outside_domains', returnTo }), status)
-  }
+  // Whom the sign-in proved is the method's to check (a link: the address; SSO: the organization).
+  if (!checks.proves(profile, state, email) || !isEmailAllowed(config, email))
+    return refused(
+      c,
+      { outcome: 'identity_mismatch_or_not_allowed', notice: checks.failed },
+      returnTo,
+      status,
+    )
+  const accepted = await checks.accept(c, profile, email)
+  if ('outcome' in accepted) return refused(c, accepted, returnTo, status)
   await signInAs(c, {
     userId: profile.id,
     email,
     firstName: profile.firstName ?? null,
     lastName: profile.lastName ?? null,
-    method: sso ? 'sso' : 'magic_link',
-    ...(sso && {
-      sso: {
-        organizationId: profile.organizationId!,
-        connectionId: profile.connectionId,
-        roles: rolesOf(profile),
-        groups: (profile.groups ?? []).map(String).slice(0, MAX_GROUPS),
-      },
-    }),
+    method: SIGN_IN_METHODS[flowOf(state)].stored,
+    ...accepted,
   })
   return c.redirect(returnTo, status)
-}
-
-/**
- * Replaces whatever session this browser had with a new one (fresh id, no fixation).
- * Shared by both sign-in methods.
- */
-export async function signInAs(c: Context, identity: SignedInIdentity): Promise<void> {
-  const previous = await currentSession(c, { refresh: false })
-  if (previous.state === 'active') await sessionStore(c).delete(previous.sessionId)
-  const record = await startSession(c, identity)
-  log({ event: 'signed_in', signInMethod: identity.method, sid: record.sid })
 }

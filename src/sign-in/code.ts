@@ -10,12 +10,18 @@ import { magicAuthEmail } from '../mail/templates'
 import { isFormPost } from '../negotiate'
 import { CodePage } from '../pages/code'
 import { safeReturnTo } from '../redirect'
+import { deliverInBackground } from '../mail/deliver'
 import { classifyWorkosError, describeWorkosError, withDeadline, workosClient } from '../workos'
-import { signInAs } from './callback'
-import { deliverInBackground, workosFailureToError } from './magic-link'
+import { onLoginForm, readSignInRequest, refuseUnlessAllowed } from './login-form'
+import type { MethodModule } from './method-module'
+import { SIGN_IN_METHODS } from './methods'
 import { forgetPendingCode, readPendingCode, rememberPendingCode } from './pending-code'
-import { onLoginForm, readSignInRequest, refuseUnlessAllowed } from './sign-in-request'
+import { signInAs } from './success'
+import { throwUnlessSignUpClosed, workosFailureToError } from './workos-failure'
 
+// The `code` method (Magic Auth): a 6-digit code emailed by WorkOS (or by the gateway, with
+// EMAIL_DELIVERY=custom), typed into the gateway's own code page.
+//
 // Every answer here is the same whether or not the address has an account or a live code: the
 // send step answers alike (the email goes out in the background), and at the verify step every
 // way WorkOS can refuse a code (wrong, expired, used, too many guesses on its side, no such user,
@@ -63,7 +69,7 @@ function clientContext(c: Context) {
  * `{"success": true, "pending": "<sealed>"}`: clients without a cookie jar send `pending` back with
  * the code.
  */
-export function requestMagicAuth(c: Context) {
+function requestMagicAuth(c: Context) {
   return onLoginForm(c, async () => {
     const { email, returnTo, recentlySent } = await readSignInRequest(c, 'code')
     if (!recentlySent) await sendCode(c, email)
@@ -92,14 +98,11 @@ async function sendCode(c: Context, email: string): Promise<void> {
       workosClient(config).userManagement.createMagicAuth({ email, ...clientContext(c) }),
     )
   } catch (error) {
-    const failure = classifyWorkosError(error)
-    // "No such user, and sign-up is closed": answered as if a code were on its way, since saying
-    // so would tell anyone which addresses have accounts.
-    if (failure.kind === 'rejected' && failure.code === 'sign_up_not_allowed') {
-      log({ event: 'magic_auth_not_sent', outcome: 'sign_up_not_allowed' })
-      return
-    }
-    throw workosFailureToError(error, 'magic_auth_request_failed')
+    throwUnlessSignUpClosed(error, {
+      notSent: 'magic_auth_not_sent',
+      failed: 'magic_auth_request_failed',
+    })
+    return
   }
   // With EMAIL_DELIVERY=workos, WorkOS has emailed the code; with custom, we do, after answering
   // (waiting for the mail provider would make known addresses slower than unknown ones). WorkOS's
@@ -113,7 +116,7 @@ async function sendCode(c: Context, email: string): Promise<void> {
 }
 
 /** GET /auth/code — the code form, for the address remembered from the first step. */
-export async function showCodePage(c: Context) {
+async function showCodePage(c: Context) {
   const read = await readPendingCode(c)
   if (read.state !== 'valid') return c.redirect('/auth/login?error=code_expired', 302)
   return c.html(
@@ -131,7 +134,7 @@ export async function showCodePage(c: Context) {
  * The address comes from the pending code (cookie, or `pending` in a JSON body), never from the
  * request alone. JSON: {"code", "pending"?, "email"?, "returnTo"?}. Form: the code.
  */
-export async function verifyMagicAuth(c: Context) {
+async function verifyMagicAuth(c: Context) {
   const form = isFormPost(c)
   const fields = await readFields(c)
   const read = await readPendingCode(c, form ? undefined : fields.pending)
@@ -194,7 +197,7 @@ export async function verifyMagicAuth(c: Context) {
       email: user.email,
       firstName: user.firstName ?? null,
       lastName: user.lastName ?? null,
-      method: 'magic_auth',
+      method: SIGN_IN_METHODS.code.stored,
     })
     forgetPendingCode(c)
     if (form) return c.redirect(returnTo, 303)
@@ -213,4 +216,8 @@ function codeFailureToError(error: unknown): GatewayError {
     return reason === 'authentication_method_not_allowed' ? METHOD_NOT_ALLOWED : INVALID_CODE
   }
   return workosFailureToError(error, 'magic_auth_verify_failed')
+}
+
+export const magicAuth: MethodModule<'code'> = {
+  routes: { form: requestMagicAuth, codePage: showCodePage, verify: verifyMagicAuth },
 }

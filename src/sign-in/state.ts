@@ -1,5 +1,6 @@
 import { seal, unseal } from '../crypto'
 import { safeReturnTo } from '../redirect'
+import { isCallbackFlow, type CallbackFlow } from './methods'
 
 // The `state` WorkOS echoes back on the callback. It travels through the email and the address
 // bar, so it is sealed (AES-GCM): nobody can read the address in it, or forge or alter the
@@ -15,8 +16,11 @@ export interface SignInState {
   email: string
   /** SHA-256 of the sign-in nonce cookie of the browser that asked for the link. */
   browser: string
-  /** Which flow the code on the callback belongs to (absent in states made before SSO: `link`). */
-  flow?: 'link' | 'sso'
+  /**
+   * Which method the code on the callback belongs to: its id (src/sign-in/methods.ts). Absent in
+   * states made before SSO: `link`.
+   */
+  flow?: CallbackFlow
   /** SSO: the organization the person was sent to; the profile must belong to it. */
   organizationId?: string
   /**
@@ -59,7 +63,7 @@ export async function verifyState(
     returnTo: safeReturnTo(payload.returnTo),
     email,
     browser,
-    flow: flow === 'sso' ? 'sso' : 'link',
+    flow: isCallbackFlow(flow) ? flow : 'link',
     ...(typeof organizationId === 'string' && { organizationId }),
     ...(typeof codeVerifier === 'string' && { codeVerifier }),
   }

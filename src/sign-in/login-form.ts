@@ -2,7 +2,6 @@ import type { Context } from 'hono'
 import { isEmailAllowed } from '../abuse/allow-list'
 import { enforceSendLimits } from '../abuse/rate-limit'
 import { readFields } from '../body'
-import type { SignInMethod } from '../config'
 import { requireGatewayHost } from '../context'
 import { normaliseEmail } from '../email'
 import { GatewayError } from '../errors'
@@ -10,8 +9,12 @@ import { log } from '../log'
 import { isFormPost } from '../negotiate'
 import { ssoAuthorizeUrl } from '../sso/authorize'
 import { ssoOrganizationFor } from '../sso/domain-lookup'
-import { LoginPage } from '../pages/login'
+import { LoginPage, type LoginNotice } from '../pages/login'
 import { safeReturnTo } from '../redirect'
+import { SIGN_IN_METHODS, type SignInMethod } from './methods'
+
+// What every method's login form step shares: reading the form (readSignInRequest), answering its
+// failures on the form itself (onLoginForm), and the way back to it (loginUrl).
 
 export interface SignInRequest {
   email: string
@@ -50,7 +53,7 @@ export async function readSignInRequest(c: Context, method: SignInMethod): Promi
     throw new GatewayError(
       404,
       'method_not_offered',
-      `Sign-in with ${method === 'code' ? 'a code' : 'a link'} is not offered here.`,
+      `${SIGN_IN_METHODS[method].title} is not offered here.`,
     )
   }
   requireGatewayHost(c)
@@ -101,3 +104,24 @@ export async function onLoginForm(c: Context, step: () => Promise<Response>): Pr
     )
   }
 }
+
+/** Where a failed sign-in sends the person: the form again, with a notice and their returnTo. */
+export function loginUrl(options: { error?: SignInFailure; returnTo?: string }) {
+  const params = new URLSearchParams()
+  if (options.error) params.set('error', options.error)
+  if (options.returnTo && options.returnTo !== '/') params.set('returnTo', options.returnTo)
+  const query = params.toString()
+  return query ? `/auth/login?${query}` : '/auth/login'
+}
+
+/** The login page's notices a failed sign-in step sends the person back with. */
+export type SignInFailure = Extract<
+  LoginNotice,
+  | 'expired'
+  | 'auth_failed'
+  | 'sso_failed'
+  | 'sso_unavailable'
+  | 'sso_other_browser'
+  | 'sso_outside_domains'
+  | 'handoff_failed'
+>
