@@ -13,7 +13,7 @@
 import { Hono } from 'hono'
 import gateway from '../src/index'
 import { configFor } from '../src/config'
-import type { AppEnv } from '../src/context'
+import type { AppEnv } from '../src/app-env'
 import { startSession, type SignedInIdentity } from '../src/session/start'
 import passthrough from './passthrough/worker.js'
 import { BENCH_GROUP, BENCH_SERVICE_BINDING, BENCH_TOKEN_NAME, POLICIES } from './policies.ts'

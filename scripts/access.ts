@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util'
 import {
   checkPath,
   compileAccess,
+  compilePublicPaths,
+  parsePublicPaths,
   decideMethods,
   evaluate,
   lintAccess,
@@ -84,22 +86,36 @@ async function main(argv: string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`unexpected argument: ${positionals[1]}`)
   if (command !== 'check' && command !== 'lint') throw new UsageError(`unknown command: ${command}`)
 
-  const loaded = await loadAccess(values)
-  const compiled = compileAccess(loaded.raw)
+  const loaded = await loadPolicy(values)
+  const compiled = compilePolicy(loaded)
   if (!compiled.ok) {
-    console.error(`ACCESS from ${loaded.source} is invalid:`)
+    console.error(`${loaded.variable} from ${loaded.source} is invalid:`)
     for (const problem of compiled.problems) console.error(`  ${problem}`)
     return EXIT_USAGE
   }
-  const access = compiled.access
+  const source = `${loaded.variable} from ${loaded.source}`
   return command === 'lint'
-    ? lint(access, loaded.source, loaded.signInHost)
-    : check(access, values, loaded.source)
+    ? lint(compiled.access, source, loaded.signInHost)
+    : check(compiled.access, values, source)
+}
+
+/**
+ * The policy as the Worker compiles it (src/config): ACCESS, else PUBLIC_PATHS compiled into the
+ * same shape (public routes, then any signed-in person), so the tool decides as the one gate does.
+ */
+function compilePolicy(
+  loaded: LoadedPolicy,
+): { ok: true; access: CompiledAccess } | { ok: false; problems: readonly string[] } {
+  if (loaded.variable === 'ACCESS') return compileAccess(loaded.raw)
+  const paths = parsePublicPaths(typeof loaded.raw === 'string' ? loaded.raw : undefined)
+  if (paths.problems.length > 0) return { ok: false, problems: paths.problems }
+  // The audience only names the assertion's `aud`, which no decision reads.
+  return { ok: true, access: compilePublicPaths(paths.entries, 'the origin') }
 }
 
 function lint(access: CompiledAccess, source: string, signInHost: string | undefined): number {
   const warnings = [...lintAccess(access), ...lintSignInHost(access, signInHost)]
-  console.log(`ACCESS from ${source}: valid, ${access.routes.length} route(s)`)
+  console.log(`${source}: valid, ${access.routes.length} route(s)`)
   for (const route of access.routes) console.log(`  ${describeRoute(route)}`)
   for (const warning of warnings) console.log(`warning: ${warning}`)
   if (warnings.length === 0) console.log('no warnings')
@@ -124,7 +140,7 @@ function check(access: CompiledAccess, values: Values, source: string): number {
     now,
   )
 
-  console.log(`ACCESS    ${source} (${access.routes.length} routes)`)
+  console.log(`policy    ${source} (${access.routes.length} routes)`)
   console.log(
     `request   ${method} ${url.protocol}//${normaliseHost(url.host)}${url.pathname}` +
       `  ip ${facts.ip || 'unknown'}  country ${facts.country ?? 'unknown'}`,
@@ -256,27 +272,38 @@ function describeRoute(route: CompiledRoute): string {
   )
 }
 
-/** ACCESS, where it came from, and SIGN_IN_HOST beside it (for lint). */
-async function loadAccess(
-  values: Values,
-): Promise<{ source: string; raw: unknown; signInHost: string | undefined }> {
+interface LoadedPolicy {
+  /** ACCESS, or PUBLIC_PATHS where ACCESS is not set (the Worker's rule). */
+  variable: 'ACCESS' | 'PUBLIC_PATHS'
+  source: string
+  raw: unknown
+  signInHost: string | undefined
+}
+
+/**
+ * The policy's variable, where it came from, and SIGN_IN_HOST beside it (for lint). Without
+ * ACCESS the Worker decides with PUBLIC_PATHS (unset: nothing public), and so does the tool.
+ */
+async function loadPolicy(values: Values): Promise<LoadedPolicy> {
   const signInHostOf = (value: unknown) =>
     typeof value === 'string' && value.trim() ? value.trim().toLowerCase() : undefined
+  const fromVars = (source: string, vars: Record<string, unknown>): LoadedPolicy => ({
+    variable: vars.ACCESS !== undefined ? 'ACCESS' : 'PUBLIC_PATHS',
+    source,
+    raw: vars.ACCESS ?? vars.PUBLIC_PATHS,
+    signInHost: signInHostOf(values['sign-in-host'] ?? vars.SIGN_IN_HOST),
+  })
   if (values.file !== undefined) {
     if (values.env !== undefined) throw new UsageError('give --file or --env, not both')
     if (!existsSync(values.file)) throw new SourceError(`--file: ${values.file} does not exist`)
-    return {
-      source: values.file,
-      raw: readFileSync(values.file, 'utf8'),
-      signInHost: signInHostOf(values['sign-in-host']),
-    }
+    return fromVars(values.file, { ACCESS: readFileSync(values.file, 'utf8') })
   }
   // `wrangler dev` lets .dev.vars override [vars]; a deployed environment never sees .dev.vars.
-  if (values.env === undefined && existsSync('.dev.vars')) {
-    const vars = parseDotenv(readFileSync('.dev.vars', 'utf8'))
-    if (vars.ACCESS !== undefined)
-      return { source: '.dev.vars', raw: vars.ACCESS, signInHost: signInHostOf(vars.SIGN_IN_HOST) }
-  }
+  const local =
+    values.env === undefined && existsSync('.dev.vars')
+      ? parseDotenv(readFileSync('.dev.vars', 'utf8'))
+      : {}
+  if (local.ACCESS !== undefined) return fromVars('.dev.vars', local)
   if (!existsSync(values.config)) throw new SourceError(`${values.config} does not exist`)
   process.env.WRANGLER_SEND_METRICS = 'false'
   const { unstable_readConfig } = await import('wrangler')
@@ -290,18 +317,11 @@ async function loadAccess(
     throw new SourceError((error as Error).message)
   }
   const section = values.env === undefined ? '[vars]' : `[env.${values.env}.vars]`
-  const raw = (config.vars as Record<string, unknown>).ACCESS
-  if (raw === undefined)
-    throw new SourceError(
-      `ACCESS is not set (--file, .dev.vars or ${values.config} ${section}); without it the ` +
-        'gateway uses ORIGIN_URL and PUBLIC_PATHS for any signed-in person',
-    )
   const vars = config.vars as Record<string, unknown>
-  return {
-    source: `${values.config} ${section}`,
-    raw,
-    signInHost: signInHostOf(values['sign-in-host'] ?? vars.SIGN_IN_HOST),
-  }
+  if (vars.ACCESS !== undefined) return fromVars(`${values.config} ${section}`, vars)
+  // No ACCESS anywhere: PUBLIC_PATHS, with .dev.vars overriding [vars] as wrangler dev does.
+  if (local.PUBLIC_PATHS !== undefined) return fromVars('.dev.vars', local)
+  return fromVars(`${values.config} ${section}`, vars)
 }
 
 // The dotenv syntax wrangler reads .dev.vars with: KEY=value, optional `export`, values in single,

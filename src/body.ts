@@ -1,11 +1,11 @@
-import type { Context } from 'hono'
+import type { AppContext } from './app-env'
 import { GatewayError } from './errors'
 
 /**
  * The fields of a JSON object body or an urlencoded/multipart form, as unknowns to be validated
  * by the caller. Anything else is refused with a 4xx that names the problem.
  */
-export async function readFields(c: Context): Promise<Record<string, unknown>> {
+export async function readFields(c: AppContext): Promise<Record<string, unknown>> {
   const contentType = (c.req.header('content-type') ?? '').toLowerCase()
   if (contentType.startsWith('application/json')) {
     let body: unknown

@@ -1,26 +1,10 @@
-import type { Context } from 'hono'
-import type { Config } from './config'
+import type { AppContext } from './app-env'
 import { GatewayError } from './errors'
 import { hostMatches, normaliseHost } from './access/paths.ts'
 import { proxiedClientIp } from './forward-auth-proxy'
 
-declare module 'hono' {
-  interface ContextVariableMap {
-    config: Config
-    /** Made by the gateway for every request; returned and passed to the origin as X-Request-ID. */
-    requestId: string
-    /** The request's URL, parsed once (requestUrl). */
-    url: URL
-    /** The client's address, read once (clientIp). */
-    clientIp: string
-  }
-}
-
-export type AppEnv = { Bindings: Env }
-export type AppContext = Context<AppEnv>
-
 /** The request's URL, parsed once per request (the hot path asks for it several times). */
-export function requestUrl(c: Context): URL {
+export function requestUrl(c: AppContext): URL {
   let url = c.get('url')
   if (!url) {
     url = new URL(c.req.url)
@@ -33,7 +17,7 @@ export function requestUrl(c: Context): URL {
  * The gateway's own public origin: PUBLIC_URL (required outside dev mode); in dev mode without
  * it, the origin the request came to (localhost, whatever port wrangler dev was given).
  */
-export function publicOrigin(c: Context): string {
+export function publicOrigin(c: AppContext): string {
   return c.get('config').publicUrl ?? requestUrl(c).origin
 }
 
@@ -44,7 +28,7 @@ export function publicOrigin(c: Context): string {
  * origin, the sign-in host's included, is never trusted here: whatever that host serves could post
  * as the person. The one cross-host form, the handoff, checks its own origin (auth/handoff.ts).
  */
-export function isGatewayOrigin(c: Context, origin: string): boolean {
+export function isGatewayOrigin(c: AppContext, origin: string): boolean {
   const url = requestUrl(c)
   if (origin !== url.origin) return false
   if (origin === publicOrigin(c)) return true
@@ -63,7 +47,7 @@ export function isGatewayOrigin(c: Context, origin: string): boolean {
  * Refuses a request that reached the gateway under another host than PUBLIC_URL's, before it can
  * send an email: links always point at PUBLIC_URL, and a request for another host is misdirected.
  */
-export function requireGatewayHost(c: Context): void {
+export function requireGatewayHost(c: AppContext): void {
   const publicUrl = c.get('config').publicUrl
   if (publicUrl && requestUrl(c).host !== new URL(publicUrl).host)
     throw new GatewayError(
@@ -80,7 +64,7 @@ export function requireGatewayHost(c: Context): void {
  * client the proxy names (proxiedClientIp), so per-client limits do not lump its clients together.
  * Absent (unit tests), 0.0.0.0.
  */
-export function clientIp(c: Context): string {
+export function clientIp(c: AppContext): string {
   let ip = c.get('clientIp')
   if (ip === undefined) {
     ip = proxiedClientIp(c) ?? (c.req.header('cf-connecting-ip')?.trim() || '0.0.0.0')

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from './app-env'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { ConfigError } from './config'
@@ -38,7 +38,7 @@ export class WorkosUnavailableError extends GatewayError {
   }
 }
 
-export function errorResponse(c: Context, error: GatewayError): Response | Promise<Response> {
+export function errorResponse(c: AppContext, error: GatewayError): Response | Promise<Response> {
   for (const [name, value] of Object.entries(error.headers)) c.header(name, value)
   c.header('Cache-Control', 'no-store')
   if (!error.jsonOnly && wantsHtml(c)) {
@@ -48,7 +48,7 @@ export function errorResponse(c: Context, error: GatewayError): Response | Promi
 }
 
 /** The one place errors become responses; nothing internal reaches the client. */
-export function renderError(error: Error, c: Context): Response | Promise<Response> {
+export function renderError(error: Error, c: AppContext): Response | Promise<Response> {
   if (error instanceof GatewayError) return errorResponse(c, error)
   if (error instanceof HTTPException) {
     // Hono's own (body limit, malformed JSON from c.req.json()): keep the status, name the problem.

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from './app-env'
 import { parseIp } from './access/ip.ts'
 import { sameSecretNow } from './secret-compare'
 
@@ -7,7 +7,7 @@ import { sameSecretNow } from './secret-compare'
  * X-Forward-Auth-Token (compared in constant time). Only then is anything it says about the
  * client believed.
  */
-export function fromForwardAuthProxy(c: Context): boolean {
+export function fromForwardAuthProxy(c: AppContext): boolean {
   const given = c.req.header('x-forward-auth-token')
   const token = c.get('config').forwardAuthToken
   return given !== undefined && token !== undefined && sameSecretNow(given, token)
@@ -23,7 +23,7 @@ export function fromForwardAuthProxy(c: Context): boolean {
  * where it trusts forwarded headers) passes a client's copy along untouched. An entry that is not
  * an address names nobody.
  */
-export function proxiedClientIp(c: Context): string | undefined {
+export function proxiedClientIp(c: AppContext): string | undefined {
   if (!fromForwardAuthProxy(c)) return undefined
   const entries = (c.req.header('x-forwarded-for') ?? '').split(',').map((entry) => entry.trim())
   // Only where the request crossed Cloudflare's edge (CF-Ray): elsewhere (wrangler dev) an entry

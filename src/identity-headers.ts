@@ -1,7 +1,13 @@
-import type { Context } from 'hono'
+import type { AppContext } from './app-env'
 import { routeAudience } from './access/index.ts'
 import { ASSERTION_HEADER, signAssertion, type ForwardIdentity } from './assertion/sign'
-import type { ProxiedRoute } from './proxy'
+import type { CompiledRoute } from './access/index.ts'
+
+/** What proxying needs of the ACCESS route that allowed a request (undefined without ACCESS). */
+export type ProxiedRoute = Pick<
+  CompiledRoute,
+  'name' | 'target' | 'assertion' | 'audience' | 'audiencePath'
+>
 
 /**
  * Writes who an allowed request is for: into the origin's request (the proxy and the WebSocket
@@ -14,7 +20,7 @@ import type { ProxiedRoute } from './proxy'
  * one origin's. Signing is the only wait: the promise returned, when there is an assertion.
  */
 export function setIdentityHeaders(
-  c: Context,
+  c: AppContext,
   headers: Headers,
   identity: ForwardIdentity | null,
   route: ProxiedRoute | undefined,

@@ -1,4 +1,5 @@
-import { Hono, type Context } from 'hono'
+import type { AppContext, AppEnv } from './app-env'
+import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { csrf } from 'hono/csrf'
 import { secureHeaders } from 'hono/secure-headers'
@@ -16,7 +17,7 @@ import { admin } from './admin'
 import { serveJwks } from './assertion/sign'
 import { workosWebhook } from './webhooks/workos'
 import { configFor, workosOrigin, type Config } from './config'
-import { isGatewayOrigin, type AppEnv, requestUrl } from './context'
+import { isGatewayOrigin, requestUrl } from './context'
 import { mailboxJson, mailboxPage } from './dev/mailbox'
 import { GatewayError, renderError } from './errors'
 import { withRequestLog } from './log'
@@ -52,7 +53,7 @@ app.use(async function requestLog(c, next) {
   )
 })
 
-function stampRequestId(c: Context<AppEnv>, id: string) {
+function stampRequestId(c: AppContext, id: string) {
   if (c.res.headers.has('x-request-id')) return
   try {
     c.res.headers.set('X-Request-ID', id)

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from './app-env'
 
 /** Quality of `type` in an Accept header, or -1 when it is not named (wildcards do not count). */
 function acceptQuality(accept: string, type: string): number {
@@ -16,7 +16,7 @@ function acceptQuality(accept: string, type: string): number {
  * README "Routes": JSON when the body is JSON or Accept prefers JSON; HTML when Accept includes
  * text/html; otherwise JSON (so API clients never get a page).
  */
-export function wantsHtml(c: Context): boolean {
+export function wantsHtml(c: AppContext): boolean {
   const contentType = c.req.header('content-type') ?? ''
   if (/^application\/json\b/i.test(contentType)) return false
   const accept = c.req.header('accept') ?? ''
@@ -27,7 +27,7 @@ export function wantsHtml(c: Context): boolean {
 }
 
 /** True for a browser form post (the pages post urlencoded forms). */
-export function isFormPost(c: Context): boolean {
+export function isFormPost(c: AppContext): boolean {
   const contentType = c.req.header('content-type') ?? ''
   return /^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(contentType)
 }

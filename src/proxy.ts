@@ -1,12 +1,12 @@
-import type { Context } from 'hono'
-import type { CompiledRoute, Target } from './access/index.ts'
+import type { AppContext } from './app-env'
+import type { Target } from './access/index.ts'
 import type { ForwardIdentity } from './assertion/sign'
 import type { Config } from './config'
 import { clientIp, requestUrl } from './context'
 import { GatewayError } from './errors'
 import { log } from './log'
 import { dropGatewaySetCookies, withoutGatewayCookies } from './cookies/origin-filter'
-import { setIdentityHeaders } from './identity-headers'
+import { setIdentityHeaders, type ProxiedRoute } from './identity-headers'
 import { guardServiceWorkerAnswer, refuseServiceWorkerFolder } from './service-worker-scope'
 
 // Hop-by-hop headers (RFC 9110 §7.6.1, and hono/proxy's list), plus whatever the Connection
@@ -91,9 +91,10 @@ function defaultOriginBase(config: Config): string {
 }
 
 /** Where this request goes: ORIGIN_URL, a route's own origin, or a service binding. */
-export function destination(c: Context, target: Target, url: URL) {
+export function destination(c: AppContext, target: Target, url: URL) {
   if (target.kind === 'service') {
-    const binding = (c.env as Record<string, Fetcher>)[target.binding]!
+    // A service binding named by ACCESS, checked at config time; Env does not list it.
+    const binding = (c.env as unknown as Record<string, Fetcher>)[target.binding]!
     // The bound Worker sees the request's own URL; nothing leaves Cloudflare's network.
     return {
       url: originTarget(url.origin, url),
@@ -109,14 +110,8 @@ export function destination(c: Context, target: Target, url: URL) {
 
 export const DEFAULT_TARGET: Target = { kind: 'default' }
 
-/** What proxying needs of the ACCESS route that allowed a request (undefined without ACCESS). */
-export type ProxiedRoute = Pick<
-  CompiledRoute,
-  'name' | 'target' | 'assertion' | 'audience' | 'audiencePath'
->
-
 export async function forwardedHeaders(
-  c: Context,
+  c: AppContext,
   identity: ForwardIdentity | null,
   route?: ProxiedRoute,
 ): Promise<Headers> {
@@ -161,7 +156,7 @@ export async function forwardedHeaders(
  * request (measured: about a fifth of the gateway's own CPU per proxied request).
  */
 export async function forwardToOrigin(
-  c: Context,
+  c: AppContext,
   identity: ForwardIdentity | null,
   route?: ProxiedRoute,
 ): Promise<Response> {

@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
 import type { Config } from '../src/config'
-import type { AppEnv } from '../src/context'
+import type { AppEnv } from '../src/app-env'
 import { GATEWAY_COOKIES, type GatewayCookie } from '../src/cookies/declarations'
 import {
   clearGatewayCookie,

@@ -4,7 +4,7 @@ import { Hono } from 'hono'
 import { decodeJwt } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { configFor } from '../src/config'
-import type { AppEnv } from '../src/context'
+import type { AppEnv } from '../src/app-env'
 import worker from '../src/index'
 import { startSession } from '../src/session/start'
 import {

@@ -3,7 +3,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { Hono } from 'hono'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { configFor } from '../src/config'
-import type { AppEnv } from '../src/context'
+import type { AppEnv } from '../src/app-env'
 import { sha256 } from '../src/crypto'
 import { renderError } from '../src/errors'
 import {

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { parseIp } from '../access/ip.ts'
 import { clientIp } from '../context'
 
@@ -8,7 +8,7 @@ import { clientIp } from '../context'
  * it freely, so counting full IPv6 addresses would give an attacker unlimited buckets. An IPv4
  * client seen through an IPv6 socket (::ffff:a.b.c.d) is that IPv4 client.
  */
-export function clientKey(c: Context): string {
+export function clientKey(c: AppContext): string {
   const ip = clientIp(c)
   const parsed = parseIp(ip)
   if (!parsed) return `ip:${ip}`

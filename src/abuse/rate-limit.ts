@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { sha256 } from '../crypto'
 import { GatewayError } from '../errors'
 import { log } from '../log'
@@ -17,7 +17,7 @@ const RETRY_AFTER: Record<LimitName, number> = {
 }
 
 /** One count against a limiter; false when over its limit. A limiter that fails refuses (503). */
-export async function allowed(c: Context, name: LimitName, key: string): Promise<boolean> {
+export async function allowed(c: AppContext, name: LimitName, key: string): Promise<boolean> {
   try {
     const { success } = await (c.env[name] as RateLimit).limit({ key })
     return success
@@ -51,7 +51,7 @@ function tooMany(seconds: number): GatewayError {
  * someone asking for codes for another person's address cannot lock that person out.
  */
 export async function enforceSendLimits(
-  c: Context,
+  c: AppContext,
   email: string,
 ): Promise<'ok' | 'recently_sent'> {
   if (!(await allowed(c, 'SEND_LIMIT_IP', clientKey(c)))) {
@@ -69,7 +69,7 @@ export async function enforceSendLimits(
 export const ADDRESS_SEND_RETRY_SECONDS = RETRY_AFTER.SEND_LIMIT_EMAIL
 
 /** Before checking a typed code: per client (IPv4 address or IPv6 /64), across addresses. */
-export async function enforceVerifyLimit(c: Context): Promise<void> {
+export async function enforceVerifyLimit(c: AppContext): Promise<void> {
   if (!(await allowed(c, 'VERIFY_LIMIT_IP', clientKey(c)))) {
     log({ event: 'rate_limited', limiter: 'VERIFY_LIMIT_IP' })
     throw new GatewayError(

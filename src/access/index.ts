@@ -2,7 +2,7 @@
 // decide (or evaluate, which does both). Pure: nothing here touches Hono, KV or the network.
 export { routeAudience } from './audience.ts'
 export { compileAccess } from './compile.ts'
-export { compilePublicPaths, forwardAuthRoute } from './public-paths.ts'
+export { compilePublicPaths, forwardAuthRoute, parsePublicPaths } from './public-paths.ts'
 export { requestFacts } from './facts.ts'
 export { decide, dependsOnMethod, evaluate, matchRoute } from './decide.ts'
 export { ipInRange, parseIp, parseIpRange, type IpAddress, type IpRange } from './ip.ts'

@@ -6,6 +6,27 @@ import type { CompiledAccess, CompiledRoute } from './types.ts'
 import type { PathPattern } from './paths.ts'
 
 /**
+ * PUBLIC_PATHS, comma-separated, as compilePublicPaths takes it, with what is wrong with it: an
+ * entry must start with "/" and must not cover the gateway's own /auth/.
+ */
+export function parsePublicPaths(value: string | undefined): {
+  entries: readonly string[]
+  problems: readonly string[]
+} {
+  const all = (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
+  const covering = (entry: string) =>
+    !entry.startsWith('/') || entry.startsWith('/auth/') || entry === '/auth*'
+  const entries = Object.freeze(all.filter((entry) => !covering(entry)))
+  const problems = all
+    .filter(covering)
+    .map(() => 'each entry must start with "/" and must not cover /auth/')
+  return { entries, problems }
+}
+
+/**
  * `entries` as PUBLIC_PATHS lists them, already checked (src/config/access.ts): each starts with
  * "/", and one ending in `*` is a prefix. `audience` is the assertion's `aud` for the signed-in
  * route: ASSERTION_AUDIENCE, else ORIGIN_URL's origin.

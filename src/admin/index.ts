@@ -1,5 +1,5 @@
 import { Hono } from 'hono'
-import type { AppEnv } from '../context'
+import type { AppEnv } from '../app-env'
 import { resetMfa } from './mfa-reset'
 import { requireAdmin } from './require-admin'
 import { adminRevoke } from './revoke'

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { readFields } from '../body'
 import { normaliseEmail } from '../email'
 import { GatewayError } from '../errors'
@@ -12,12 +12,12 @@ import { withDeadline, workosClient } from '../workos'
  * their next visit to a route that asks for one enrols a new authenticator. Sessions that already
  * passed the factor keep it; revoke them too (POST /auth/admin/revoke) if the phone was stolen.
  */
-export async function resetMfa(c: Context) {
+export async function resetMfa(c: AppContext) {
   const fields = await readFields(c)
   const email = normaliseEmail(fields.email)
   if (!email.ok) throw new GatewayError(400, 'invalid_email', email.problem)
   const personKey = await personKeyOf(email.email)
-  const kv = c.env.SESSIONS as KVNamespace
+  const kv = c.env.SESSIONS
   const factor = await factorOf(kv, personKey)
   if (!factor) return c.json({ success: true, reset: false })
   await forgetFactor(kv, personKey)

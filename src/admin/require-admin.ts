@@ -1,4 +1,5 @@
-import type { Context, Next } from 'hono'
+import type { AppContext } from '../app-env'
+import type { Next } from 'hono'
 import { GatewayError } from '../errors'
 import { log } from '../log'
 import { sameSecret } from '../secret-compare'
@@ -8,7 +9,7 @@ import { sameSecret } from '../secret-compare'
  * compared in constant time. Without ADMIN_TOKEN the admin API does not exist (404), so an unset
  * token can never be matched by an empty one.
  */
-export async function requireAdmin(c: Context, next: Next) {
+export async function requireAdmin(c: AppContext, next: Next) {
   const token = c.get('config').adminToken
   if (!token) throw new GatewayError(404, 'not_found', 'Not found.')
   const given = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1] ?? ''

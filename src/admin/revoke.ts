@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { readFields } from '../body'
 import { normaliseEmail } from '../email'
 import { GatewayError } from '../errors'
@@ -12,7 +12,7 @@ import { personKeyOf } from '../session/store'
  * `Authorization: Bearer <ADMIN_TOKEN>`, body `{"email"}` or `{"userId"}` (a user_… or prof_… id).
  * Off (404) unless ADMIN_TOKEN is set.
  */
-export async function adminRevoke(c: Context) {
+export async function adminRevoke(c: AppContext) {
   const fields = await readFields(c)
   let personKey: string | null = null
   if (fields.email !== undefined) {

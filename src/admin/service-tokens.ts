@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { readFields } from '../body'
 import { GatewayError } from '../errors'
 import { log } from '../log'
@@ -19,7 +19,7 @@ const CREATE_FIELDS = new Set(['name', 'expiresInSeconds'])
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
 /** POST /auth/admin/service-tokens: `{"name", "expiresInSeconds"?}` → 201 with the secret, once. */
-export async function createServiceToken(c: Context) {
+export async function createServiceToken(c: AppContext) {
   const input = parseCreateRequest(await readFields(c))
   const store = serviceTokenStore(c)
   const { record, clientSecret } = await kvOrFailClosed(() => store.create(input))
@@ -38,14 +38,14 @@ export async function createServiceToken(c: Context) {
 }
 
 /** GET /auth/admin/service-tokens: every live token, without secrets or hashes. */
-export async function listServiceTokens(c: Context) {
+export async function listServiceTokens(c: AppContext) {
   const store = serviceTokenStore(c)
   const tokens = await kvOrFailClosed(() => store.list())
   return c.json({ tokens: tokens.map(describe) })
 }
 
 /** DELETE /auth/admin/service-tokens/:id: the token stops working at once in this isolate. */
-export async function revokeServiceToken(c: Context) {
+export async function revokeServiceToken(c: AppContext) {
   const id = c.req.param('id') ?? ''
   const store = serviceTokenStore(c)
   if (!isServiceTokenId(id) || !(await kvOrFailClosed(() => store.revoke(id))))

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { BoundedMap } from '../bounded-cache'
 import { publicOrigin } from '../context'
 import { base64url } from '../crypto'
@@ -52,7 +52,7 @@ export type ForwardIdentity =
  * `audience` is the `aud`: the route's (routeAudience) with ACCESS, else ASSERTION_AUDIENCE.
  */
 export async function signAssertion(
-  c: Context,
+  c: AppContext,
   identity: ForwardIdentity,
   audience: string,
 ): Promise<string> {
@@ -127,7 +127,7 @@ export async function signAssertion(
 }
 
 /** GET /.well-known/jwks.json — every published public key. */
-export async function serveJwks(c: Context) {
+export async function serveJwks(c: AppContext) {
   const { published } = await assertionKeys(c.get('config'))
   c.header('Cache-Control', 'public, max-age=300')
   return c.json({ keys: published })

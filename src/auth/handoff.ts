@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { normaliseHost } from '../access/paths.ts'
 import { requestUrl } from '../context'
 import { randomToken, sha256 } from '../crypto'
@@ -18,13 +18,13 @@ import { kvOrFailClosed } from '../kv/fail-closed'
 import { currentSession, sessionStore } from '../session/current'
 import { startSession } from '../session/start'
 
-const isSignInHost = (c: Context) => {
+const isSignInHost = (c: AppContext) => {
   const signInHost = c.get('config').signInHost
   return signInHost !== undefined && requestUrl(c).hostname === signInHost
 }
 
 /** Where a failed handoff lands: the sign-in host's page, saying so, with no session made. */
-const failedHandoff = (c: Context, outcome: string) => {
+const failedHandoff = (c: AppContext, outcome: string) => {
   log({ event: 'handoff_refused', outcome })
   return c.redirect(
     `${signInOrigin(c, c.get('config').signInHost!)}/auth/login?error=handoff_failed`,
@@ -38,7 +38,7 @@ const failedHandoff = (c: Context, outcome: string) => {
  * browser nonce) and sends the browser back with it, in a form post. Without a session, sign in
  * first.
  */
-export async function startHandoff(c: Context) {
+export async function startHandoff(c: AppContext) {
   if (!isSignInHost(c)) throw new GatewayError(404, 'not_found', 'There is no such sign-in page.')
   const sealed = c.req.query('h')
   const request = await readHandoffRequest(c, sealed)
@@ -89,7 +89,7 @@ export async function startHandoff(c: Context) {
  * cannot): a link or a page elsewhere that carries an attacker's code to the victim's browser
  * (with the attacker's nonce planted by script on this host) signs nobody in as anybody.
  */
-export async function completeHandoff(c: Context) {
+export async function completeHandoff(c: AppContext) {
   const config = c.get('config')
   if (!config.signInHost || isSignInHost(c))
     throw new GatewayError(404, 'not_found', 'There is no such sign-in page.')

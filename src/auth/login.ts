@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { requestUrl } from '../context'
 import { LoginPage, type LoginNotice } from '../pages/login'
 import { safeReturnTo } from '../redirect'
@@ -19,10 +19,10 @@ const NOTICES = new Set([
 ])
 
 /** The `returnTo` query parameter, validated: a same-origin path, else "/". */
-const returnToFrom = (c: Context) => safeReturnTo(c.req.query('returnTo'))
+const returnToFrom = (c: AppContext) => safeReturnTo(c.req.query('returnTo'))
 
 /** GET /auth/login — the email form. Someone already signed in goes straight on. */
-export async function showLogin(c: Context) {
+export async function showLogin(c: AppContext) {
   let returnTo = returnToFrom(c)
   // An application that asks for a recent sign-in sends people here with reauth=1: show the
   // form even to someone signed in (sending them straight back would loop).
@@ -84,6 +84,6 @@ export async function showLogin(c: Context) {
  * GET to a login button's action (/auth/magic-link, /auth/magic-auth: a bookmark, a reload of the
  * form's answer): the form, instead of a 404.
  */
-export function backToLoginForm(c: Context) {
+export function backToLoginForm(c: AppContext) {
   return c.redirect(`/auth/login?returnTo=${encodeURIComponent(returnToFrom(c))}`, 302)
 }

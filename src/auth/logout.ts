@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { readFields } from '../body'
 import { isScriptRequest, refuseScript } from './pages-only'
 import { GatewayError } from '../errors'
@@ -21,7 +21,7 @@ import { personKeyOf, type SessionStore } from '../session/store'
  * `{"everywhere": true}` (or the form field everywhere=1), ends every session of the person.
  * With SIGN_IN_HOST, "sign out" on any host ends this browser's sign-in on every host (below).
  */
-export async function logout(c: Context) {
+export async function logout(c: AppContext) {
   const fields = c.req.header('content-type') ? await readFields(c).catch(() => ({})) : {}
   const flag = (fields as Record<string, unknown>).everywhere
   const everywhere = flag === true || flag === '1' || flag === 'true'
@@ -70,7 +70,7 @@ async function endThisBrowsersSignIn(
     if (record.parent === signIn) await store.deleteByHandle(handle)
 }
 
-function refuseEverywhereHere(c: Context): never {
+function refuseEverywhereHere(c: AppContext): never {
   log({ event: 'refused_everywhere_on_app_host' })
   const sessions = `${signInOrigin(c, c.get('config').signInHost!)}/auth/sessions`
   throw new GatewayError(

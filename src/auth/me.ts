@@ -1,9 +1,9 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { currentSession } from '../session/current'
 import { authMethodOf } from '../session/record'
 
 /** GET /auth/me — who is signed in, as JSON. */
-export async function showMe(c: Context) {
+export async function showMe(c: AppContext) {
   const session = await currentSession(c)
   // Always JSON, even for a browser: this is an API, not a page.
   if (session.state !== 'active')

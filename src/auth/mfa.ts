@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { countWrongGuess, enforceGuessLimit } from '../abuse/guess-limit'
 import { clientKey } from '../abuse/client-key'
 import { allowed } from '../abuse/rate-limit'
@@ -46,7 +46,11 @@ const CODE_USED = new GatewayError(
 const mfaPageHref = (returnTo: string) => `/auth/mfa?returnTo=${encodeURIComponent(returnTo)}`
 
 /** Sends a session whose sign-in is too old to enrol to sign in again; undefined when fresh. */
-function freshSignInRequired(c: Context, session: Active, returnTo: string): Response | undefined {
+function freshSignInRequired(
+  c: AppContext,
+  session: Active,
+  returnTo: string,
+): Response | undefined {
   const age = Date.now() - session.record.createdAt
   if (age <= MFA_ENROL_MAX_SIGN_IN_AGE_MINUTES * 60_000) return undefined
   log({ event: 'mfa_enrolment_refused', outcome: 'reauthentication_required' })
@@ -64,7 +68,7 @@ function freshSignInRequired(c: Context, session: Active, returnTo: string): Res
 }
 
 async function signedIn(
-  c: Context,
+  c: AppContext,
   returnTo: string,
   options: { refresh?: boolean } = {},
 ): Promise<Active | Response> {
@@ -81,7 +85,7 @@ async function signedIn(
  * Enrols a new TOTP factor for the person, replacing one never confirmed (which is then deleted at
  * WorkOS after the answer: it can no longer be confirmed, and would pile up at every reload).
  */
-async function enrol(c: Context, session: Active, previous: FactorRecord | null) {
+async function enrol(c: AppContext, session: Active, previous: FactorRecord | null) {
   const config = c.get('config')
   const workos = workosClient(config).multiFactorAuth
   let factor
@@ -112,7 +116,7 @@ async function enrol(c: Context, session: Active, previous: FactorRecord | null)
 }
 
 /** GET /auth/mfa?returnTo=… — enrol (QR code and the secret as text), or type the current code. */
-export async function showMfa(c: Context) {
+export async function showMfa(c: AppContext) {
   const returnTo = safeReturnTo(c.req.query('returnTo'))
   const session = await signedIn(c, returnTo)
   if (session instanceof Response) return session
@@ -139,7 +143,7 @@ export async function showMfa(c: Context) {
 }
 
 /** POST /auth/mfa/enroll — JSON: a new factor's secret, otpauth URI and QR code. */
-export async function enrolMfa(c: Context) {
+export async function enrolMfa(c: AppContext) {
   const session = await signedIn(c, '/')
   if (session instanceof Response) return session
   const factor = await factorOf(c.env.SESSIONS, session.personKey)
@@ -185,7 +189,7 @@ async function enforcePersonLimit(kv: KVNamespace, person: string, step: string,
  * session, and per person (20 wrong an hour, 5 per 30-second step, in KV); a code is accepted
  * once (src/mfa/factor-store.ts).
  */
-export async function verifyMfa(c: Context) {
+export async function verifyMfa(c: AppContext) {
   const form = isFormPost(c)
   const fields = await readFields(c)
   const returnTo = safeReturnTo(fields.returnTo)
@@ -198,7 +202,7 @@ export async function verifyMfa(c: Context) {
     return c.json({ success: true, returnTo })
   }
   const config = c.get('config')
-  const kv = c.env.SESSIONS as KVNamespace
+  const kv = c.env.SESSIONS
   const factor = await factorOf(kv, session.personKey)
   // Nothing to check the code against: back to the page that enrols.
   if (!factor) {
@@ -274,9 +278,9 @@ export async function verifyMfa(c: Context) {
  * the id) is forgotten, and the person enrols again, rather than being told forever that every
  * code is wrong.
  */
-async function checkCode(c: Context, session: Active, factor: FactorRecord, code: string) {
+async function checkCode(c: AppContext, session: Active, factor: FactorRecord, code: string) {
   const config = c.get('config')
-  const kv = c.env.SESSIONS as KVNamespace
+  const kv = c.env.SESSIONS
   const workos = workosClient(config).multiFactorAuth
   let challenge
   try {

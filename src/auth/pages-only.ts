@@ -1,4 +1,5 @@
-import type { Context, Next } from 'hono'
+import type { AppContext } from '../app-env'
+import type { Next } from 'hono'
 import { GatewayError } from '../errors'
 import { log } from '../log'
 
@@ -14,13 +15,13 @@ import { log } from '../log'
 // script can still open the page in a window of its own): SIGN_IN_HOST is (README).
 
 /** True for a browser request that is not a top-level navigation: a script's, or a frame's. */
-export function isScriptRequest(c: Context): boolean {
+export function isScriptRequest(c: AppContext): boolean {
   const destination = c.req.header('sec-fetch-dest')
   return destination !== undefined && destination !== 'document'
 }
 
 /** Middleware: refuses a script's request, with a JSON answer that names why. */
-export async function pagesOnly(c: Context, next: Next) {
+export async function pagesOnly(c: AppContext, next: Next) {
   if (isScriptRequest(c)) refuseScript()
   await next()
 }

@@ -1,25 +1,13 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { GatewayError } from '../errors'
 import { log } from '../log'
 import { isFormPost, wantsHtml } from '../negotiate'
-import { SessionsPage } from '../pages/sessions'
+import { SessionsPage, type SessionView } from '../pages/sessions'
 import { sha256 } from '../crypto'
 import { currentSession, sessionStore } from '../session/current'
 import { clearGatewayCookie } from '../cookies/gateway-cookie'
 import { GATEWAY_COOKIES } from '../cookies/declarations'
 import { personKeyOf } from '../session/store'
-
-export interface SessionView {
-  sid: string
-  current: boolean
-  createdAt: string
-  lastSeenAt: string
-  ip: string
-  userAgent: string
-  device: string
-  /** The host a handed-over session belongs to; null for a session made by signing in. */
-  host: string | null
-}
 
 /** A short, readable name for a browser from its user agent. */
 function deviceOf(userAgent: string): string {
@@ -47,11 +35,11 @@ function deviceOf(userAgent: string): string {
   return system ? `${browser} on ${system}` : browser
 }
 
-const notSignedIn = (c: Context) =>
+const notSignedIn = (c: AppContext) =>
   c.json({ error: 'not_signed_in', message: 'Sign in to continue.' }, 401)
 
 /** GET /auth/sessions — the person's sessions, as a page or JSON. */
-export async function listSessions(c: Context) {
+export async function listSessions(c: AppContext) {
   const session = await currentSession(c)
   if (session.state !== 'active') {
     if (wantsHtml(c)) return c.redirect('/auth/login?returnTo=%2Fauth%2Fsessions', 302)
@@ -82,7 +70,7 @@ export async function listSessions(c: Context) {
 }
 
 /** POST /auth/sessions/:sid/revoke — ends one of the person's own sessions. */
-export async function revokeSession(c: Context) {
+export async function revokeSession(c: AppContext) {
   const session = await currentSession(c, { refresh: false })
   if (session.state !== 'active') {
     if (isFormPost(c)) return c.redirect('/auth/login?returnTo=%2Fauth%2Fsessions', 303)

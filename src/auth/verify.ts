@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { checkPath } from '../access/index.ts'
 import { requestUrl } from '../context'
 import { GatewayError } from '../errors'
@@ -26,7 +26,7 @@ import { refuseServiceWorkerFolder } from '../service-worker-scope'
  * the returnTo. With ACCESS, the forwarded method, host and URI are what is decided on: the answer
  * is only ever the asker's own access (their cookie or token), for whatever URL they name.
  */
-export async function forwardAuth(c: Context): Promise<Response> {
+export async function forwardAuth(c: AppContext): Promise<Response> {
   c.header('Cache-Control', 'no-store')
   const policy = c.get('config').policy
   const fromAccess = policy.source === 'ACCESS'
@@ -93,7 +93,7 @@ export async function forwardAuth(c: Context): Promise<Response> {
  * method must be given (rules by method must not fall back to GET).
  */
 function forwardedRequest(
-  c: Context,
+  c: AppContext,
 ): (AskedRequest & { uri: string }) | { problem: string; uri: string } {
   const forwarded = {
     uri: c.req.header('x-forwarded-uri'),

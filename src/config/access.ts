@@ -1,5 +1,5 @@
-import { compileAccess, type CompiledAccess } from '../access/index.ts'
-import type { Config } from './index'
+import { compileAccess, parsePublicPaths, type CompiledAccess } from '../access/index.ts'
+import type { Config } from './types'
 import { httpUrl, list, problemList, type Checked, type RawEnv, type Settings } from './settings'
 
 /**
@@ -18,14 +18,8 @@ export function checkAccess(
     fail('ORIGIN_URL', 'must be set to the http(s) URL of the origin to protect')
   else originUrl = new URL(e.ORIGIN_URL)
 
-  const publicPaths: string[] = []
-  for (const entry of list(e.PUBLIC_PATHS)) {
-    if (!entry.startsWith('/') || entry.startsWith('/auth/') || entry === '/auth*') {
-      fail('PUBLIC_PATHS', 'each entry must start with "/" and must not cover /auth/')
-      continue
-    }
-    publicPaths.push(entry)
-  }
+  const publicPaths = parsePublicPaths(e.PUBLIC_PATHS)
+  for (const problem of publicPaths.problems) fail('PUBLIC_PATHS', problem)
 
   let access: CompiledAccess | undefined
   if (e.ACCESS !== undefined) {
@@ -46,5 +40,5 @@ export function checkAccess(
     }
   }
 
-  return { value: { originUrl, publicPaths: Object.freeze(publicPaths), access }, problems }
+  return { value: { originUrl, publicPaths: publicPaths.entries, access }, problems }
 }

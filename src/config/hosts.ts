@@ -1,5 +1,5 @@
 import type { CompiledAccess } from '../access/index.ts'
-import type { Config } from './index'
+import type { Config } from './types'
 import { httpUrl, list, problemList, type Checked, type Settings } from './settings'
 
 const HOST_NAME =

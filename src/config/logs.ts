@@ -1,4 +1,4 @@
-import type { Config } from './index'
+import type { Config } from './types'
 import { problemList, type Checked, type Settings } from './settings'
 
 /** LOG_REQUESTS: which requests get a log line (Config.logRequests). */

@@ -1,4 +1,4 @@
-import type { Config } from './index'
+import type { Config } from './types'
 import { problemList, type Checked, type Settings } from './settings'
 
 /** How the gateway's pages look: PRODUCT_NAME and ACCENT_COLOR. */

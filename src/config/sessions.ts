@@ -1,4 +1,4 @@
-import type { Config } from './index'
+import type { Config } from './types'
 import { list, problemList, wholeNumberFrom, type Checked, type Settings } from './settings'
 
 type SessionConfig = Pick<

@@ -1,5 +1,5 @@
 import { entryOf, isSignInMethod } from '../sign-in/methods'
-import type { Config } from './index'
+import type { Config } from './types'
 import { list, problemList, type Checked, type Settings } from './settings'
 
 /** How people sign in and who may: SIGN_IN_METHODS, ALLOWED_EMAIL_DOMAINS, ALLOWED_EMAILS. */

@@ -1,4 +1,4 @@
-import type { Config } from './index'
+import type { Config } from './types'
 import { DEV_CREDENTIALS } from './dev-mode'
 import { httpUrl, problemList, wholeNumberFrom, type Checked, type Settings } from './settings'
 

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { BoundedMap } from '../bounded-cache'
 import { hmacSign, hmacVerify, seal, unseal } from '../crypto'
@@ -28,17 +28,17 @@ const MAX_SEALED_LENGTH = 2048
 
 /** Signs the fields (or seals the plaintext), sets the cookie, and returns its value. */
 export function setGatewayCookie<Part extends string>(
-  c: Context,
+  c: AppContext,
   cookie: SignedCookie<Part>,
   fields: { readonly [P in Part]: string },
 ): Promise<string>
 export function setGatewayCookie(
-  c: Context,
+  c: AppContext,
   cookie: SealedCookie,
   plaintext: string,
 ): Promise<string>
 export async function setGatewayCookie(
-  c: Context,
+  c: AppContext,
   cookie: GatewayCookie,
   content: string | Record<string, string>,
 ): Promise<string> {
@@ -64,17 +64,17 @@ export async function setGatewayCookie(
  * token) is read instead of the cookie when given.
  */
 export function readGatewayCookie<Part extends string>(
-  c: Context,
+  c: AppContext,
   cookie: SignedCookie<Part>,
 ): Promise<SignedRead<Part>>
 export function readGatewayCookie(
-  c: Context,
+  c: AppContext,
   cookie: SealedCookie,
   presented?: string,
 ): Promise<SealedRead>
 // Not async itself: the signed cookie's cached path resolves with one promise, as before.
 export function readGatewayCookie(
-  c: Context,
+  c: AppContext,
   cookie: GatewayCookie,
   presented?: string,
 ): Promise<SignedRead<string> | SealedRead> {
@@ -85,7 +85,7 @@ export function readGatewayCookie(
 }
 
 /** Tells the browser to drop the cookie (the same attributes it was set with, Max-Age=0). */
-export function clearGatewayCookie(c: Context, cookie: GatewayCookie): void {
+export function clearGatewayCookie(c: AppContext, cookie: GatewayCookie): void {
   deleteCookie(c, cookie.name, attributes(cookie))
 }
 
@@ -95,7 +95,7 @@ const attributes = (cookie: GatewayCookie) =>
   ({ path: '/', secure: true, httpOnly: true, sameSite: cookie.sameSite }) as const
 
 /** The raw value; a malformed percent-escape in the Cookie header counts as a value that fails. */
-function cookieValue(c: Context, cookie: GatewayCookie): string | undefined {
+function cookieValue(c: AppContext, cookie: GatewayCookie): string | undefined {
   try {
     return getCookie(c, cookie.name)
   } catch {

@@ -1,27 +1,14 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
 import { GatewayError } from '../errors'
 import { MailboxPage } from '../pages/mailbox'
+import { mailboxSchema, type MailboxMessage } from './mailbox-schema'
 
 // The dev mailbox: what the emulator "sent", read from its /__mailbox route. Dev only: without
 // DEV_MODE=true and an emulator URL these routes answer 404, as if they did not exist.
 
-const mailboxSchema = z.object({
-  messages: z.array(
-    z.object({
-      to: z.string(),
-      subject: z.string(),
-      link: z.nullable(z.string()),
-      code: z.nullable(z.string()),
-      sentAt: z.string(),
-    }),
-  ),
-})
-
-export type MailboxMessage = z.infer<typeof mailboxSchema>['messages'][number]
-
-async function readMailbox(c: Context): Promise<MailboxMessage[]> {
+async function readMailbox(c: AppContext): Promise<MailboxMessage[]> {
   const config = c.get('config')
   const api = config.workosApi
   if (!config.devMode || !api) throw new GatewayError(404, 'not_found', 'Not found.')
@@ -50,10 +37,10 @@ async function readMailbox(c: Context): Promise<MailboxMessage[]> {
   return parsed.data.messages
 }
 
-export async function mailboxJson(c: Context) {
+export async function mailboxJson(c: AppContext) {
   return c.json({ messages: await readMailbox(c) })
 }
 
-export async function mailboxPage(c: Context) {
+export async function mailboxPage(c: AppContext) {
   return c.html(MailboxPage({ messages: await readMailbox(c) }))
 }

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { requestUrl } from '../context'
 import { log } from '../log'
 import { wantsHtml } from '../negotiate'
@@ -7,14 +7,13 @@ import { safeReturnTo } from '../redirect'
 import { leaveForSignIn } from '../handoff/request'
 import type { AskedRequest, GateMode } from './asked-request'
 import type { Decided } from './decide-request'
+import type { SignInReason } from './principal'
 
 // The answers the gate gives instead of the origin's, one table for both of its modes (README
 // "The answers"): a browser navigation is sent somewhere it can act; anything else gets JSON,
 // never a page and never a redirect loop. Through the proxy a navigation is the request itself;
 // at forward-auth it is one the proxy hands the answer to the browser for (`?redirect=1`: Caddy,
 // Traefik), asking for the page of a forwarded GET.
-
-export type SignInReason = 'not_signed_in' | 'invalid_session_cookie' | 'session_expired'
 
 /** Why the gate answers instead of the origin: the error code of the JSON answer. */
 export type Refusal =
@@ -94,7 +93,7 @@ const NOBODY_DENIED: Denied = Object.freeze({ account: '', application: '' })
  * logged as `refused_<code>` and never cached.
  */
 export function refuse(
-  c: Context,
+  c: AppContext,
   mode: GateMode,
   asked: AskedRequest,
   refusal: Refusal,
@@ -136,7 +135,7 @@ export function refuse(
 
 /** The answer to a request its route decided on and did not allow. */
 export function refuseDecided(
-  c: Context,
+  c: AppContext,
   mode: GateMode,
   asked: AskedRequest,
   { outcome, caller, route }: Decided,
@@ -155,7 +154,7 @@ export function refuseDecided(
  * A browser navigating: through the proxy a GET or HEAD asking for a page (never a WebSocket
  * upgrade or an API call); at forward-auth a forwarded GET asking for one, with `?redirect=1`.
  */
-function isNavigation(c: Context, mode: GateMode, asked: AskedRequest): boolean {
+function isNavigation(c: AppContext, mode: GateMode, asked: AskedRequest): boolean {
   if (mode === 'forward-auth')
     return c.req.query('redirect') === '1' && asked.method === 'GET' && wantsHtml(c)
   return (
@@ -164,17 +163,17 @@ function isNavigation(c: Context, mode: GateMode, asked: AskedRequest): boolean 
 }
 
 /** A request asking for a WebSocket (RFC 6455 §4.1: only a GET may). */
-export const isWebSocketUpgrade = (c: Context) =>
+export const isWebSocketUpgrade = (c: AppContext) =>
   (c.req.header('upgrade') ?? '').toLowerCase() === 'websocket'
 
 /** An upgrade by any other method than GET: refused, never decided on one method and opened as GET. */
-export function badUpgradeAnswer(c: Context): Response {
+export function badUpgradeAnswer(c: AppContext): Response {
   log({ event: 'refused_bad_upgrade' })
   return c.json({ error: 'bad_upgrade', message: 'A WebSocket is opened with a GET request.' }, 400)
 }
 
 /** The path and query to come back to after signing in. */
-function returnToOf(c: Context, asked: AskedRequest): string {
+function returnToOf(c: AppContext, asked: AskedRequest): string {
   if (asked.uri !== undefined) return safeReturnTo(asked.uri)
   const url = requestUrl(c)
   return safeReturnTo(url.pathname + url.search)
@@ -192,7 +191,7 @@ function loginHref(returnTo: string, extra = ''): string {
  * handoff request) directly. Forward-auth's answer reaches the browser on the proxy's hostname,
  * whose /auth/login (passed on to the gateway) does that itself.
  */
-async function signInRedirect(c: Context, mode: GateMode, returnTo: string): Promise<Response> {
+async function signInRedirect(c: AppContext, mode: GateMode, returnTo: string): Promise<Response> {
   const { signInHost } = c.get('config')
   if (mode === 'proxy' && signInHost && requestUrl(c).hostname !== signInHost)
     return c.redirect(await leaveForSignIn(c, returnTo), 302)

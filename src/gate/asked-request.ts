@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { requestUrl } from '../context'
 
 /**
@@ -22,7 +22,7 @@ export interface AskedRequest {
 }
 
 /** Through the proxy: the request itself. The host is the request URL's, never X-Forwarded-Host. */
-export function proxiedRequest(c: Context): AskedRequest {
+export function proxiedRequest(c: AppContext): AskedRequest {
   const url = requestUrl(c)
   return {
     host: url.host,

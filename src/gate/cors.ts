@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import type { CorsPolicy } from '../access/index.ts'
 import { log } from '../log'
 
@@ -8,7 +8,7 @@ import { log } from '../log'
 // (the origin's, and the gateway's own 401/403) carry Access-Control-Allow-Origin.
 
 /** Whether a preflight's origin, method and headers are all ones the route's `cors` lists. */
-export function preflightAllowed(c: Context, cors: CorsPolicy): boolean {
+export function preflightAllowed(c: AppContext, cors: CorsPolicy): boolean {
   const origin = c.req.header('origin') ?? ''
   const method = (c.req.header('access-control-request-method') ?? '').toUpperCase()
   const asked = (c.req.header('access-control-request-headers') ?? '')
@@ -23,7 +23,7 @@ export function preflightAllowed(c: Context, cors: CorsPolicy): boolean {
 }
 
 /** The headers that allow a preflight `preflightAllowed` accepts. */
-export function allowPreflight(c: Context, cors: CorsPolicy, headers: Headers): void {
+export function allowPreflight(c: AppContext, cors: CorsPolicy, headers: Headers): void {
   headers.set('Access-Control-Allow-Origin', c.req.header('origin')!)
   headers.set('Access-Control-Allow-Methods', cors.allowMethods)
   if (cors.allowHeaders) headers.set('Access-Control-Allow-Headers', cors.allowHeaders)
@@ -34,7 +34,7 @@ export function allowPreflight(c: Context, cors: CorsPolicy, headers: Headers): 
  * The answer to a preflight on a route with `cors`, through the proxy: 204 for a listed origin,
  * method and headers, else 403.
  */
-export function preflightAnswer(c: Context, cors: CorsPolicy): Response {
+export function preflightAnswer(c: AppContext, cors: CorsPolicy): Response {
   const headers = new Headers({ Vary: 'Origin', 'Cache-Control': 'no-store' })
   if (!preflightAllowed(c, cors)) {
     log({ event: 'cors_preflight_refused' })
@@ -50,7 +50,11 @@ export function preflightAnswer(c: Context, cors: CorsPolicy): Response {
  * Adds the CORS answer headers for a listed origin, unless the origin's answer set its own.
  * The response's headers must be mutable (the proxy's and Hono's are).
  */
-export function withCors(c: Context, cors: CorsPolicy | undefined, response: Response): Response {
+export function withCors(
+  c: AppContext,
+  cors: CorsPolicy | undefined,
+  response: Response,
+): Response {
   const origin = c.req.header('origin')
   if (!cors || !origin || !cors.origins.has(origin)) return response
   if (response.headers.has('Access-Control-Allow-Origin')) return response

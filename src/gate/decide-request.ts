@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import {
   decide,
   decideMethods,
@@ -44,7 +44,7 @@ export interface Decided {
  * other OPTIONS request.
  */
 export function preflightCors(
-  c: Context,
+  c: AppContext,
   policy: CompiledAccess,
   asked: AskedRequest,
   mode: GateMode,
@@ -88,7 +88,7 @@ const PEOPLE_ONLY = Object.freeze({ serviceTokens: false })
  * itself has its body read for one; forward-auth never sees a body.
  */
 export async function decideOn(
-  c: Context,
+  c: AppContext,
   policy: CompiledAccess,
   asked: AskedRequest,
   route: CompiledRoute,

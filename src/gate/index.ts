@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import {
   checkPath,
   decideMethods,
@@ -25,7 +25,7 @@ import { decideOn, namedRoute, preflightCors, routeOf, type Decided } from './de
  * with a wildcard or no host would say: its home is the person's sessions page, and anything else
  * there is not found.
  */
-export async function gateAndForward(c: Context): Promise<Response> {
+export async function gateAndForward(c: AppContext): Promise<Response> {
   const asked = proxiedRequest(c)
   if (onSignInHost(c)) {
     log({ decision: 'sign_in_host' })
@@ -62,7 +62,7 @@ export async function gateAndForward(c: Context): Promise<Response> {
 
 /** The answer to a decided request: forwarded when allowed, else the gate's own. */
 async function answer(
-  c: Context,
+  c: AppContext,
   policy: CompiledAccess,
   asked: AskedRequest,
   decided: Decided,
@@ -88,7 +88,11 @@ async function answer(
  * decided again (session or token re-read past every cache) while it is open, and closed when the
  * answer changes.
  */
-function relay(c: Context, decided: Decided, named: CompiledRoute | undefined): Promise<Response> {
+function relay(
+  c: AppContext,
+  decided: Decided,
+  named: CompiledRoute | undefined,
+): Promise<Response> {
   const { route, caller, facts, overrides } = decided
   const allowedOrigins = route.cors?.origins
   if (!caller.principal) {

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import {
   dependsOnMethod,
   isOverrideName,
@@ -30,7 +30,7 @@ type BodyKind = 'urlencoded' | 'multipart' | 'json'
  * a copy, so the origin gets it as sent.
  */
 export async function methodOverrides(
-  c: Context,
+  c: AppContext,
   access: CompiledAccess,
   asked: AskedRequest,
   readBody: boolean,
@@ -71,7 +71,7 @@ function bodyKind(header: string | undefined): BodyKind | undefined {
   return undefined
 }
 
-async function bodyValues(c: Context, kind: BodyKind, values: string[]): Promise<void> {
+async function bodyValues(c: AppContext, kind: BodyKind, values: string[]): Promise<void> {
   // Express's body-parser, ASP.NET Core's request decompression and Apache's mod_deflate inflate a
   // compressed form before the framework reads its `_method`; the gateway does not read it.
   const encoding = c.req.header('content-encoding')?.trim().toLowerCase()

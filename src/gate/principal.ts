@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import type { Principal } from '../access/index.ts'
 import type { ForwardIdentity } from '../assertion/sign'
 import { GatewayError } from '../errors'
@@ -14,7 +14,9 @@ import { currentSession } from '../session/current'
 import { authMethodOf, personOf, type SessionRecord } from '../session/record'
 import { KvSessionStore } from '../session/store'
 import { KvServiceTokenStore, isExpired } from '../service-tokens/store'
-import type { SignInReason } from './answers'
+
+/** Why a request has no person: the error code of the sign-in answer. */
+export type SignInReason = 'not_signed_in' | 'invalid_session_cookie' | 'session_expired'
 
 /** Who is asking: a person with a session, a machine with a service token, or nobody (and why). */
 export type Caller =
@@ -48,7 +50,7 @@ const personPrincipal = perObject((record: SessionRecord): Exclude<Principal, nu
  * fall-back to the cookie), and failed presentations are rate limited per client.
  */
 export async function callerOf(
-  c: Context,
+  c: AppContext,
   options: { serviceTokens: boolean } = { serviceTokens: true },
 ): Promise<Caller> {
   const clientId = c.req.header(CLIENT_ID_HEADER)
@@ -72,7 +74,7 @@ export async function callerOf(
       throw error
     }
     const principal = { kind: 'service' as const, id: token.id, name: token.name }
-    const kv = c.env.SESSIONS as KVNamespace
+    const kv = c.env.SESSIONS
     return {
       principal,
       identity: principal,
@@ -88,7 +90,7 @@ export async function callerOf(
   if (session.state === 'active') {
     const { record, sessionId, personKey } = session
     const config = c.get('config')
-    const kv = c.env.SESSIONS as KVNamespace
+    const kv = c.env.SESSIONS
     return {
       principal: personPrincipal(record),
       identity: personOf(record),

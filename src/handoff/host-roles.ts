@@ -1,4 +1,5 @@
-import type { Context, Next } from 'hono'
+import type { AppContext } from '../app-env'
+import type { Next } from 'hono'
 import { requestUrl } from '../context'
 import { GatewayError } from '../errors'
 import { log } from '../log'
@@ -25,10 +26,10 @@ const APP_HOST_PATHS = new Set([
   'POST /auth/webhooks/workos',
 ])
 
-const isSignInHost = (c: Context, signInHost: string) => requestUrl(c).hostname === signInHost
+const isSignInHost = (c: AppContext, signInHost: string) => requestUrl(c).hostname === signInHost
 
 /** Middleware for /auth/*: on an app host, everything but the paths above goes elsewhere or 404. */
-export async function appHostGatewayPaths(c: Context, next: Next) {
+export async function appHostGatewayPaths(c: AppContext, next: Next) {
   const { signInHost } = c.get('config')
   if (!signInHost || isSignInHost(c, signInHost)) return next()
   const path = c.req.path
@@ -52,7 +53,7 @@ export async function appHostGatewayPaths(c: Context, next: Next) {
 }
 
 /** True on the sign-in host (with SIGN_IN_HOST set), where no origin content is ever served. */
-export function onSignInHost(c: Context): boolean {
+export function onSignInHost(c: AppContext): boolean {
   const { signInHost } = c.get('config')
   return signInHost !== undefined && isSignInHost(c, signInHost)
 }

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { normaliseHost } from '../access/paths.ts'
 import { requestUrl } from '../context'
 import { randomToken, seal, sha256, unseal } from '../crypto'
@@ -26,7 +26,7 @@ export interface HandoffRequest {
 }
 
 /** The sign-in host's origin for this request: same scheme and port. */
-export function signInOrigin(c: Context, signInHost: string): string {
+export function signInOrigin(c: AppContext, signInHost: string): string {
   const url = requestUrl(c)
   return `${url.protocol}//${signInHost}${url.port ? `:${url.port}` : ''}`
 }
@@ -37,7 +37,7 @@ export function signInOrigin(c: Context, signInHost: string): string {
  * second factor, the sign-in host's /auth/mfa, which continues with the handoff once passed.
  */
 export async function leaveForSignIn(
-  c: Context,
+  c: AppContext,
   returnTo: string,
   extra = '',
   page: 'login' | 'mfa' = 'login',
@@ -67,7 +67,7 @@ export async function leaveForSignIn(
 
 /** The sealed handoff request, if genuine, fresh and for a host a session may be handed to. */
 export async function readHandoffRequest(
-  c: Context,
+  c: AppContext,
   sealed: string | undefined,
 ): Promise<HandoffRequest | null> {
   if (!sealed || sealed.length > 2048) return null
@@ -90,11 +90,11 @@ export async function readHandoffRequest(
 }
 
 /** The hash of this browser's handoff nonce on this host, if the gateway minted it. */
-export async function handoffNonceHash(c: Context): Promise<string | null> {
+export async function handoffNonceHash(c: AppContext): Promise<string | null> {
   const read = await readGatewayCookie(c, HANDOFF_COOKIE)
   return read.state === 'valid' ? sha256(read.nonce) : null
 }
 
-export function clearHandoffNonce(c: Context): void {
+export function clearHandoffNonce(c: AppContext): void {
   clearGatewayCookie(c, HANDOFF_COOKIE)
 }

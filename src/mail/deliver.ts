@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { inBackground } from '../background'
 import { log } from '../log'
 import { MailerError, sendEmail, type OutgoingEmail } from './mailer'
@@ -8,7 +8,7 @@ import { MailerError, sendEmail, type OutgoingEmail } from './mailer'
  * answer is the same whatever the provider does; a failure is logged with the provider's status
  * only (never the address), and the person asks again.
  */
-export function deliverInBackground(c: Context, message: Promise<OutgoingEmail>): void {
+export function deliverInBackground(c: AppContext, message: Promise<OutgoingEmail>): void {
   const settings = c.get('config').email
   if (!settings) throw new Error('EMAIL_DELIVERY=custom without email settings')
   inBackground(

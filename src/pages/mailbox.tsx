@@ -1,4 +1,4 @@
-import type { MailboxMessage } from '../dev/mailbox'
+import type { MailboxMessage } from '../dev/mailbox-schema'
 import { Layout } from './layout'
 
 export function MailboxPage(props: { messages: MailboxMessage[] }) {

@@ -1,5 +1,17 @@
-import type { SessionView } from '../auth/sessions'
 import { Layout } from './layout'
+
+/** One of the person's sessions as the sessions page shows it. */
+export interface SessionView {
+  sid: string
+  current: boolean
+  createdAt: string
+  lastSeenAt: string
+  ip: string
+  userAgent: string
+  device: string
+  /** The host a handed-over session belongs to; null for a session made by signing in. */
+  host: string | null
+}
 
 const when = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`
 

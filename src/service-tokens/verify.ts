@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { clientKey } from '../abuse/client-key'
 import { allowed } from '../abuse/rate-limit'
 import { inBackground } from '../background'
@@ -20,7 +20,7 @@ export const CLIENT_ID_HEADER = 'Gateway-Client-Id'
 export const CLIENT_SECRET_HEADER = 'Gateway-Client-Secret'
 
 /** This request's service token store: KV, with the in-isolate cache SESSION_CACHE_SECONDS. */
-export function serviceTokenStore(c: Context): ServiceTokenStore {
+export function serviceTokenStore(c: AppContext): ServiceTokenStore {
   return new KvServiceTokenStore(c.env.SESSIONS, c.get('config').sessionCacheSeconds)
 }
 
@@ -41,7 +41,7 @@ const SECRET_PATTERN = /^[A-Za-z0-9_-]{43}$/
  * client over the failed-presentation limit is refused with 429 before anything is read.
  */
 export async function verifyServiceToken(
-  c: Context,
+  c: AppContext,
   clientId: string,
   clientSecret: string,
 ): Promise<VerifiedServiceToken | null> {
@@ -82,7 +82,7 @@ const MAX_NOTED = 10_000
 // background write is readable) do not each write again.
 const notedAt = new BoundedMap<string, number>(MAX_NOTED)
 
-function noteUse(c: Context, { record, lastUsedAt }: StoredServiceToken) {
+function noteUse(c: AppContext, { record, lastUsedAt }: StoredServiceToken) {
   const now = Date.now()
   const last = Math.max(lastUsedAt ?? 0, notedAt.get(record.id) ?? 0)
   if (now - last < LAST_USED_WINDOW_MS) return
@@ -99,7 +99,7 @@ function noteUse(c: Context, { record, lastUsedAt }: StoredServiceToken) {
 // Failed presentations share the code-guess limiter (VERIFY_LIMIT_IP, 10 per 10 s per client)
 // under their own keys, so code guesses and token guesses do not eat each other's budget.
 const RETRY_AFTER_SECONDS = 10
-const limitKey = (c: Context) => `token:${clientKey(c)}`
+const limitKey = (c: AppContext) => `token:${clientKey(c)}`
 
 // Clients the limiter refused, until its window has passed. The binding can only count, not
 // check without counting, so this is what keeps a refused client's next guesses from costing a
@@ -115,7 +115,7 @@ function tooManyAttempts(): GatewayError {
   )
 }
 
-function refuseIfThrottled(c: Context) {
+function refuseIfThrottled(c: AppContext) {
   const key = limitKey(c)
   const until = throttledUntil.get(key)
   if (until === undefined) return
@@ -128,7 +128,7 @@ function refuseIfThrottled(c: Context) {
  * against the client (IPv4 address or IPv6 /64). Over the limit: 429 `too_many_attempts` with
  * Retry-After. A limiter that cannot answer fails closed (503).
  */
-export async function recordFailedPresentation(c: Context): Promise<void> {
+export async function recordFailedPresentation(c: AppContext): Promise<void> {
   const key = limitKey(c)
   // The same limiter (and its fail-closed 503) as code guesses, under a key of its own.
   if (await allowed(c, 'VERIFY_LIMIT_IP', key)) return

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { inBackground } from '../background'
 import { kvOrFailClosed } from '../kv/fail-closed'
 import { log } from '../log'
@@ -13,7 +13,7 @@ export type CurrentSession =
   | { state: 'expired' }
   | { state: 'active'; sessionId: string; personKey: string; record: SessionRecord }
 
-export function sessionStore(c: Context): SessionStore {
+export function sessionStore(c: AppContext): SessionStore {
   const config = c.get('config')
   return new KvSessionStore(c.env.SESSIONS, config.sessionCacheSeconds, config.sessionTtlSeconds)
 }
@@ -26,7 +26,7 @@ export function sessionStore(c: Context): SessionStore {
  * renewed (at most one KV write per half window).
  */
 export async function currentSession(
-  c: Context,
+  c: AppContext,
   options: { refresh?: boolean } = {},
 ): Promise<CurrentSession> {
   const cookie = await readGatewayCookie(c, GATEWAY_COOKIES.session)
@@ -60,7 +60,12 @@ export async function currentSession(
   }
 }
 
-function refreshIfDue(c: Context, store: SessionStore, sessionId: string, record: SessionRecord) {
+function refreshIfDue(
+  c: AppContext,
+  store: SessionStore,
+  sessionId: string,
+  record: SessionRecord,
+) {
   const idleMs = c.get('config').sessionIdleSeconds * 1000
   const now = Date.now()
   if (now - record.lastSeenAt < idleMs / 2) return record

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { clientIp } from '../context'
 import { randomToken } from '../crypto'
 import { setGatewayCookie } from '../cookies/gateway-cookie'
@@ -23,7 +23,7 @@ export interface SignedInIdentity {
  * always fresh (never one the browser brought), so a planted cookie cannot be fixed in place.
  */
 export async function startSession(
-  c: Context,
+  c: AppContext,
   identity: SignedInIdentity,
   /**
    * A host session handed over from a sign-in session: it keeps that sign-in's moment (its

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { randomToken, sha256 } from '../crypto'
 import { GATEWAY_COOKIES } from '../cookies/declarations'
 import { readGatewayCookie, setGatewayCookie } from '../cookies/gateway-cookie'
@@ -12,20 +12,20 @@ import { readGatewayCookie, setGatewayCookie } from '../cookies/gateway-cookie'
 // copied from the attacker's own browser shape) is never trusted, and a fresh one is minted.
 const SIGNIN_COOKIE = GATEWAY_COOKIES.signin
 
-async function readNonce(c: Context): Promise<string | undefined> {
+async function readNonce(c: AppContext): Promise<string | undefined> {
   const read = await readGatewayCookie(c, SIGNIN_COOKIE)
   return read.state === 'valid' ? read.nonce : undefined
 }
 
 /** The hash the state should carry for this browser, setting its nonce cookie if it has none. */
-export async function bindBrowser(c: Context): Promise<string> {
+export async function bindBrowser(c: AppContext): Promise<string> {
   const nonce = (await readNonce(c)) ?? randomToken(32)
   await setGatewayCookie(c, SIGNIN_COOKIE, { nonce })
   return sha256(nonce)
 }
 
 /** True when this request comes from the browser whose hash the state carries. */
-export async function isSameBrowser(c: Context, browserHash: string): Promise<boolean> {
+export async function isSameBrowser(c: AppContext, browserHash: string): Promise<boolean> {
   const nonce = await readNonce(c)
   return nonce !== undefined && (await sha256(nonce)) === browserHash
 }

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { requestUrl } from '../context'
 import { isEmailAllowed } from '../abuse/allow-list'
 import { readFields } from '../body'
@@ -32,7 +32,7 @@ const checksFor = (state: SignInState | null): CallbackChecks =>
  * account and signs in only when the person confirms (POST /auth/callback). SSO signs in only in
  * the browser that started it.
  */
-export async function handleCallback(c: Context) {
+export async function handleCallback(c: AppContext) {
   const config = c.get('config')
   const rawState = c.req.query('state')
   const state = await verifyState(config.sessionSecrets, rawState)
@@ -63,7 +63,7 @@ export async function handleCallback(c: Context) {
 }
 
 /** POST /auth/callback — the confirmation from another browser (same-origin form only). */
-export async function confirmCallback(c: Context) {
+export async function confirmCallback(c: AppContext) {
   const fields = await readFields(c)
   const state = await verifyState(
     c.get('config').sessionSecrets,
@@ -80,7 +80,7 @@ export async function confirmCallback(c: Context) {
   return completeSignIn(c, code, state, 303)
 }
 
-function refused(c: Context, refusal: Refusal, returnTo: string, status: 302 | 303) {
+function refused(c: AppContext, refusal: Refusal, returnTo: string, status: 302 | 303) {
   log({ event: 'callback_refused', outcome: refusal.outcome })
   return c.redirect(loginUrl({ error: refusal.notice, returnTo }), status)
 }
@@ -89,7 +89,7 @@ function refused(c: Context, refusal: Refusal, returnTo: string, status: 302 | 3
  * Exchanges the code (an SSO code: `sso.getProfileAndToken`, with the client id passed
  * explicitly, since the SDK does not fall back to the constructor's for this call) and signs in.
  */
-async function completeSignIn(c: Context, code: string, state: SignInState, status: 302 | 303) {
+async function completeSignIn(c: AppContext, code: string, state: SignInState, status: 302 | 303) {
   const config = c.get('config')
   const { returnTo } = state
   const checks = checksFor(state)

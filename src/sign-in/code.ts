@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { countWrongGuess, enforceGuessLimit } from '../abuse/guess-limit'
 import { ADDRESS_SEND_RETRY_SECONDS, enforceVerifyLimit } from '../abuse/rate-limit'
 import { readFields } from '../body'
@@ -55,7 +55,7 @@ const RECENTLY_SENT =
 const SIX_DIGITS = /^\d{6}$/
 
 /** The client's address and agent, which WorkOS uses for its own risk checks. */
-function clientContext(c: Context) {
+function clientContext(c: AppContext) {
   const ip = clientIp(c)
   const userAgent = c.req.header('user-agent')?.slice(0, 512)
   return {
@@ -69,7 +69,7 @@ function clientContext(c: Context) {
  * `{"success": true, "pending": "<sealed>"}`: clients without a cookie jar send `pending` back with
  * the code.
  */
-function requestMagicAuth(c: Context) {
+function requestMagicAuth(c: AppContext) {
   return onLoginForm(c, async () => {
     const { email, returnTo, recentlySent } = await readSignInRequest(c, 'code')
     if (!recentlySent) await sendCode(c, email)
@@ -89,7 +89,7 @@ function requestMagicAuth(c: Context) {
 }
 
 /** Asks WorkOS for a code (with sign-up closed for an unknown address, WorkOS sends none). */
-async function sendCode(c: Context, email: string): Promise<void> {
+async function sendCode(c: AppContext, email: string): Promise<void> {
   const config = c.get('config')
   let magicAuth
   try {
@@ -116,7 +116,7 @@ async function sendCode(c: Context, email: string): Promise<void> {
 }
 
 /** GET /auth/code — the code form, for the address remembered from the first step. */
-async function showCodePage(c: Context) {
+async function showCodePage(c: AppContext) {
   const read = await readPendingCode(c)
   if (read.state !== 'valid') return c.redirect('/auth/login?error=code_expired', 302)
   return c.html(
@@ -134,7 +134,7 @@ async function showCodePage(c: Context) {
  * The address comes from the pending code (cookie, or `pending` in a JSON body), never from the
  * request alone. JSON: {"code", "pending"?, "email"?, "returnTo"?}. Form: the code.
  */
-async function verifyMagicAuth(c: Context) {
+async function verifyMagicAuth(c: AppContext) {
   const form = isFormPost(c)
   const fields = await readFields(c)
   const read = await readPendingCode(c, form ? undefined : fields.pending)
@@ -168,7 +168,7 @@ async function verifyMagicAuth(c: Context) {
     const code = typeof fields.code === 'string' ? fields.code.replace(/[\s-]/g, '') : ''
     if (!SIX_DIGITS.test(code)) throw INVALID_CODE
     refuseUnlessAllowed(c, pending.email)
-    const kv = c.env.SESSIONS as KVNamespace
+    const kv = c.env.SESSIONS
     await enforceGuessLimit(kv, pending.email, pending.id)
     const returnTo =
       fields.returnTo !== undefined ? safeReturnTo(fields.returnTo) : pending.returnTo

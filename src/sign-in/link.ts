@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { ADDRESS_SEND_RETRY_SECONDS } from '../abuse/rate-limit'
 import { publicOrigin } from '../context'
 import { randomToken } from '../crypto'
@@ -30,7 +30,7 @@ const MAGIC_LINK_TTL_SECONDS = 900
  * /auth/magic/<token> instead, a page whose Continue button spends the WorkOS link, so a mail
  * scanner that opens every URL spends nothing.
  */
-function requestMagicLink(c: Context) {
+function requestMagicLink(c: AppContext) {
   return onLoginForm(c, async () => {
     const config = c.get('config')
     const { email, returnTo, recentlySent } = await readSignInRequest(c, 'link')
@@ -53,7 +53,7 @@ const RECENTLY_SENT =
   'We recently sent a link to this address. Use the newest one; you can ask for another in a minute.'
 
 /** Creates the link and has it mailed (or, with sign-up closed for this address, does nothing). */
-async function sendLink(c: Context, email: string, returnTo: string): Promise<void> {
+async function sendLink(c: AppContext, email: string, returnTo: string): Promise<void> {
   const config = c.get('config')
   const state = await signState(config.sessionSecrets, {
     returnTo,
@@ -104,7 +104,7 @@ async function sendLink(c: Context, email: string, returnTo: string): Promise<vo
 }
 
 /** GET /auth/check-email — shown after a form post asked for a link. */
-function showCheckEmail(c: Context) {
+function showCheckEmail(c: AppContext) {
   const config = c.get('config')
   return c.html(
     CheckEmailPage({
@@ -115,13 +115,13 @@ function showCheckEmail(c: Context) {
   )
 }
 
-const pagePath = (c: Context) => `/auth/magic/${c.req.param('token')}`
+const pagePath = (c: AppContext) => `/auth/magic/${c.req.param('token')}`
 
 /**
  * GET /auth/magic/<token> — the link in a custom-delivered email. Safe to fetch any number of
  * times: it only names the account and offers a Continue button.
  */
-async function showContinue(c: Context) {
+async function showContinue(c: AppContext) {
   const config = c.get('config')
   // The token is in this page's URL: keep it out of any Referer the page could send.
   c.header('Referrer-Policy', 'no-referrer')
@@ -138,7 +138,7 @@ async function showContinue(c: Context) {
 }
 
 /** POST /auth/magic/<token> — the person's click: spends the token and goes on to WorkOS. */
-async function continueToWorkos(c: Context) {
+async function continueToWorkos(c: AppContext) {
   const pending = await takePendingLink(c.env.SESSIONS, c.req.param('token') ?? '')
   if (!pending) {
     log({ event: 'magic_continue_refused', outcome: 'link_expired' })

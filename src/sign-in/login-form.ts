@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { isEmailAllowed } from '../abuse/allow-list'
 import { enforceSendLimits } from '../abuse/rate-limit'
 import { readFields } from '../body'
@@ -40,7 +40,7 @@ const NOT_ALLOWED = new GatewayError(
   'This email address cannot sign in here. Use your work address, or ask your administrator for access.',
 )
 
-export function refuseUnlessAllowed(c: Context, email: string): void {
+export function refuseUnlessAllowed(c: AppContext, email: string): void {
   if (!isEmailAllowed(c.get('config'), email)) throw NOT_ALLOWED
 }
 
@@ -48,7 +48,10 @@ export function refuseUnlessAllowed(c: Context, email: string): void {
  * The checks every "send me a link / a code" request passes before anything is sent: the method
  * is offered, the address is well-formed and allowed, and the send limits are not exceeded.
  */
-export async function readSignInRequest(c: Context, method: SignInMethod): Promise<SignInRequest> {
+export async function readSignInRequest(
+  c: AppContext,
+  method: SignInMethod,
+): Promise<SignInRequest> {
   if (!c.get('config').signInMethods.includes(method)) {
     throw new GatewayError(
       404,
@@ -78,7 +81,7 @@ export async function readSignInRequest(c: Context, method: SignInMethod): Promi
  * Runs a sign-in step; when it fails for a browser form post, the person sees the sign-in form
  * again with the problem and what they typed, rather than a bare error page.
  */
-export async function onLoginForm(c: Context, step: () => Promise<Response>): Promise<Response> {
+export async function onLoginForm(c: AppContext, step: () => Promise<Response>): Promise<Response> {
   try {
     return await step()
   } catch (error) {

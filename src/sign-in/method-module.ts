@@ -1,5 +1,5 @@
+import type { AppContext } from '../app-env'
 import type { Profile } from '@workos-inc/node'
-import type { Context } from 'hono'
 import type { SignedInIdentity } from '../session/start'
 import type { SignInFailure } from './login-form'
 import type { CallbackFlow, RouteName, SignInMethod } from './methods'
@@ -8,7 +8,7 @@ import type { SignInState } from './state'
 // What a sign-in method's module gives the gateway (src/sign-in/modules.ts binds each to its
 // entry in the registry, src/sign-in/methods.ts).
 
-export type RouteHandler = (c: Context) => Response | Promise<Response>
+export type RouteHandler = (c: AppContext) => Response | Promise<Response>
 
 export type MethodModule<M extends SignInMethod> = {
   /** A handler for each route the method's registry entry names. */
@@ -46,7 +46,7 @@ export interface CallbackChecks {
    * groups), or why the profile is refused. `email` is the profile's, lowercased.
    */
   accept(
-    c: Context,
+    c: AppContext,
     profile: WorkosProfile,
     email: string,
   ): Promise<Pick<SignedInIdentity, 'sso'> | Refusal>

@@ -1,5 +1,5 @@
 import type { Hono } from 'hono'
-import type { AppEnv } from '../context'
+import type { AppEnv } from '../app-env'
 import { magicAuth } from './code'
 import { magicLink } from './link'
 import type { MethodModule, RouteHandler } from './method-module'

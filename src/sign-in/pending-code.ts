@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { randomToken } from '../crypto'
 import { safeReturnTo } from '../redirect'
 import { GATEWAY_COOKIES } from '../cookies/declarations'
@@ -24,7 +24,7 @@ export interface PendingCode {
 
 /** Seals a new pending code, sets its cookie, and returns the sealed token for JSON clients. */
 export async function rememberPendingCode(
-  c: Context,
+  c: AppContext,
   pending: { email: string; returnTo: string },
 ): Promise<string> {
   const value: PendingCode = {
@@ -44,7 +44,7 @@ export type PendingRead =
  * The pending code this request carries: the sealed `pending` token from a JSON body when given,
  * else the cookie. Forged, altered or unreadable values count as absent.
  */
-export async function readPendingCode(c: Context, token?: unknown): Promise<PendingRead> {
+export async function readPendingCode(c: AppContext, token?: unknown): Promise<PendingRead> {
   const presented = typeof token === 'string' ? token : undefined
   const read = await readGatewayCookie(c, PENDING_CODE_COOKIE, presented)
   if (read.state !== 'valid' || !read.plaintext) return { state: 'absent' }
@@ -64,6 +64,6 @@ export async function readPendingCode(c: Context, token?: unknown): Promise<Pend
     : { state: 'valid', pending }
 }
 
-export function forgetPendingCode(c: Context): void {
+export function forgetPendingCode(c: AppContext): void {
   clearGatewayCookie(c, PENDING_CODE_COOKIE)
 }

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { readFields } from '../body'
 import { requireGatewayHost } from '../context'
 import { normaliseEmail } from '../email'
@@ -30,7 +30,7 @@ const NOT_AVAILABLE = new GatewayError(
  * organization id; null when the domain has none. An unknown organization id is WorkOS's to
  * refuse: it sends the person back with organization_invalid, and the callback says so.
  */
-async function authorizeUrlFor(c: Context, fields: Record<string, unknown>, returnTo: string) {
+async function authorizeUrlFor(c: AppContext, fields: Record<string, unknown>, returnTo: string) {
   if (!c.get('config').signInMethods.includes('sso'))
     throw new GatewayError(
       404,
@@ -55,7 +55,7 @@ async function authorizeUrlFor(c: Context, fields: Record<string, unknown>, retu
  * GET /auth/sso?email=…&returnTo=… or ?organization=org_…&returnTo=… — starts SSO directly (a
  * bookmark, an intranet link). A domain without SSO goes back to the sign-in page, saying so.
  */
-async function startSso(c: Context) {
+async function startSso(c: AppContext) {
   const returnTo = safeReturnTo(c.req.query('returnTo'))
   const url = await authorizeUrlFor(c, c.req.query(), returnTo)
   if (!url) {
@@ -67,7 +67,7 @@ async function startSso(c: Context) {
 }
 
 /** POST /auth/sso — `{"email"|"organization", "returnTo"}` → `200 {"redirect"}`; a form → 303. */
-function requestSso(c: Context) {
+function requestSso(c: AppContext) {
   return onLoginForm(c, async () => {
     const fields = await readFields(c)
     const url = await authorizeUrlFor(c, fields, safeReturnTo(fields.returnTo))

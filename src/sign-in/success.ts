@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { log } from '../log'
 import { currentSession, sessionStore } from '../session/current'
 import { startSession, type SignedInIdentity } from '../session/start'
@@ -7,7 +7,7 @@ import { startSession, type SignedInIdentity } from '../session/start'
  * The step every sign-in method ends in, once it has proved who the person is: replaces whatever
  * session this browser had with a new one (fresh id, no fixation).
  */
-export async function signInAs(c: Context, identity: SignedInIdentity): Promise<void> {
+export async function signInAs(c: AppContext, identity: SignedInIdentity): Promise<void> {
   const previous = await currentSession(c, { refresh: false })
   if (previous.state === 'active') await sessionStore(c).delete(previous.sessionId)
   const record = await startSession(c, identity)

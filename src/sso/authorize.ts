@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import { bindBrowser } from '../sign-in/browser-binding'
 import { signState } from '../sign-in/state'
 import { publicOrigin } from '../context'
@@ -12,7 +12,7 @@ import { workosClient } from '../workos'
  * PKCE verifier whose challenge goes in the URL.
  */
 export async function ssoAuthorizeUrl(
-  c: Context,
+  c: AppContext,
   request: { organizationId: string; email: string; returnTo: string },
 ): Promise<string> {
   const config = c.get('config')

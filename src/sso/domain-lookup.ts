@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import * as z from 'zod/mini'
 import { BoundedMap } from '../bounded-cache'
 import { ssoDomainKey } from '../kv/keys'
@@ -18,14 +18,14 @@ const cachedAnswer = z.object({ organizationId: z.nullable(z.string()) })
 const remembered = new BoundedMap<string, { organizationId: string | null; until: number }>(5_000)
 
 /** The organization to send this address to for SSO, or null when its domain has none. */
-export async function ssoOrganizationFor(c: Context, email: string): Promise<string | null> {
+export async function ssoOrganizationFor(c: AppContext, email: string): Promise<string | null> {
   const domain = domainOfAddress(email)
   const now = Date.now()
   const local = remembered.get(domain)
   if (local && local.until > now) return local.organizationId
 
   const { organizationId } = await readThrough(
-    c.env.SESSIONS as KVNamespace,
+    c.env.SESSIONS,
     ssoDomainKey(domain),
     cachedAnswer,
     SSO_LOOKUP_SECONDS,
@@ -38,7 +38,7 @@ export async function ssoOrganizationFor(c: Context, email: string): Promise<str
 /** Forgets what this isolate remembered (tests that change organizations between requests). */
 export const forgetSsoLookups = () => remembered.clear()
 
-async function askWorkos(c: Context, domain: string): Promise<string | null> {
+async function askWorkos(c: AppContext, domain: string): Promise<string | null> {
   const config = c.get('config')
   const workos = workosClient(config)
   const organizations = await withDeadline(

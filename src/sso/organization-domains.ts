@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
 import { WorkosUnavailableError } from '../errors'
@@ -28,10 +28,10 @@ export const domainOfAddress = (email: string) =>
  * have. WorkOS out of reach throws WorkosUnavailableError (503, Retry-After): nobody is vouched
  * for on a guess.
  */
-export async function verifiedDomainsOf(c: Context, organizationId: string): Promise<string[]> {
+export async function verifiedDomainsOf(c: AppContext, organizationId: string): Promise<string[]> {
   if (!ORGANIZATION_ID.test(organizationId)) return []
   const { domains } = await readThrough(
-    c.env.SESSIONS as KVNamespace,
+    c.env.SESSIONS,
     ssoOrganizationDomainsKey(organizationId),
     cachedAnswer,
     ORGANIZATION_DOMAINS_SECONDS,
@@ -42,14 +42,14 @@ export async function verifiedDomainsOf(c: Context, organizationId: string): Pro
 
 /** Whether `email` is at one of the organization's verified domains (exactly; no subdomains). */
 export async function organizationVouchesFor(
-  c: Context,
+  c: AppContext,
   organizationId: string,
   email: string,
 ): Promise<boolean> {
   return (await verifiedDomainsOf(c, organizationId)).includes(domainOfAddress(email))
 }
 
-async function askWorkos(c: Context, organizationId: string): Promise<string[]> {
+async function askWorkos(c: AppContext, organizationId: string): Promise<string[]> {
   const config = c.get('config')
   try {
     const organization = await withDeadline(

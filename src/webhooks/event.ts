@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 
 /** What applying one WorkOS event did: sessions ended and sessions rewritten. */
 export interface Applied {
@@ -17,6 +17,10 @@ export interface EventMeta {
  * is not the shape the event promises, names nobody the gateway knows, or is older than what was
  * applied already (event-order.ts): nothing was changed.
  */
-export type EventHandler = (c: Context, data: unknown, event: EventMeta) => Promise<Applied | null>
+export type EventHandler = (
+  c: AppContext,
+  data: unknown,
+  event: EventMeta,
+) => Promise<Applied | null>
 
 export const applied = (revoked: number, updated = 0): Applied => ({ revoked, updated })

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
 import { WorkosUnavailableError } from '../errors'
@@ -29,7 +29,7 @@ type Membership = z.infer<typeof membershipSchema>
  * reach (or refusing our key) answers 503, and WorkOS delivers the event again: the replay marker is written only
  * once an event has been applied.
  */
-async function personOfUser(c: Context, store: SessionStore, userId: string) {
+async function personOfUser(c: AppContext, store: SessionStore, userId: string) {
   const mapped = await store.personForUserId(userId)
   if (mapped) return mapped
   const config = c.get('config')
@@ -60,7 +60,7 @@ const subjectOf = (membership: Membership): EventSubject => ({
  * The membership and its person; null when the data is not a membership, names nobody, or (for
  * an event that sets state: `onlyIfNewer`) is older than a membership event applied already.
  */
-async function parseMembership(c: Context, data: unknown, at: number, onlyIfNewer: boolean) {
+async function parseMembership(c: AppContext, data: unknown, at: number, onlyIfNewer: boolean) {
   const membership = membershipSchema.safeParse(data)
   if (!membership.success) return null
   const order = eventOrder(c.env.SESSIONS, c.get('config').sessionTtlSeconds)

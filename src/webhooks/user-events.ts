@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
 import { sessionStore } from '../session/current'
@@ -14,7 +14,7 @@ const userSchema = z.object({
   last_name: z.optional(z.nullable(z.string())),
 })
 
-async function parseUser(c: Context, data: unknown) {
+async function parseUser(c: AppContext, data: unknown) {
   const user = userSchema.safeParse(data)
   if (!user.success) return null
   const store = sessionStore(c)
@@ -60,7 +60,7 @@ export const userUpdated: EventHandler = async (c, data, { at }) => {
 
 type ParsedUser = NonNullable<Awaited<ReturnType<typeof parseUser>>>
 
-async function applyUserUpdate(c: Context, parsed: ParsedUser) {
+async function applyUserUpdate(c: AppContext, parsed: ParsedUser) {
   const { store, user, person, knownPerson } = parsed
   if (knownPerson && knownPerson !== person) {
     const revoked = await revokeAllForPerson(store, knownPerson)

@@ -1,4 +1,4 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
 import { GatewayError } from '../errors'
@@ -46,7 +46,7 @@ const refused = (message: string) => new GatewayError(400, 'invalid_webhook', me
  * (by its `created_at`) than one applied about the same membership or user is acknowledged and
  * changes nothing (event-order.ts).
  */
-export async function workosWebhook(c: Context) {
+export async function workosWebhook(c: AppContext) {
   const config = c.get('config')
   if (!config.webhookSecret) throw new GatewayError(404, 'not_found', 'Not found.')
   const signature = c.req.header('workos-signature')
@@ -83,7 +83,7 @@ export async function workosWebhook(c: Context) {
   // Each event is applied once: the marker is keyed on the event id (the header can be re-spaced
   // and still verify) and written after the event is applied, so a delivery that failed midway
   // can be redelivered.
-  const kv = c.env.SESSIONS as KVNamespace
+  const kv = c.env.SESSIONS
   const replayKey = await webhookReplayKey(event.id)
   if ((await kv.get(replayKey)) !== null) {
     log({ event: 'webhook_refused', outcome: 'replayed' })

@@ -1,4 +1,4 @@
-import type { SocketGrant } from './relay'
+import type { SocketGrant } from './grant'
 
 /** Why the gateway ends a socket's grant. */
 export type GrantEnd =

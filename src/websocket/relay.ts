@@ -1,15 +1,11 @@
-import type { Context } from 'hono'
+import type { AppContext } from '../app-env'
 import type { ForwardIdentity } from '../assertion/sign'
 import { inBackground } from '../background'
 import { requestUrl } from '../context'
 import { log } from '../log'
-import {
-  DEFAULT_TARGET,
-  destination,
-  forwardedHeaders,
-  originAnswer,
-  type ProxiedRoute,
-} from '../proxy'
+import { DEFAULT_TARGET, destination, forwardedHeaders, originAnswer } from '../proxy'
+import type { ProxiedRoute } from '../identity-headers'
+import type { SocketGrant } from './grant'
 import { watchGrant, type GrantEnd } from './grant-watch'
 
 // WebSockets through the gateway (README "WebSockets"). The gate has decided the upgrade like
@@ -17,21 +13,6 @@ import { watchGrant, type GrantEnd } from './grant-watch'
 // same headers a request gets (identity, assertion, no gateway cookie), and the two sockets are
 // paired through the Worker rather than handing the origin's socket straight back: only a relay
 // can close the socket later, when the session ends, and a socket must not outlive its grant.
-
-/** What a relayed socket needs to know to close itself when its grant ends. */
-export interface SocketGrant {
-  /** Null on a public route without a session or token: relayed anonymously. */
-  identity: ForwardIdentity | null
-  /** Epoch ms: the session's absolute end (a service token's expiry), or undefined. */
-  endsAt: number | undefined
-  /** Re-checks the grant without caches; false closes the socket (1008). */
-  stillAllowed: () => Promise<boolean>
-  /**
-   * Origins (besides the gateway's own) whose pages may open this socket: the route's
-   * `cors.origins`. Any other `Origin` is refused with 403 (cross-site WebSocket hijacking).
-   */
-  allowedOrigins: ReadonlySet<string> | undefined
-}
 
 /** The close code and reason the client sees when the gateway ends its socket. */
 const POLICY_VIOLATION = 1008
@@ -48,7 +29,7 @@ const CLOSE_REASONS: Record<GrantEnd, { code: number; reason: string }> = {
 const CLIENT_HANDSHAKE = ['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions']
 
 export async function relayWebSocket(
-  c: Context,
+  c: AppContext,
   grant: SocketGrant,
   route?: ProxiedRoute,
 ): Promise<Response> {
@@ -119,7 +100,7 @@ export async function relayWebSocket(
  * WebSocket hijacking). No Origin at all is a client that is not a browser, and carries only the
  * credentials it was given.
  */
-function originMayConnect(c: Context, allowed: ReadonlySet<string> | undefined): boolean {
+function originMayConnect(c: AppContext, allowed: ReadonlySet<string> | undefined): boolean {
   const origin = c.req.header('origin')
   if (origin === undefined) return true
   // The host's own origin only: never the sign-in host's (PUBLIC_URL) on an app host, where a
@@ -127,7 +108,7 @@ function originMayConnect(c: Context, allowed: ReadonlySet<string> | undefined):
   return origin === requestUrl(c).origin || (allowed?.has(origin) ?? false)
 }
 
-function originUnavailable(c: Context): Response {
+function originUnavailable(c: AppContext): Response {
   c.header('Cache-Control', 'no-store')
   return c.json(
     { error: 'origin_unavailable', message: 'The site is not answering. Please try again.' },
@@ -141,7 +122,7 @@ function originUnavailable(c: Context): Response {
  * Settles once the relay is over and every timer is cleared.
  */
 function relay(
-  c: Context,
+  c: AppContext,
   toClient: WebSocket,
   upstream: WebSocket,
   grant: SocketGrant,
