@@ -145,8 +145,8 @@ export type PathPattern =
   /**
    * A PUBLIC_PATHS entry (the gateway without ACCESS, src/access/public-paths.ts): the path as
    * sent equal to `path`, or with `prefix` (an entry ending in `*`) starting with it as plain text
-   * (`/api*` takes `/api-docs`, `/assets/*` not `/assets`), in the case written. A path with an
-   * ambiguous encoding never matches (RequestPath.ambiguous).
+   * (`/api*` takes `/api-docs`, `/assets/*` not `/assets`), in the case written. A path that
+   * checkPath refuses never matches (RequestPath.ambiguous).
    */
   | { readonly kind: 'public-path'; readonly path: string; readonly prefix: boolean }
 
@@ -195,17 +195,15 @@ export class RequestPath {
     return (this.written ??= upperEscapes(this.path))
   }
 
-  /** Whether the path could be read as another by the origin: never a PUBLIC_PATHS entry. */
+  /**
+   * Whether the origin could read the path as another: never a PUBLIC_PATHS entry, so it needs a
+   * session. The paths ACCESS refuses outright (checkPath), such as `/open/..%2Fadmin`,
+   * `/open/%252e%252e/admin` or `/open/..%20/admin` (Windows drops a segment's trailing space).
+   */
   ambiguous(): boolean {
-    return (this.ambiguousEncoding ??= AMBIGUOUS_PATH.test(this.path))
+    return (this.ambiguousEncoding ??= !checkPath(this.path).ok)
   }
 }
-
-// Encoded "/", "\" or ".", ";" path parameters, and escapes that a second decoding pass (an
-// encoded "%": /pub/%252e%252e/admin) or IIS-style %u escapes turn into one of those, can be read
-// by the origin as a different path (/assets/..%2Fadmin); such paths never count as public, so
-// they need a session. (ACCESS refuses them outright: checkPath.)
-const AMBIGUOUS_PATH = /%2f|%5c|%2e|%25|%u|;|\\/i
 
 const UPPER = /[A-Z]/
 const UPPER_ALL = /[A-Z]/g

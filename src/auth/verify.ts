@@ -82,6 +82,14 @@ export async function forwardAuth(c: AppContext): Promise<Response> {
   }
 }
 
+// One value each, as a proxy that sets them sends. One that appends to the client's own copy
+// sends a list instead ("GET, DELETE", "x.example, admin.example.com", "/pub/x, /admin"), which
+// would be decided as neither the client's request nor the proxy's: a method that is one RFC 9110
+// token, a host (name or [IPv6], optional port), and a URI without spaces or control characters.
+const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[0-9A-Za-z._-]+)(?::[0-9]{1,5})?$/
+const REQUEST_TARGET = /^[^\x00-\x20\x7f]+$/
+
 /**
  * The request the proxy asks about, from one family of headers: Traefik and Caddy send
  * X-Forwarded-Method/-Uri/-Host; nginx's `auth_request` is usually given X-Original-Method/-URI,
@@ -121,6 +129,12 @@ function forwardedRequest(
     }
   const host =
     (forwardedFamily ? c.req.header('x-forwarded-host') : undefined) ?? requestUrl(c).host
+  if (!METHOD.test(method) || !HOST.test(host) || !REQUEST_TARGET.test(uri))
+    return {
+      problem:
+        'The proxy sent a method, host or URI that is not one value: it must set each itself, replacing any copy the client sent.',
+      uri: fallbackUri,
+    }
   // The path exactly as the proxy sent it, never re-resolved: checkPath must see dot segments
   // and escapes as the origin would.
   const path = uri.split('?', 1)[0] ?? ''
