@@ -350,9 +350,9 @@ describe('X-Auth-Assertion per ACCESS route', () => {
     expect(status.headers.get('x-auth-user')).toMatch(/^prof_/)
     expect(status.headers.get('x-auth-assertion')).toBeNull()
     // A forwarded host that is no host name could spell another route's audience
-    // (`gateway.test/low` + the catch-all's '' is the low route's): no assertion for it.
+    // (`gateway.test/low` + the catch-all's '' is the low route's): refused, no assertion.
     const spelled = await verify('gateway.test/low', '/')
-    expect(spelled.status).toBe(200)
+    expect(spelled.status).toBe(400)
     expect(spelled.headers.get('x-auth-assertion')).toBeNull()
   })
 
