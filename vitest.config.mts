@@ -35,6 +35,9 @@ export default defineConfig({
           // A second, separate origin for ACCESS routes that name their own.
           TEST_SECOND_ORIGIN_URL: inject('secondOriginUrl'),
         },
+        // A second gateway instance's own KV (test/revocation-authority.test.ts): two instances
+        // that share nothing but the revocation authority.
+        kvNamespaces: ['SESSIONS_ELSEWHERE'],
         // A Worker bound as a service, for ACCESS routes with "service" (no network hop).
         serviceBindings: {
           DOCS_SERVICE: async (request: Request) =>

@@ -31,3 +31,6 @@ export default {
     return gateway.fetch(request, wrappedEnv, ctx)
   },
 }
+
+// The revocation authority the gateway records ends in (isolate.wrangler.toml binds it).
+export { RevocationAuthority } from '../src/revocation/authority'

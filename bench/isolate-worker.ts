@@ -284,3 +284,6 @@ export default {
     return gateway.fetch(request, await variantEnv(env, {}, 'errors'), ctx)
   },
 }
+
+// The revocation authority the gateway records ends in (isolate.wrangler.toml binds it).
+export { RevocationAuthority } from '../src/revocation/authority'

@@ -40,8 +40,9 @@ export const BENCH_TOKEN_NAME = 'bench-bot'
 export const BENCH_GROUP = 'engineering'
 
 /**
- * Two routes: /svc to a service binding, and /bench for a service token, an SSO group or a
- * domain, in that order (a token matches the first set, an SSO person the second).
+ * Three routes: /svc to a service binding, /strict checked with the revocation authority on every
+ * request, and /bench for a service token, an SSO group or a domain, in that order (a token
+ * matches the first set, an SSO person the second).
  */
 export function smallPolicy() {
   return {
@@ -50,6 +51,12 @@ export function smallPolicy() {
         name: 'svc',
         path: '/svc',
         service: BENCH_SERVICE_BINDING,
+        allow: [{ domains: ['example.com'] }],
+      },
+      {
+        name: 'strict',
+        path: '/strict',
+        revocation: 'strict',
         allow: [{ domains: ['example.com'] }],
       },
       {

@@ -118,6 +118,17 @@ export const SCENARIOS: readonly Scenario[] = [
     logs: ['errors'],
   },
   {
+    key: 'strict-revocation',
+    label: 'signed in, "revocation": "strict" (asks the authority each time)',
+    handler: 'gateway',
+    caller: 'person',
+    path: '/strict',
+    expect: 200,
+    identified: true,
+    policy: 'small',
+    logs: ['errors'],
+  },
+  {
     key: 'no-session-api',
     label: 'no session, API (401 JSON)',
     handler: 'gateway',

@@ -41,6 +41,18 @@ async function mailOn(base: string, email: string): Promise<Mail[]> {
 
 const mailFor = (email: string) => mailOn(server.url, email)
 
+/** Signs `page` in as `email` with a code from the dev mailbox, landing on the home page. */
+async function signInWithCode(page: Page, email: string) {
+  await page.goto(`${server.url}/auth/login`)
+  await page.getByLabel('Email address').fill(email)
+  await page.getByRole('button', { name: 'Email me a sign-in code' }).click()
+  await page.waitForURL(/\/auth\/code$/)
+  const [message] = await mailFor(email)
+  await page.getByLabel('Sign-in code').fill(message!.code!)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.waitForURL(`${server.url}/`)
+}
+
 before(async () => {
   server = await startDevServer()
   browser = await launchChromium()
@@ -123,20 +135,10 @@ describe('sign-in in a real browser', () => {
 
   it('sessions page: two browsers listed; sign out everywhere ends both', async () => {
     const email = uniqueEmail('sessions')
-    const signInWithCode = async (page: Page) => {
-      await page.goto(`${server.url}/auth/login`)
-      await page.getByLabel('Email address').fill(email)
-      await page.getByRole('button', { name: 'Email me a sign-in code' }).click()
-      await page.waitForURL(/\/auth\/code$/)
-      const [message] = await mailFor(email)
-      await page.getByLabel('Sign-in code').fill(message!.code!)
-      await page.getByRole('button', { name: 'Sign in' }).click()
-      await page.waitForURL(`${server.url}/`)
-    }
     const first = await newPage()
     const second = await newPage()
-    await signInWithCode(first.page)
-    await signInWithCode(second.page)
+    await signInWithCode(first.page, email)
+    await signInWithCode(second.page, email)
     await second.page.goto(`${server.url}/auth/sessions`)
     assert.equal(
       await second.page.getByRole('button', { name: /^Sign out (?!everywhere)/ }).count(),
@@ -149,6 +151,48 @@ describe('sign-in in a real browser', () => {
     await shot(second.page, 'signed-out')
     await first.page.goto(`${server.url}/private`)
     assert.match(first.page.url(), /\/auth\/login\?returnTo=%2Fprivate$/)
+    await first.context.close()
+    await second.context.close()
+  })
+
+  it('an open WebSocket is closed within 1 s of sign out everywhere in another browser', async () => {
+    const email = uniqueEmail('socket')
+    const first = await newPage()
+    const second = await newPage()
+    for (const { page } of [first, second]) await signInWithCode(page, email)
+    // The first browser's page holds a socket to the demo origin's echo, and notes when it closes.
+    await first.page.goto(`${server.url}/reports`)
+    await first.page.evaluate(
+      async (url) => {
+        const state = { closed: null as null | { code: number; reason: string; at: number } }
+        ;(window as unknown as { socketState: typeof state }).socketState = state
+        await new Promise<void>((resolve, reject) => {
+          const socket = new WebSocket(url)
+          socket.onmessage = () => resolve()
+          socket.onerror = () => reject(new Error('socket error'))
+          socket.onclose = (event) => {
+            state.closed = { code: event.code, reason: event.reason, at: Date.now() }
+          }
+        })
+      },
+      `${server.url.replace('http', 'ws')}/__ws`,
+    )
+
+    await second.page.goto(`${server.url}/auth/sessions`)
+    const clickedAt = await second.page.evaluate(() => Date.now())
+    await second.page.getByRole('button', { name: 'Sign out everywhere' }).click()
+    await second.page.waitForURL(/signed_out=1/)
+    const closed = await first.page.waitForFunction(
+      () => (window as unknown as { socketState: { closed: unknown } }).socketState.closed,
+      undefined,
+      { timeout: 5000 },
+    )
+    const { code, at } = (await closed.jsonValue()) as { code: number; at: number }
+    // Default settings: WEBSOCKET_RECHECK_SECONDS is 30, so only the pushed end closes it in time.
+    assert.equal(code, 1008)
+    const lagMs = at - clickedAt
+    console.log(JSON.stringify({ browserSocketCloseAfterSignOutEverywhereMs: lagMs }))
+    assert.ok(lagMs < 1000, `closed ${lagMs} ms after the click`)
     await first.context.close()
     await second.context.close()
   })

@@ -3,6 +3,7 @@ import { injectFaults, FaultSwitch } from './faults.ts'
 import { controlRoutes } from './routes/control.ts'
 import { controlOrganizationRoutes } from './routes/control-organizations.ts'
 import { emailRoutes } from './routes/email.ts'
+import { eventRoutes } from './routes/events.ts'
 import { magicAuthRoutes } from './routes/magic-auth.ts'
 import { mfaRoutes } from './routes/mfa.ts'
 import { organizationRoutes } from './routes/organizations.ts'
@@ -22,6 +23,7 @@ const BEARER_ROUTES = [
   /^\/user_management\/(magic_auth|users|organization_memberships)(\/|$)/,
   /^\/(organizations|connections)(\/|$)/,
   /^\/auth\/(factors|challenges)(\/|$)/,
+  /^\/events(\/|$)/,
 ]
 
 // Ids and one-time path segments folded into :id in /__stats, so routes count together.
@@ -71,6 +73,7 @@ export function createEmulatorApp(options: EmulatorOptions) {
   magicAuthRoutes(app, state)
   userRoutes(app, state)
   emailRoutes(app, state)
+  eventRoutes(app, state)
 
   app.notFound((c) =>
     c.json(

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto'
+import { EventLog, type EventJson } from './event-log.ts'
 import { workosId } from './ids.ts'
 
 // Signed webhook deliveries, as WorkOS makes them: the body is the event JSON, and
@@ -62,6 +63,12 @@ export function signDelivery(
 
 export class WebhookOutbox {
   readonly deliveries: Delivery[] = []
+  readonly events = new EventLog()
+  /**
+   * POST /__webhooks/delivery: while true an event is logged (GET /events lists it) but never
+   * delivered, as if the delivery were lost in transit.
+   */
+  dropDeliveries = false
 
   private readonly secret: string
   private readonly url: string | undefined
@@ -71,9 +78,20 @@ export class WebhookOutbox {
     this.url = url
   }
 
-  /** Records a signed delivery and, when an endpoint URL is configured (dev), posts it there. */
+  /**
+   * Logs the event for GET /events, then records a signed delivery and, when an endpoint URL is
+   * configured (dev), posts it there.
+   */
   emit(event: string, data: Record<string, unknown>): Delivery {
-    const delivery = signDelivery(this.secret, event, data)
+    const at = Date.now()
+    const delivery = signDelivery(this.secret, event, data, at)
+    const body = JSON.parse(delivery.body) as Omit<EventJson, 'object'>
+    this.events.record({
+      json: { object: 'event', ...body },
+      at,
+      organizationId: delivery.organizationId,
+    })
+    if (this.dropDeliveries) return delivery
     this.deliveries.unshift(delivery)
     if (this.deliveries.length > 1000) this.deliveries.length = 1000
     if (this.url) {

@@ -265,6 +265,7 @@ function describeRoute(route: CompiledRoute): string {
     route.maxSignInAge !== undefined ? `maxSignInAge ${route.maxSignInAge}s` : undefined,
     route.cors ? 'cors' : undefined,
     route.websockets ? undefined : 'no websockets',
+    route.strictRevocation ? 'strict revocation' : undefined,
   ].filter(Boolean)
   return (
     `${route.label}  host ${route.hostText}  path ${route.pathText}${methods}  → ${target}` +

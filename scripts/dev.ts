@@ -115,7 +115,14 @@ const wranglerBin = fileURLToPath(
 )
 const wrangler = spawn(
   process.execPath,
-  [wranglerBin, 'dev', ...(vars.length > 0 ? ['--var', ...vars] : []), ...passedArgs],
+  [
+    wranglerBin,
+    'dev',
+    // GET /__scheduled fires the Cron Trigger by hand (README "Revocation").
+    '--test-scheduled',
+    ...(vars.length > 0 ? ['--var', ...vars] : []),
+    ...passedArgs,
+  ],
   {
     // Output is piped through `redact` (below); stdin stays the terminal's for wrangler's keys.
     stdio: ['inherit', 'pipe', 'pipe'],

@@ -25,10 +25,12 @@ import { gateAndForward } from './gate'
 import { appHostGatewayPaths } from './handoff/host-roles'
 import { pagesOnly } from './auth/pages-only'
 import { stylesheet } from './pages/stylesheet'
+import { runScheduled } from './scheduled'
 
 // The request path, top to bottom: request id → config → (gateway pages: security headers, CSRF,
 // body limit) → route; everything else → session gate → origin.
-const app = new Hono<AppEnv>()
+/** The gateway's routes; the Worker below adds the scheduled jobs. */
+export const app = new Hono<AppEnv>()
 
 // Always the gateway's own id: a client-chosen one would reach the origin as if we had made it.
 // Every request gets one structured log line (src/log.ts) carrying it, written as LOG_REQUESTS
@@ -199,4 +201,10 @@ app.all('*', gateAndForward)
 
 app.onError(renderError)
 
-export default app satisfies ExportedHandler<Env>
+export default {
+  fetch: app.fetch,
+  scheduled: runScheduled,
+} satisfies ExportedHandler<Env>
+
+// The revocation authority, bound as REVOCATIONS (wrangler.toml).
+export { RevocationAuthority } from './revocation/authority'

@@ -8,6 +8,7 @@ import {
   WorkOS,
 } from '@workos-inc/node'
 import type { Config } from './config'
+import { withinMs } from './deadline'
 import { log } from './log'
 
 // No SDK retries. The SDK sleeps out a 429's Retry-After (up to 60 s) before retrying, which would
@@ -45,17 +46,8 @@ export class WorkosDeadlineError extends Error {
  * Resolves with the call, or rejects once WORKOS_TIMEOUT_MS passes (default 8 s; the call itself
  * is abandoned).
  */
-export async function withDeadline<T>(config: Config, call: Promise<T>): Promise<T> {
-  const ms = config.workosTimeoutMs
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new WorkosDeadlineError()), ms)
-  })
-  try {
-    return await Promise.race([call, deadline])
-  } finally {
-    if (timer !== undefined) clearTimeout(timer)
-  }
+export function withDeadline<T>(config: Config, call: Promise<T>): Promise<T> {
+  return withinMs(call, config.workosTimeoutMs, () => new WorkosDeadlineError())
 }
 
 /** What went wrong with a WorkOS call, in the terms the gateway answers with. */

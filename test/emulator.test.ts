@@ -8,6 +8,7 @@ import {
   WorkOS,
 } from '@workos-inc/node'
 import { afterEach, describe, expect, it } from 'vitest'
+import { EVENT_LOG_CAP, EVENT_RETENTION_MS, EventLog } from '../emulator/event-log.ts'
 import {
   EMULATOR,
   armFault,
@@ -436,4 +437,323 @@ describe('emulator: Magic Auth', () => {
       sdk('sk_test_wrong').userManagement.createMagicAuth({ email }),
     ).rejects.toBeInstanceOf(UnauthorizedException)
   })
+})
+
+describe('emulator: Events API (GET /events)', () => {
+  const API_KEY = { authorization: 'Bearer sk_test_emulator' }
+
+  interface EventsPage {
+    object: string
+    data: { object: string; id: string; event: string; data: Record<string, unknown> }[]
+    list_metadata: { before: string | null; after: string | null }
+  }
+
+  async function listEvents(query: string | URLSearchParams, headers = API_KEY) {
+    const response = await fetch(`${EMULATOR}/events?${query}`, { headers })
+    return { status: response.status, body: (await response.json()) as EventsPage }
+  }
+
+  /** The ids of the page the query lists (the response must be a 200 list). */
+  async function idsOf(query: string | URLSearchParams): Promise<string[]> {
+    const { status, body } = await listEvents(query)
+    expect(status, JSON.stringify(body)).toBe(200)
+    return body.data.map((event) => event.id)
+  }
+
+  /** A fresh organization, so a test's events are its own whatever else the run emitted. */
+  async function newOrganization(): Promise<string> {
+    const domain = `events-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.example`
+    const response = await fetch(
+      `${EMULATOR}/__organizations`,
+      json({ name: 'Events', domains: [domain] }),
+    )
+    return ((await response.json()) as { id: string }).id
+  }
+
+  /** Adds (or changes) a membership, which emits organization_membership.created (.updated). */
+  async function putMember(organization: string, email: string, role = 'member') {
+    const response = await fetch(
+      `${EMULATOR}/__organizations/${organization}/memberships/${encodeURIComponent(email)}`,
+      {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: `{"role":"${role}"}`,
+      },
+    )
+    return ((await response.json()) as { eventId: string }).eventId
+  }
+
+  async function removeMember(organization: string, email: string) {
+    const response = await fetch(
+      `${EMULATOR}/__organizations/${organization}/memberships/${encodeURIComponent(email)}`,
+      { method: 'DELETE' },
+    )
+    return ((await response.json()) as { eventId: string }).eventId
+  }
+
+  /** `count` organization_membership.created events of a fresh organization, oldest first. */
+  async function memberships(count: number) {
+    const organization = await newOrganization()
+    const eventIds: string[] = []
+    for (let i = 0; i < count; i++) eventIds.push(await putMember(organization, uniqueEmail()))
+    return { organization, eventIds }
+  }
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+  it('pages forward with `after` and `limit`, oldest first, each event as its webhook body', async () => {
+    // Several events in the same millisecond: their random ids must not decide the order.
+    const { organization, eventIds } = await memberships(5)
+    const query = (after?: string) =>
+      new URLSearchParams({
+        events: 'organization_membership.created',
+        organization_id: organization,
+        limit: '2',
+        ...(after && { after }),
+      })
+    const pages: string[][] = []
+    let cursor: string | undefined
+    for (let i = 0; i < 4; i++) {
+      const { status, body } = await listEvents(query(cursor))
+      expect(status).toBe(200)
+      expect(body.object).toBe('list')
+      const ids = body.data.map((event) => event.id)
+      expect(body.list_metadata).toEqual({ before: ids[0] ?? null, after: ids.at(-1) ?? null })
+      pages.push(ids)
+      cursor = body.list_metadata.after ?? undefined
+    }
+    expect(pages).toEqual([eventIds.slice(0, 2), eventIds.slice(2, 4), eventIds.slice(4), []])
+
+    // Each event is the webhook WorkOS delivered, with `object: "event"`.
+    const listed = (await listEvents(query())).body.data[0]!
+    const delivered = (await (
+      await fetch(`${EMULATOR}/__webhooks?organization=${organization}`)
+    ).json()) as { deliveries: { id: string; body: string }[] }
+    const body = delivered.deliveries.find((delivery) => delivery.id === listed.id)!.body
+    expect(listed).toEqual({ object: 'event', ...JSON.parse(body) })
+    expect(Object.keys(JSON.parse(body))).toEqual(['id', 'event', 'data', 'created_at'])
+  })
+
+  it('defaults to 10 a page', async () => {
+    const { organization, eventIds } = await memberships(11)
+    expect(
+      await idsOf(`events=organization_membership.created&organization_id=${organization}`),
+    ).toEqual(eventIds.slice(0, 10))
+  })
+
+  it('filters by event type, comma-joined (as the SDK sends it), repeated or as events[]', async () => {
+    const organization = await newOrganization()
+    const email = uniqueEmail()
+    const created = await putMember(organization, email)
+    await putMember(organization, email, 'admin') // organization_membership.updated
+    const deleted = await removeMember(organization, email)
+    const org = `organization_id=${organization}`
+    // The SDK's getQueryString hands an array to URLSearchParams, which joins it with commas.
+    const commaJoined = new URLSearchParams({
+      events: ['organization_membership.created', 'organization_membership.deleted'].join(','),
+      organization_id: organization,
+    })
+    expect(await idsOf(commaJoined)).toEqual([created, deleted])
+    expect(
+      await idsOf(
+        `events=organization_membership.created&events=organization_membership.deleted&${org}`,
+      ),
+    ).toEqual([created, deleted])
+    expect(
+      await idsOf(
+        `events%5B%5D=organization_membership.created&events[]=organization_membership.deleted&${org}`,
+      ),
+    ).toEqual([created, deleted])
+    expect(await idsOf(`events=organization_membership.deleted&${org}`)).toEqual([deleted])
+    expect(await idsOf(`events=user.deleted&${org}`)).toEqual([])
+  })
+
+  it('filters by organization_id', async () => {
+    const one = await memberships(1)
+    const other = await memberships(1)
+    expect(
+      await idsOf(`events=organization_membership.created&organization_id=${other.organization}`),
+    ).toEqual(other.eventIds)
+    expect(
+      await idsOf(`events=organization_membership.created&organization_id=${one.organization}`),
+    ).toEqual(one.eventIds)
+  })
+
+  it('lists newest first with order=desc, `after` then paging on to older events', async () => {
+    const { organization, eventIds } = await memberships(3)
+    const base = `events=organization_membership.created&organization_id=${organization}`
+    const first = await listEvents(`${base}&order=desc&limit=2`)
+    expect(first.body.data.map((event) => event.id)).toEqual([eventIds[2], eventIds[1]])
+    expect(first.body.list_metadata).toEqual({ before: eventIds[2], after: eventIds[1] })
+    expect(await idsOf(`${base}&order=desc&limit=2&after=${eventIds[1]}`)).toEqual([eventIds[0]])
+    expect(await idsOf(`${base}&order=asc`)).toEqual(eventIds)
+  })
+
+  it('lists the events before a cursor with `before`', async () => {
+    const { organization, eventIds } = await memberships(4)
+    const base = `events=organization_membership.created&organization_id=${organization}`
+    expect(await idsOf(`${base}&before=${eventIds[3]}&limit=2`)).toEqual(eventIds.slice(1, 3))
+    expect(await idsOf(`${base}&before=${eventIds[0]}`)).toEqual([])
+  })
+
+  it('filters by range_start (inclusive) and range_end (exclusive)', async () => {
+    const organization = await newOrganization()
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) {
+      ids.push(await putMember(organization, uniqueEmail()))
+      await sleep(5)
+    }
+    const base = `events=organization_membership.created&organization_id=${organization}`
+    const events = (await listEvents(base)).body.data
+    const at = events.map((event) => (event as unknown as { created_at: string }).created_at)
+    expect(new Set(at).size).toBe(3)
+    const range = (start?: string, end?: string) =>
+      idsOf(
+        `${base}${start ? `&range_start=${encodeURIComponent(start)}` : ''}${end ? `&range_end=${encodeURIComponent(end)}` : ''}`,
+      )
+    expect(await range(at[1])).toEqual(ids.slice(1))
+    expect(await range(undefined, at[1])).toEqual(ids.slice(0, 1))
+    expect(await range(at[1], at[2])).toEqual([ids[1]])
+    expect(await range('2000-01-01T00:00:00Z', '2000-01-02')).toEqual([])
+  })
+
+  it.each([
+    ['no events', () => ''],
+    ['an empty events', () => 'events='],
+    ['an events of commas only', () => 'events=,,'],
+    ['an unknown after id', () => 'events=user.deleted&after=event_01UNKNOWN'],
+    ['an unknown before id', () => 'events=user.deleted&before=event_01UNKNOWN'],
+    ['limit 0', () => 'events=user.deleted&limit=0'],
+    ['limit 101', () => 'events=user.deleted&limit=101'],
+    ['a limit that is not a number', () => 'events=user.deleted&limit=ten'],
+    ['an order other than asc or desc', () => 'events=user.deleted&order=sideways'],
+    ['a range_start that is not ISO 8601', () => 'events=user.deleted&range_start=yesterday'],
+    ['a range_end that is not a date', () => 'events=user.deleted&range_end=2024-13-45'],
+    [
+      'a range_end before range_start',
+      () => 'events=user.deleted&range_start=2024-02-01T00:00:00Z&range_end=2024-01-01T00:00:00Z',
+    ],
+    [
+      'range_start together with after',
+      (known: string) => `events=user.deleted&after=${known}&range_start=2024-01-01T00:00:00Z`,
+    ],
+  ])('answers 422 for %s, in WorkOS error shape', async (_, query) => {
+    const [known] = (await memberships(1)).eventIds
+    const { status, body } = await listEvents(query(known!))
+    expect(status).toBe(422)
+    expect(body).toMatchObject({
+      message: expect.any(String),
+      code: 'invalid_request_parameters',
+    })
+  })
+
+  it('accepts an after id from another filter (a cursor is a place in the whole log)', async () => {
+    const { organization, eventIds } = await memberships(2)
+    const other = await memberships(1)
+    const base = `events=organization_membership.created&organization_id=${organization}`
+    expect(await idsOf(`${base}&after=${other.eventIds[0]}`)).toEqual([])
+    expect(await idsOf(`${base}&after=${eventIds[0]}`)).toEqual([eventIds[1]])
+  })
+
+  it('requires the API key: 401 without it or with a wrong one', async () => {
+    const noKey: Record<string, string> = {}
+    for (const headers of [noKey, { authorization: 'Bearer sk_test_wrong' }]) {
+      const response = await fetch(`${EMULATOR}/events?events=user.deleted`, { headers })
+      expect(response.status).toBe(401)
+      expect(await response.json()).toMatchObject({ code: 'unauthorized' })
+    }
+  })
+})
+
+describe('emulator: the event log behind GET /events', () => {
+  const eventAt = (at: number, n: number) => ({
+    json: {
+      object: 'event' as const,
+      id: `event_${n}`,
+      event: 'user.deleted',
+      data: {},
+      created_at: new Date(at).toISOString(),
+    },
+    at,
+    organizationId: undefined,
+  })
+
+  it('keeps 30 days of events, as WorkOS does', () => {
+    const log = new EventLog()
+    const start = Date.UTC(2026, 0, 1)
+    for (let day = 0; day < 3; day++) log.record(eventAt(start + day * 86_400_000, day))
+    expect(log.list(start + 2 * 86_400_000).map((e) => e.json.id)).toHaveLength(3)
+    const ids = log.list(start + 86_400_000 + EVENT_RETENTION_MS).map((e) => e.json.id)
+    expect(ids).toEqual(['event_1', 'event_2'])
+    expect(EVENT_RETENTION_MS).toBe(30 * 86_400_000)
+  })
+
+  it('keeps at most 10,000 events, dropping the oldest', () => {
+    const log = new EventLog()
+    const start = Date.now()
+    for (let n = 0; n < EVENT_LOG_CAP + 3; n++) log.record(eventAt(start + n, n))
+    const kept = log.list(start + EVENT_LOG_CAP + 3)
+    expect(EVENT_LOG_CAP).toBe(10_000)
+    expect(kept).toHaveLength(EVENT_LOG_CAP)
+    expect(kept[0]!.json.id).toBe('event_3')
+    expect(kept.at(-1)!.json.id).toBe(`event_${EVENT_LOG_CAP + 2}`)
+  })
+})
+
+describe('emulator: dropped webhook deliveries (/__webhooks/delivery)', () => {
+  const API_KEY = { authorization: 'Bearer sk_test_emulator' }
+
+  const setDrop = (body: unknown) => fetch(`${EMULATOR}/__webhooks/delivery`, json(body))
+  const dropping = async () =>
+    ((await (await fetch(`${EMULATOR}/__webhooks/delivery`)).json()) as { drop: boolean }).drop
+
+  async function deleteNewUser(): Promise<string> {
+    const { userId } = await sdk().userManagement.createMagicAuth({ email: uniqueEmail() })
+    await sdk().userManagement.deleteUser(userId)
+    return userId
+  }
+
+  async function deliveredDeletionOf(userId: string) {
+    const response = await fetch(`${EMULATOR}/__webhooks?user=${userId}&event=user.deleted`)
+    return ((await response.json()) as { deliveries: unknown[] }).deliveries
+  }
+
+  async function listedDeletionOf(userId: string) {
+    const response = await fetch(`${EMULATOR}/events?events=user.deleted&order=desc&limit=100`, {
+      headers: API_KEY,
+    })
+    const page = (await response.json()) as { data: { id: string; data: { id: string } }[] }
+    return page.data.filter((event) => event.data.id === userId)
+  }
+
+  it('loses the webhook while dropping, yet GET /events still lists the event', async () => {
+    expect(await dropping()).toBe(false)
+    expect((await setDrop({ drop: true })).status).toBe(200)
+    expect(await dropping()).toBe(true)
+    const lost = await deleteNewUser()
+    expect(await deliveredDeletionOf(lost)).toEqual([])
+    expect(await listedDeletionOf(lost)).toHaveLength(1)
+
+    expect((await setDrop({ drop: false })).status).toBe(200)
+    expect(await dropping()).toBe(false)
+    const delivered = await deleteNewUser()
+    expect(await deliveredDeletionOf(delivered)).toHaveLength(1)
+    expect(await listedDeletionOf(delivered)).toHaveLength(1)
+  })
+
+  it('is turned off by the fault reset (DELETE /__faults)', async () => {
+    await setDrop({ drop: true })
+    await clearFaults()
+    expect(await dropping()).toBe(false)
+    const userId = await deleteNewUser()
+    expect(await deliveredDeletionOf(userId)).toHaveLength(1)
+  })
+
+  it.each([[{}], [{ drop: 'yes' }], [{ drop: 1 }], [{ drop: true, extra: 1 }], [null], [[true]]])(
+    'refuses %j with 400 and changes nothing',
+    async (body) => {
+      expect((await setDrop(body)).status).toBe(400)
+      expect(await dropping()).toBe(false)
+    },
+  )
 })

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import storageDoc from '../STORAGE.md?raw'
-import app from '../src/index'
+import { app } from '../src/index'
 import { parseConfig } from '../src/config'
 import { LoginPage } from '../src/pages/login'
 import { sessionRecordSchema } from '../src/session/record'

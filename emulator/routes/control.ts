@@ -4,7 +4,7 @@ import { DEFAULT_WEBHOOK_SECRET, type EmulatorState } from '../state.ts'
 import { signDelivery } from '../webhooks.ts'
 
 // The emulator's own switches, under /__ so they never collide with a WorkOS route:
-// the mailbox, the fault switch and expiry on demand.
+// the mailbox, the fault switch, expiry on demand and webhook deliveries.
 
 export function controlRoutes(app: Hono, state: EmulatorState, faults: FaultSwitch) {
   app.get('/__health', (c) => c.json({ ok: true }))
@@ -33,8 +33,10 @@ export function controlRoutes(app: Hono, state: EmulatorState, faults: FaultSwit
     return c.json({ success: true, faults: faults.list() }, 201)
   })
   app.get('/__faults', (c) => c.json({ faults: faults.list() }))
+  // The reset also delivers webhooks again, so a test that dropped them leaves none dropped.
   app.delete('/__faults', (c) => {
     faults.clear()
+    state.webhooks.dropDeliveries = false
     return c.json({ success: true })
   })
 
@@ -91,6 +93,22 @@ export function controlRoutes(app: Hono, state: EmulatorState, faults: FaultSwit
           (!event || d.event === event),
       ),
     })
+  })
+  // {"drop": true} loses every webhook from now on, as if in transit: the event is still in
+  // GET /events (WorkOS has it) but neither listed above nor posted to the dev endpoint.
+  // {"drop": false} (or DELETE /__faults) delivers again.
+  app.get('/__webhooks/delivery', (c) => c.json({ drop: state.webhooks.dropDeliveries }))
+  app.post('/__webhooks/delivery', async (c) => {
+    const body: unknown = await c.req.json().catch(() => null)
+    const valid =
+      typeof body === 'object' &&
+      body !== null &&
+      !Array.isArray(body) &&
+      Object.keys(body).length === 1 &&
+      typeof (body as { drop?: unknown }).drop === 'boolean'
+    if (!valid) return c.json({ message: 'Send {"drop": true} or {"drop": false}.' }, 400)
+    state.webhooks.dropDeliveries = (body as { drop: boolean }).drop
+    return c.json({ drop: state.webhooks.dropDeliveries })
   })
   // Signs any event, for tests of events the emulator does not emit by itself.
   app.post('/__webhooks/sign', async (c) => {

@@ -40,6 +40,7 @@ const ROUTE_FIELDS = [
   'websockets',
   'assertion',
   'audience',
+  'revocation',
 ] as const
 
 const CORS_FIELDS = ['origins', 'methods', 'headers', 'credentials', 'maxAge'] as const
@@ -253,6 +254,16 @@ function compileRoute(
     else websockets = r.websockets === true
   }
 
+  // "strict": the revocation authority is asked on every request (README "Revocation").
+  let strictRevocation = false
+  if (r.revocation !== undefined) {
+    if (r.revocation !== 'strict' && r.revocation !== 'bounded')
+      problem(at('revocation'), 'must be "strict" or "bounded"')
+    else if (isPublic && r.revocation === 'strict')
+      problem(at('revocation'), 'a public route has no session to check: leave it out')
+    else strictRevocation = r.revocation === 'strict'
+  }
+
   if (broken) return undefined
   return Object.freeze({
     index,
@@ -271,6 +282,7 @@ function compileRoute(
     maxSignInAge,
     cors,
     websockets,
+    strictRevocation,
   })
 }
 

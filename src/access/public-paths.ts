@@ -99,4 +99,5 @@ const COMMON = {
   maxSignInAge: undefined,
   cors: undefined,
   websockets: true,
+  strictRevocation: false,
 } as const

@@ -106,6 +106,11 @@ export interface CompiledRoute {
   readonly maxSignInAge: number | undefined
   readonly cors: CorsPolicy | undefined
   readonly websockets: boolean
+  /**
+   * `"revocation": "strict"`: every request asks the revocation authority (one subrequest), so an
+   * end anywhere is refused on the very next request; otherwise within REVOCATION_BOUND_SECONDS.
+   */
+  readonly strictRevocation: boolean
 }
 
 export interface CompiledAccess {

@@ -9,6 +9,7 @@ import { checkHosts } from './hosts'
 import { checkLogs } from './logs'
 import { checkPages } from './pages'
 import { checkRateLimits } from './rate-limits'
+import { checkRevocation } from './revocation'
 import { checkSessions } from './sessions'
 import { rawSettings, type Problem, type RawEnv } from './settings'
 import { checkSignIn } from './sign-in'
@@ -53,6 +54,7 @@ export function parseConfig(env: RawEnv): Config {
   const pages = checkPages(e)
   const logs = checkLogs(e)
   const callerTokens = checkCallerTokens(e)
+  const revocation = checkRevocation(e, env)
   const areas = [
     workos,
     dev,
@@ -65,6 +67,7 @@ export function parseConfig(env: RawEnv): Config {
     pages,
     logs,
     callerTokens,
+    revocation,
     checkRateLimits(env),
   ]
   const problems = areas.flatMap((area) => area.problems)
@@ -85,6 +88,7 @@ export function parseConfig(env: RawEnv): Config {
     ...pages.value,
     ...logs.value,
     ...callerTokens.value,
+    ...revocation.value,
   }
   return Object.freeze(config)
 }

@@ -56,6 +56,11 @@ export interface Config {
    * endpoints (health, stylesheet, JWKS, a forward-auth pass); `errors`: only 400 and above.
    */
   readonly logRequests: 'all' | 'auth' | 'errors'
+  /**
+   * How old, in seconds, an isolate's view of the revocation authority may be before a request
+   * waits for a fresh one: an end anywhere is enforced everywhere within it.
+   */
+  readonly revocationBoundSeconds: number
   /** How often an open WebSocket's session or token is read again (past every cache). */
   readonly websocketRecheckSeconds: number
   /** How long one WorkOS call may take before the person is told to try again. */

@@ -76,10 +76,16 @@ export function routeOf(
   return route
 }
 
+// Service tokens only under ACCESS; strict routes check revocation with the authority itself.
+// One frozen object per combination: nothing is allocated per request.
+const CALLER_OPTIONS = [false, true].flatMap((serviceTokens) =>
+  [false, true].map((strictRevocation) => Object.freeze({ serviceTokens, strictRevocation })),
+)
+const callerOptions = (serviceTokens: boolean, strict: boolean) =>
+  CALLER_OPTIONS[(serviceTokens ? 2 : 0) + (strict ? 1 : 0)]!
+
 const NOBODY: Caller = Object.freeze({ principal: null, reason: 'not_signed_in' })
 const NO_OVERRIDES: readonly string[] = Object.freeze([])
-const PEOPLE_AND_TOKENS = Object.freeze({ serviceTokens: true })
-const PEOPLE_ONLY = Object.freeze({ serviceTokens: false })
 
 /**
  * The decision of `route` for the asked request: its caller (not even looked for on a
@@ -95,10 +101,12 @@ export async function decideOn(
   mode: GateMode,
 ): Promise<Decided> {
   const fromAccess = policy.source === 'ACCESS'
+  // A strict route has the caller's session or token checked with the authority itself, so an
+  // end recorded anywhere before this request is known.
   const caller =
     route.public && !fromAccess
       ? NOBODY
-      : await callerOf(c, fromAccess ? PEOPLE_AND_TOKENS : PEOPLE_ONLY)
+      : await callerOf(c, callerOptions(fromAccess, route.strictRevocation))
   const facts =
     mode === 'proxy'
       ? requestFacts(

@@ -101,6 +101,7 @@ function relay(
       identity: null,
       endsAt: undefined,
       stillAllowed: async () => true,
+      endTags: async () => [],
       allowedOrigins,
     }
     return relayWebSocket(c, grant, named)
@@ -117,6 +118,7 @@ function relay(
           'allow'
       )
     },
+    endTags: caller.endTags,
     allowedOrigins,
   }
   return relayWebSocket(c, grant, named)

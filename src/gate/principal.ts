@@ -1,6 +1,7 @@
 import type { AppContext } from '../app-env'
 import type { Principal } from '../access/index.ts'
 import type { ForwardIdentity } from '../assertion/sign'
+import { sha256 } from '../crypto'
 import { GatewayError } from '../errors'
 import { log } from '../log'
 import { perObject } from '../per-object'
@@ -10,6 +11,8 @@ import {
   recordFailedPresentation,
   verifyServiceToken,
 } from '../service-tokens/verify'
+import { authorityOf } from '../revocation/authority-client'
+import { tagOf } from '../revocation/ends'
 import { currentSession } from '../session/current'
 import { authMethodOf, personOf, type SessionRecord } from '../session/record'
 import { KvSessionStore } from '../session/store'
@@ -28,6 +31,8 @@ export type Caller =
       endsAt: number | undefined
       /** The same caller read again past every cache (null once ended): for long-lived sockets. */
       reread: () => Promise<Exclude<Principal, null> | null>
+      /** The ends that end this caller, as the revocation authority pushes them (sockets). */
+      endTags: () => Promise<readonly string[]>
     }
   | { principal: null; reason: SignInReason }
 
@@ -51,14 +56,15 @@ const personPrincipal = perObject((record: SessionRecord): Exclude<Principal, nu
  */
 export async function callerOf(
   c: AppContext,
-  options: { serviceTokens: boolean } = { serviceTokens: true },
+  options: { serviceTokens: boolean; strictRevocation?: boolean } = { serviceTokens: true },
 ): Promise<Caller> {
+  const strict = options.strictRevocation === true
   const clientId = c.req.header(CLIENT_ID_HEADER)
   const clientSecret = c.req.header(CLIENT_SECRET_HEADER)
   if (options.serviceTokens && (clientId !== undefined || clientSecret !== undefined)) {
     let token
     try {
-      token = await verifyServiceToken(c, clientId ?? '', clientSecret ?? '')
+      token = await verifyServiceToken(c, clientId ?? '', clientSecret ?? '', strict)
       if (!token) {
         log({ event: 'refused_invalid_client_credentials' })
         await recordFailedPresentation(c)
@@ -75,34 +81,45 @@ export async function callerOf(
     }
     const principal = { kind: 'service' as const, id: token.id, name: token.name }
     const kv = c.env.SESSIONS
+    const revocations = authorityOf(c)
+    const boundMs = c.get('config').revocationBoundSeconds * 1000
     return {
       principal,
       identity: principal,
       account: `the service token "${token.name}"`,
       endsAt: token.expiresAt ?? undefined,
       reread: async () => {
-        const fresh = await new KvServiceTokenStore(kv, 0).get(token.id)
+        await revocations.refreshIfOlder(boundMs)
+        const fresh = await new KvServiceTokenStore(kv, 0, revocations).get(token.id)
         return fresh && !isExpired(fresh.record) ? principal : null
       },
+      endTags: async () => [tagOf({ kind: 'token', key: token.id })],
     }
   }
-  const session = await currentSession(c)
+  const session = await currentSession(c, { strictRevocation: strict })
   if (session.state === 'active') {
     const { record, sessionId, personKey } = session
     const config = c.get('config')
     const kv = c.env.SESSIONS
+    const revocations = authorityOf(c)
     return {
       principal: personPrincipal(record),
       identity: personOf(record),
       account: record.email,
       endsAt: record.expiresAt,
       reread: async () => {
-        const fresh = await new KvSessionStore(kv, 0, config.sessionTtlSeconds).get(
-          sessionId,
-          personKey,
-        )
+        await revocations.refreshIfOlder(config.revocationBoundSeconds * 1000)
+        const store = new KvSessionStore(kv, 0, config.sessionTtlSeconds, revocations)
+        const fresh = await store.get(sessionId, personKey)
         return fresh ? personPrincipal(fresh) : null
       },
+      endTags: async () => [
+        tagOf({ kind: 'session', key: await sha256(sessionId) }),
+        tagOf({ kind: 'person', key: personKey }),
+        ...(record.connectionId === undefined
+          ? []
+          : [tagOf({ kind: 'connection', key: record.connectionId })]),
+      ],
     }
   }
   return {

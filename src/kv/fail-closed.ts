@@ -1,3 +1,4 @@
+import { withinMs } from '../deadline'
 import { GatewayError } from '../errors'
 import { log } from '../log'
 
@@ -9,14 +10,8 @@ const KV_DEADLINE_MS = 3000
  * the cookie is left alone (the session may be fine once KV answers again).
  */
 export async function kvOrFailClosed<T>(read: () => Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
   try {
-    return await Promise.race([
-      read(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('KV timed out')), KV_DEADLINE_MS)
-      }),
-    ])
+    return await withinMs(read(), KV_DEADLINE_MS)
   } catch {
     log({ event: 'session_store_failed', outcome: 'session_store_unavailable' })
     throw new GatewayError(
@@ -25,7 +20,5 @@ export async function kvOrFailClosed<T>(read: () => Promise<T>): Promise<T> {
       'We cannot check your sign-in right now. Please try again in a moment.',
       { 'Retry-After': '5' },
     )
-  } finally {
-    if (timer !== undefined) clearTimeout(timer)
   }
 }

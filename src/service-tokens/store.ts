@@ -6,6 +6,8 @@ import { listNames } from '../kv/list'
 import { parseStored } from '../kv/stored-json'
 import { keptUntil } from '../kv/ttl'
 import { log } from '../log'
+import { perObject } from '../per-object'
+import { KV_ONLY, type Revocations } from '../revocation/revocations'
 
 /**
  * A service token as stored. The client secret is never stored: only its SHA-256 (base64url), so
@@ -86,10 +88,10 @@ const recordSchema = z.object({
 const MAX_REMEMBERED = 10_000
 const cache = new BoundedMap<string, { token: StoredServiceToken; until: number }>(MAX_REMEMBERED)
 // Not a BoundedMap: emptying it when full would forget every revocation at once; forget (below)
-// lets only the oldest go.
-const revokedHere = new Set<string>()
+// lets only the oldest go. One set per KV namespace: what this isolate revoked in that store.
+const revokedIn = perObject((_kv: KVNamespace) => new Set<string>())
 
-function forget(id: string) {
+function forget(revokedHere: Set<string>, id: string) {
   cache.delete(id)
   if (revokedHere.size >= MAX_REMEMBERED) {
     const oldest = revokedHere.values().next().value
@@ -102,7 +104,14 @@ export class KvServiceTokenStore implements ServiceTokenStore {
   constructor(
     private readonly kv: KVNamespace,
     private readonly cacheSeconds = 0,
+    /** Where a revocation is recorded first, and what this isolate knows of them (src/revocation). */
+    private readonly revocations: Revocations = KV_ONLY,
   ) {}
+
+  /** Revoked here, or anywhere as far as the revocation authority has told this isolate. */
+  private revoked(id: string): boolean {
+    return revokedIn(this.kv).has(id) || this.revocations.endsToken(id)
+  }
 
   async create(input: { name: string; expiresInSeconds?: number }): Promise<NewServiceToken> {
     const clientSecret = randomToken(32)
@@ -126,14 +135,14 @@ export class KvServiceTokenStore implements ServiceTokenStore {
   }
 
   async get(id: string): Promise<StoredServiceToken | null> {
-    if (revokedHere.has(id)) return null
+    if (this.revoked(id)) return null
     const cached = this.cacheSeconds > 0 ? cache.get(id) : undefined
     if (cached && cached.until > Date.now()) return cached.token
     const keys = [serviceTokenKey(id), serviceTokenUsedKey(id)] as const
     const values = await this.kv.get([...keys], 'text')
     const token = this.parse(id, values.get(keys[0]) ?? null, values.get(keys[1]) ?? null)
     // Checked again: a revocation in this isolate may have landed while KV answered.
-    if (!token || revokedHere.has(id)) {
+    if (!token || this.revoked(id)) {
       cache.delete(id)
       return null
     }
@@ -159,7 +168,7 @@ export class KvServiceTokenStore implements ServiceTokenStore {
             values.get(serviceTokenUsedKey(id)) ?? null,
           )
           // KV expires keys lazily; an expired token is gone as far as anyone can tell.
-          if (token && !isExpired(token.record, now) && !revokedHere.has(id)) tokens.push(token)
+          if (token && !isExpired(token.record, now) && !this.revoked(id)) tokens.push(token)
         }
       }
     }
@@ -167,16 +176,17 @@ export class KvServiceTokenStore implements ServiceTokenStore {
   }
 
   async revoke(id: string): Promise<boolean> {
-    const existed =
-      (await this.kv.get(serviceTokenKey(id), 'text')) !== null && !revokedHere.has(id)
-    forget(id)
+    const existed = (await this.kv.get(serviceTokenKey(id), 'text')) !== null && !this.revoked(id)
+    // Recorded even when this location's KV does not show it: it may not have arrived here yet.
+    await this.revocations.record({ kind: 'token', key: id })
+    forget(revokedIn(this.kv), id)
     await this.kv.delete(serviceTokenKey(id))
     await this.kv.delete(serviceTokenUsedKey(id))
     return existed
   }
 
   async touch(id: string, at: number, expiresAt: number | null): Promise<void> {
-    if (revokedHere.has(id)) return
+    if (this.revoked(id)) return
     // Kept as long as its token.
     await this.kv.put(serviceTokenUsedKey(id), String(at), keptUntil(expiresAt))
   }

@@ -14,6 +14,7 @@ import {
   type ServiceTokenStore,
   type StoredServiceToken,
 } from './store'
+import { authorityOf, revocationsReady } from '../revocation/authority-client'
 
 /** The headers a machine presents its token in (README "Service tokens"); neither may reach the origin. */
 export const CLIENT_ID_HEADER = 'Gateway-Client-Id'
@@ -21,7 +22,8 @@ export const CLIENT_SECRET_HEADER = 'Gateway-Client-Secret'
 
 /** This request's service token store: KV, with the in-isolate cache SESSION_CACHE_SECONDS. */
 export function serviceTokenStore(c: AppContext): ServiceTokenStore {
-  return new KvServiceTokenStore(c.env.SESSIONS, c.get('config').sessionCacheSeconds)
+  const { sessionCacheSeconds } = c.get('config')
+  return new KvServiceTokenStore(c.env.SESSIONS, sessionCacheSeconds, authorityOf(c))
 }
 
 export interface VerifiedServiceToken {
@@ -44,17 +46,27 @@ export async function verifyServiceToken(
   c: AppContext,
   clientId: string,
   clientSecret: string,
+  /** A strict route: the revocation authority is read now, once the token is proven. */
+  strictRevocation = false,
 ): Promise<VerifiedServiceToken | null> {
   refuseIfThrottled(c)
   const id = idOfClientId(clientId)
   const secret = SECRET_PATTERN.test(clientSecret) ? fromBase64url(clientSecret) : null
   if (!id || secret?.length !== 32) return refused('malformed')
+  const ready = revocationsReady(c)
+  if (ready) await ready
   const store = serviceTokenStore(c)
   const token = await kvOrFailClosed(() => store.get(id))
   if (!token) return refused('unknown', id)
   if (!(await secretMatches(clientSecret, token.record.secretHash)))
     return refused('wrong_secret', id)
   if (isExpired(token.record)) return refused('expired', id)
+  if (strictRevocation) {
+    // Only a proven token costs a read: nobody can make the gateway ask the authority for free.
+    const authority = authorityOf(c)
+    await authority.readNow()
+    if (authority.endsToken(id)) return refused('revoked', id)
+  }
   noteUse(c, token)
   log({ serviceTokenId: id })
   return { id, name: token.record.name, expiresAt: token.record.expiresAt }

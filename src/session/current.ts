@@ -2,6 +2,7 @@ import type { AppContext } from '../app-env'
 import { inBackground } from '../background'
 import { kvOrFailClosed } from '../kv/fail-closed'
 import { log } from '../log'
+import { authorityOf, revocationsReady } from '../revocation/authority-client'
 import { clearGatewayCookie, readGatewayCookie } from '../cookies/gateway-cookie'
 import { GATEWAY_COOKIES } from '../cookies/declarations'
 import type { SessionRecord } from './record'
@@ -14,8 +15,9 @@ export type CurrentSession =
   | { state: 'active'; sessionId: string; personKey: string; record: SessionRecord }
 
 export function sessionStore(c: AppContext): SessionStore {
-  const config = c.get('config')
-  return new KvSessionStore(c.env.SESSIONS, config.sessionCacheSeconds, config.sessionTtlSeconds)
+  const { sessionCacheSeconds, sessionTtlSeconds } = c.get('config')
+  const kv = c.env.SESSIONS
+  return new KvSessionStore(kv, sessionCacheSeconds, sessionTtlSeconds, authorityOf(c))
 }
 
 /**
@@ -27,7 +29,14 @@ export function sessionStore(c: AppContext): SessionStore {
  */
 export async function currentSession(
   c: AppContext,
-  options: { refresh?: boolean } = {},
+  options: {
+    refresh?: boolean
+    /**
+     * A strict route: the revocation authority is read now rather than within the bound, once
+     * the cookie's signature holds (a request without a real session costs no read).
+     */
+    strictRevocation?: boolean
+  } = {},
 ): Promise<CurrentSession> {
   const cookie = await readGatewayCookie(c, GATEWAY_COOKIES.session)
   if (cookie.state === 'absent') return cookie
@@ -36,6 +45,10 @@ export async function currentSession(
     clearGatewayCookie(c, GATEWAY_COOKIES.session)
     return { state: 'invalid_cookie' }
   }
+  // Ends recorded anywhere are known here once the view is at most the bound old: usually it
+  // is, and nothing is awaited.
+  const ready = options.strictRevocation ? authorityOf(c).readNow() : revocationsReady(c)
+  if (ready) await ready
   const store = sessionStore(c)
   // A repeat request is answered from the in-isolate cache without arming the KV deadline.
   const cached = store.cached(cookie.sessionId, cookie.personKey)

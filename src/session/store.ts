@@ -16,6 +16,7 @@ import {
   sessionKey,
   userKey,
 } from '../kv/keys'
+import { KV_ONLY, type Revocations } from '../revocation/revocations'
 import { listNames } from '../kv/list'
 import { parseStored } from '../kv/stored-json'
 import { keptUntil, ttlOf } from '../kv/ttl'
@@ -157,6 +158,8 @@ export class KvSessionStore implements SessionStore {
     private readonly cacheSeconds = 0,
     /** The longest a session can live (SESSION_TTL_SECONDS): how long end markers are kept. */
     private readonly maxLifetimeSeconds = 31536000,
+    /** Where every end is recorded first, and what this isolate knows of ends (src/revocation). */
+    private readonly revocations: Revocations = KV_ONLY,
   ) {}
 
   cached(sessionId: string, personKey: string, now = Date.now()): SessionRecord | null | undefined {
@@ -164,14 +167,14 @@ export class KvSessionStore implements SessionStore {
     const handle = handles.get(sessionId)
     const entry = handle === undefined ? undefined : cache.get(handle)
     if (!entry || entry.until <= Date.now() || entry.personKey !== personKey) return undefined
-    return isLive(entry.record, now) ? entry.record : null
+    return this.stillLive(handle!, personKey, entry.record, now) ? entry.record : null
   }
 
   async get(sessionId: string, personKey: string, now = Date.now()): Promise<SessionRecord | null> {
     const handle = await handleOf(sessionId)
     const cached = this.cacheSeconds > 0 ? cache.get(handle) : undefined
     if (cached && cached.until > Date.now() && cached.personKey === personKey)
-      return isLive(cached.record, now) ? cached.record : null
+      return this.stillLive(handle, personKey, cached.record, now) ? cached.record : null
     // One round trip: the session, its end marker, its person's revocation time and the ended
     // SSO connections together (the last left out while this isolate's copy of it is fresh).
     const keys = [sessionKey(handle), endedKey(handle), revokedKey(personKey)]
@@ -183,6 +186,7 @@ export class KvSessionStore implements SessionStore {
       : connectionEndsOf(values.get(CONNECTIONS_ENDED_KEY) ?? null, this.cacheSeconds)
     const record = this.liveRecord(
       handle,
+      personKey,
       values.get(keys[0]!) ?? null,
       values.get(keys[1]!) ?? null,
       values.get(keys[2]!) ?? null,
@@ -198,6 +202,7 @@ export class KvSessionStore implements SessionStore {
 
   private liveRecord(
     handle: string,
+    personKey: string,
     raw: string | null,
     ended: string | null,
     revokedBefore: string | null,
@@ -212,7 +217,12 @@ export class KvSessionStore implements SessionStore {
     }
     if (revokedBefore !== null && record.createdAt <= Number(revokedBefore)) return null
     if (endedWithConnection(record, connectionEnds)) return null
-    return isLive(record, now) ? record : null
+    return this.stillLive(handle, personKey, record, now) ? record : null
+  }
+
+  /** Within its lifetimes, and not ended by an end the revocation authority told this isolate of. */
+  private stillLive(handle: string, personKey: string, record: SessionRecord, now: number) {
+    return isLive(record, now) && !this.revocations.endsSession(handle, personKey, record)
   }
 
   async put(sessionId: string, record: SessionRecord): Promise<void> {
@@ -256,6 +266,7 @@ export class KvSessionStore implements SessionStore {
         for (const handle of handles) {
           const record = this.liveRecord(
             handle,
+            personKey,
             values.get(sessionKey(handle)) ?? null,
             values.get(endedKey(handle)) ?? null,
             revokedBefore,
@@ -271,6 +282,14 @@ export class KvSessionStore implements SessionStore {
   }
 
   async deleteByHandle(handle: string): Promise<void> {
+    // The authority first: once it has the end, every location refuses the session within the
+    // bound, whatever its KV still says.
+    await this.revocations.record({ kind: 'session', key: handle })
+    await this.endByHandle(handle)
+  }
+
+  /** KV's own end of one session (its marker, then its value), already recorded elsewhere. */
+  private async endByHandle(handle: string): Promise<void> {
     cache.delete(handle)
     // The marker first: whatever lands after it, the session reads as ended.
     await this.kv.put(endedKey(handle), '1', { expirationTtl: this.markerTtl() })
@@ -286,13 +305,15 @@ export class KvSessionStore implements SessionStore {
     // Listed first (a listing after the marker would find nothing live to count); a session
     // made between the listing and the marker is older than the marker, so it ends too.
     const sessions = await this.listForPerson(personKey)
+    const before = Date.now()
+    await this.revocations.record({ kind: 'person', key: personKey, before })
     forgetPerson(personKey)
-    await this.kv.put(revokedKey(personKey), String(Date.now()), {
+    await this.kv.put(revokedKey(personKey), String(before), {
       expirationTtl: this.markerTtl(),
     })
     // Deleting what the listing found tidies the sessions page and KV; the marker above is what
     // makes the revocation complete.
-    for (const { handle } of sessions) await this.deleteByHandle(handle)
+    for (const { handle } of sessions) await this.endByHandle(handle)
     return sessions.length
   }
 
@@ -303,6 +324,7 @@ export class KvSessionStore implements SessionStore {
       ? await this.listAll(connectionIndexPrefix(connectionId))
       : []
     const endedAt = Date.now()
+    await this.revocations.record({ kind: 'connection', key: connectionId, before: endedAt })
     await this.kv.put(connectionEndedKey(connectionId), String(endedAt), {
       expirationTtl: this.markerTtl(),
     })
@@ -318,7 +340,7 @@ export class KvSessionStore implements SessionStore {
       for (const handle of batch) {
         const stored = values.get(sessionKey(handle)) ?? null
         if (stored !== null && (values.get(endedKey(handle)) ?? null) === null) {
-          await this.deleteByHandle(handle)
+          await this.endByHandle(handle)
           ended += 1
         }
         await this.kv.delete(connectionIndexKey(connectionId, handle))

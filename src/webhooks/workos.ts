@@ -2,18 +2,12 @@ import type { AppContext } from '../app-env'
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
 import { GatewayError } from '../errors'
-import { webhookReplayKey } from '../kv/keys'
 import { log } from '../log'
 import { workosClient } from '../workos'
-import { connectionEnded } from './connection-events'
-import { directoryGroupUserRemoved, directoryUserDeleted } from './directory-events'
-import type { EventHandler } from './event'
-import { membershipDeleted, membershipUpdated } from './membership-events'
-import { userDeleted, userUpdated } from './user-events'
+import { applyOnce } from './apply-event'
 
 // WorkOS signs each delivery: `WorkOS-Signature: t=<ms>, v1=<hex HMAC-SHA256 of "t.body">`.
 const TOLERANCE_MS = 3 * 60 * 1000
-const REPLAY_MEMORY_SECONDS = 10 * 60
 
 const eventSchema = z.object({
   id: z.string(),
@@ -22,18 +16,6 @@ const eventSchema = z.object({
   // ISO 8601; every WorkOS event has one, and state changes are applied in its order.
   created_at: z.string(),
 })
-
-/** The events the gateway acts on; any other is accepted and ignored. */
-const HANDLERS: Record<string, EventHandler> = {
-  'user.deleted': userDeleted,
-  'user.updated': userUpdated,
-  'connection.deactivated': connectionEnded,
-  'connection.deleted': connectionEnded,
-  'organization_membership.deleted': membershipDeleted,
-  'organization_membership.updated': membershipUpdated,
-  'dsync.user.deleted': directoryUserDeleted,
-  'dsync.group.user_removed': directoryGroupUserRemoved,
-}
 
 const refused = (message: string) => new GatewayError(400, 'invalid_webhook', message)
 
@@ -80,20 +62,9 @@ export async function workosWebhook(c: AppContext) {
   const at = Date.parse(event.created_at)
   if (!Number.isFinite(at)) throw refused('The event body is not a WorkOS event.')
 
-  // Each event is applied once: the marker is keyed on the event id (the header can be re-spaced
-  // and still verify) and written after the event is applied, so a delivery that failed midway
-  // can be redelivered.
-  const kv = c.env.SESSIONS
-  const replayKey = await webhookReplayKey(event.id)
-  if ((await kv.get(replayKey)) !== null) {
+  if ((await applyOnce(c, { ...event, at })) === 'already_applied') {
     log({ event: 'webhook_refused', outcome: 'replayed' })
     throw refused('This event was already received.')
   }
-
-  const handler = Object.hasOwn(HANDLERS, event.event) ? HANDLERS[event.event] : undefined
-  const outcome = handler ? await handler(c, event.data, { at }) : null
-  if (outcome) log({ event: 'webhook_applied', type: event.event, ...outcome })
-  else log({ event: 'webhook_ignored', type: event.event })
-  await kv.put(replayKey, '1', { expirationTtl: REPLAY_MEMORY_SECONDS })
   return c.json({ received: true })
 }

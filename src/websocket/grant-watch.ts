@@ -1,3 +1,4 @@
+import { withinMs } from '../deadline'
 import type { SocketGrant } from './grant'
 
 /** Why the gateway ends a socket's grant. */
@@ -83,13 +84,4 @@ export function watchGrant(
 
   armEndTimer()
   return stop
-}
-
-/** The promise's answer, or a rejection once `ms` have passed without one. */
-function withinMs<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | null = null
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('re-check timed out')), ms)
-  })
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
 }

@@ -9,6 +9,11 @@ export interface SocketGrant {
   /** Re-checks the grant without caches; false closes the socket (1008). */
   stillAllowed: () => Promise<boolean>
   /**
+   * The revocation authority's tags for the ends that end this grant: the socket subscribes and
+   * is closed the moment one is recorded. Empty: nothing to end (a public route).
+   */
+  endTags: () => Promise<readonly string[]>
+  /**
    * Origins (besides the gateway's own) whose pages may open this socket: the route's
    * `cors.origins`. Any other `Origin` is refused with 403 (cross-site WebSocket hijacking).
    */

@@ -6,6 +6,7 @@ import { log } from '../log'
 import { DEFAULT_TARGET, destination, forwardedHeaders, originAnswer } from '../proxy'
 import type { ProxiedRoute } from '../identity-headers'
 import type { SocketGrant } from './grant'
+import { authorityOf } from '../revocation/authority-client'
 import { watchGrant, type GrantEnd } from './grant-watch'
 
 // WebSockets through the gateway (README "WebSockets"). The gate has decided the upgrade like
@@ -135,6 +136,7 @@ function relay(
       if (over) return
       over = true
       stopWatching()
+      void unsubscribe.then((stop) => stop())
       settle()
     }
     const closeBoth = (code: number, reason: string) => {
@@ -142,21 +144,21 @@ function relay(
       closeQuietly(upstream, code, reason)
       finish()
     }
-    const stopWatching = watchGrant(
-      grant,
-      c.get('config').websocketRecheckSeconds * 1000,
-      (why) => {
-        // This runs after the request's own log line was written: a line of its own.
-        log({
-          event: 'websocket_closed_by_gateway',
-          requestId,
-          why,
-          openSeconds: Math.round((Date.now() - openedAt) / 1000),
-        })
-        const { code, reason } = CLOSE_REASONS[why]
-        closeBoth(code, reason)
-      },
-    )
+    const endGrant = (why: GrantEnd, pushed = false) => {
+      if (over) return
+      // This runs after the request's own log line was written: a line of its own.
+      log({
+        event: 'websocket_closed_by_gateway',
+        requestId,
+        why,
+        ...(pushed && { pushed }),
+        openSeconds: Math.round((Date.now() - openedAt) / 1000),
+      })
+      const { code, reason } = CLOSE_REASONS[why]
+      closeBoth(code, reason)
+    }
+    const stopWatching = watchGrant(grant, c.get('config').websocketRecheckSeconds * 1000, endGrant)
+    const unsubscribe = pushedEnds(c, grant, () => endGrant('revoked', true))
 
     const pipe = (from: WebSocket, to: WebSocket) => {
       from.addEventListener('message', (event) => {
@@ -178,6 +180,36 @@ function relay(
     pipe(toClient, upstream)
     pipe(upstream, toClient)
   })
+}
+
+/**
+ * The grant's ends, pushed by the revocation authority: `onEnd` runs within a moment of one being
+ * recorded anywhere. An end recorded between the gate's decision and the subscription is caught
+ * by one re-check once subscribed, from a view read after it. Resolves to the unsubscribe (a
+ * no-op when nothing could be subscribed: the periodic re-check still runs).
+ */
+async function pushedEnds(
+  c: AppContext,
+  grant: SocketGrant,
+  onEnd: () => void,
+): Promise<() => void> {
+  const tags = await grant.endTags()
+  if (tags.length === 0) return () => {}
+  const authority = authorityOf(c)
+  let stop: () => void
+  try {
+    stop = await authority.subscribe(tags, onEnd)
+  } catch {
+    log({ event: 'websocket_unsubscribed', requestId: c.get('requestId') })
+    return () => {}
+  }
+  try {
+    await authority.readNow()
+    if (!(await grant.stillAllowed())) onEnd()
+  } catch {
+    // The periodic re-check tries again.
+  }
+  return stop
 }
 
 /**
