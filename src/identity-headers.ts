@@ -33,6 +33,8 @@ export function setIdentityHeaders(
     headers.set('x-auth-user', identity.userId)
     headers.set('x-auth-email', identity.email)
     if (identity.organizationId) headers.set('x-auth-organization', identity.organizationId)
+    // A client acting as the person with a bearer token (src/oauth/) says so.
+    if (identity.clientId) headers.set('x-auth-client', identity.clientId)
   } else {
     headers.set('x-auth-user', identity.id)
     headers.set('x-auth-service-token', identity.name)

@@ -15,6 +15,18 @@ import { enrolMfa, showMfa, verifyMfa } from './auth/mfa'
 import { forwardAuth } from './auth/verify'
 import { admin } from './admin'
 import { serveJwks } from './assertion/sign'
+import { OAUTH_API_PATHS, oauthApiCors, oauthMetadataCors } from './oauth/cors'
+import {
+  authorizationServerMetadata,
+  noSuchMetadata,
+  protectedResourceMetadata,
+} from './oauth/metadata'
+import { registerOAuthClient } from './oauth/register'
+import { decideAuthorization, showAuthorization } from './oauth/authorize'
+import { deviceAuthorization } from './oauth/device'
+import { decideDevice, enterUserCode, showDeviceForm } from './oauth/device-verification'
+import { revoke } from './oauth/revoke'
+import { token } from './oauth/token'
 import { workosWebhook } from './webhooks/workos'
 import { configFor, workosOrigin, type Config } from './config'
 import { isGatewayOrigin, requestUrl } from './context'
@@ -66,12 +78,15 @@ function stampRequestId(c: AppContext, id: string) {
   }
 }
 
-// What LOG_REQUESTS=auth leaves out while they succeed: endpoints that monitors, browsers and
-// origins poll, and forward-auth's answer for each request a proxy passes on (like a proxied one).
+// What LOG_REQUESTS=auth leaves out while they succeed: endpoints that monitors, browsers, OAuth
+// clients and origins poll, and forward-auth's answer for each request a proxy passes on (like a
+// proxied one).
 const POLLED_ROUTES = new Set([
   '/healthz',
   '/auth/assets/gateway.css',
   '/.well-known/jwks.json',
+  '/.well-known/oauth-authorization-server',
+  '/.well-known/oauth-protected-resource/*',
   '/auth/verify',
 ])
 
@@ -90,6 +105,11 @@ app.use(async function loadConfig(c, next) {
   c.set('config', configFor(c.env))
   await next()
 })
+
+// Called with fetch from any origin's page (browser-based MCP clients), before the pages'
+// middleware so that every answer, a refusal included, is readable there (src/oauth/cors.ts).
+for (const path of OAUTH_API_PATHS) app.use(path, oauthApiCors)
+app.use('/.well-known/oauth-*', oauthMetadataCors)
 
 const gatewayPages = ['/auth/*', '/__dev/*', '/healthz']
 for (const path of gatewayPages) {
@@ -140,6 +160,10 @@ app.use(
   '/auth/*',
   async function csrfUnlessAdminApi(c, next) {
     if (c.req.path.startsWith('/auth/admin/') || c.req.path === '/auth/handoff') return next()
+    // The OAuth API endpoints read no cookie: a client proves itself with what it posts (a code
+    // and its verifier, a refresh or device code, the token to revoke), so a post from another
+    // site acts as nobody, and browser-based clients post from their own origin.
+    if (OAUTH_API_PATHS.includes(c.req.path)) return next()
     return sameOriginForms(c, next)
   },
   bodyLimit({
@@ -157,7 +181,16 @@ app.use(
 // With SIGN_IN_HOST, an app host keeps only the gateway paths a person needs there.
 app.use('/auth/*', appHostGatewayPaths)
 // Secrets and every-session actions: never for a page's script (src/auth/pages-only.ts).
-for (const path of ['/auth/mfa', '/auth/mfa/*', '/auth/sessions', '/auth/sessions/*'])
+for (const path of [
+  '/auth/mfa',
+  '/auth/mfa/*',
+  '/auth/sessions',
+  '/auth/sessions/*',
+  // Consent: a client may act as the person (src/oauth/authorize.ts, device-verification.ts).
+  '/auth/oauth/authorize',
+  '/auth/device',
+  '/auth/device/*',
+])
   app.use(path, pagesOnly)
 
 app.get('/healthz', (c) => c.json({ ok: true }))
@@ -186,7 +219,20 @@ app.get('/auth/sessions', listSessions)
 app.post('/auth/sessions/:sid/revoke', revokeSession)
 app.route('/auth/admin', admin)
 app.post('/auth/webhooks/workos', workosWebhook)
+app.post('/auth/oauth/register', registerOAuthClient)
+app.get('/auth/oauth/authorize', showAuthorization)
+app.post('/auth/oauth/authorize', decideAuthorization)
+app.post('/auth/oauth/token', token)
+app.post('/auth/oauth/device_authorization', deviceAuthorization)
+app.get('/auth/device', showDeviceForm)
+app.post('/auth/device', enterUserCode)
+app.post('/auth/device/consent', decideDevice)
+app.post('/auth/oauth/revoke', revoke)
 app.get('/.well-known/jwks.json', serveJwks)
+// OAuth discovery (src/oauth/metadata.ts); nothing under /.well-known/oauth- reaches an origin.
+app.get('/.well-known/oauth-authorization-server', authorizationServerMetadata)
+app.get('/.well-known/oauth-protected-resource/*', protectedResourceMetadata)
+app.all('/.well-known/oauth-*', noSuchMetadata)
 app.get('/__dev/mailbox', mailboxPage)
 app.get('/__dev/mailbox.json', mailboxJson)
 // A GET to a login button's action (a bookmark, a reload) lands on the form instead of a 404.

@@ -7,6 +7,7 @@ import { GatewayError } from './errors'
 import { log } from './log'
 import { dropGatewaySetCookies, withoutGatewayCookies } from './cookies/origin-filter'
 import { setIdentityHeaders, type ProxiedRoute } from './identity-headers'
+import { isGatewayBearer } from './oauth/tokens'
 import { guardServiceWorkerAnswer, refuseServiceWorkerFolder } from './service-worker-scope'
 
 // Hop-by-hop headers (RFC 9110 §7.6.1, and hono/proxy's list), plus whatever the Connection
@@ -133,6 +134,10 @@ export async function forwardedHeaders(
   const cookie = withoutGatewayCookies(incoming.get('cookie'))
   if (cookie) headers.set('cookie', cookie)
   else headers.delete('cookie')
+  // The gateway's own bearer token is the person's, for the gateway only; any other
+  // Authorization is the origin's business and passes untouched.
+  const authorization = incoming.get('authorization')
+  if (authorization !== null && isGatewayBearer(authorization)) headers.delete('authorization')
 
   const url = requestUrl(c)
   headers.set('x-forwarded-host', url.host)

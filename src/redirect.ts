@@ -2,8 +2,16 @@
 // Anything doubtful falls back to "/" rather than being repaired.
 
 const FALLBACK = '/'
-// The gateway's own pages a person may be sent back to after signing in.
-const RETURNABLE_GATEWAY_PAGES = new Set(['/auth/sessions', '/auth/mfa', '/auth/handoff/start'])
+// The gateway's own pages a person may be sent back to after signing in (an OAuth client's
+// authorization request waits for the person to sign in, src/oauth/authorize.ts).
+const RETURNABLE_GATEWAY_PAGES = new Set([
+  '/auth/sessions',
+  '/auth/mfa',
+  '/auth/handoff/start',
+  '/auth/oauth/authorize',
+  // …and the device page, with the code the person was typing (src/oauth/device-verification.ts).
+  '/auth/device',
+])
 const MAX_LENGTH = 2048
 const PLACEHOLDER_ORIGIN = 'https://gateway.invalid'
 

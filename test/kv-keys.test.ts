@@ -37,6 +37,16 @@ describe('KV keys', () => {
       [keys.mfaFactorKey(h), `mfa-factor:${h}`],
       [await keys.mfaUsedCodeKey(h, '123456'), `mfa-used:${await sha256(`${h}:123456`)}`],
       [await keys.handoffCodeKey('code'), `handoff:${await sha256('code')}`],
+      [await keys.oauthTokenKey('gwat_x'), `oauth-token:${await sha256('gwat_x')}`],
+      [keys.oauthClientKey('gwc_1'), 'oauth-client:gwc_1'],
+      [await keys.oauthCodeKey('code'), `oauth-code:${await sha256('code')}`],
+      [keys.oauthDeviceKey(h), `oauth-device:${h}`],
+      [keys.oauthDevicePollKey(h), `oauth-device-poll:${h}`],
+      [await keys.oauthUserCodeKey('BCDFGHJK'), `oauth-user-code:${await sha256('BCDFGHJK')}`],
+      [
+        await keys.guessesKey('device:ann@example.com'),
+        `guesses:${await sha256('device:ann@example.com')}`,
+      ],
     ]
     for (const [key, expected] of built) {
       expect(key).toBe(expected)
@@ -64,7 +74,7 @@ describe('KV keys', () => {
     }) as Record<string, string>
     expect(Object.keys(sources).length).toBeGreaterThan(50)
     const prefix =
-      /['"`](session|ended|revoked|person|connection|connection-ended|user|guesses|webhook|event-applied|magic|service-token|service-token-used|sso-domain|sso-org-domains|mfa-factor|mfa-used|handoff):|['"`]connections-ended/
+      /['"`](session|ended|revoked|person|connection|connection-ended|user|guesses|webhook|event-applied|magic|service-token|service-token-used|sso-domain|sso-org-domains|mfa-factor|mfa-used|handoff|oauth-token|oauth-client|oauth-code|oauth-device|oauth-device-poll|oauth-user-code):|['"`]connections-ended/
     const found = Object.entries(sources)
       .filter(([path]) => !path.endsWith('/src/kv/keys.ts'))
       .flatMap(([path, text]) =>

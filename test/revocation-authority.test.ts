@@ -4,14 +4,21 @@ import { describe, expect, it } from 'vitest'
 import { compileAccess } from '../src/access/index.ts'
 import { ConfigError, parseConfig } from '../src/config'
 import worker from '../src/index'
-import { ADMIN_TOKEN, GATEWAY, json, sessionKvKeyOf, signIn, uniqueEmail } from './helpers'
+import { ADMIN_TOKEN, GATEWAY, json, signIn, uniqueEmail } from './helpers'
+import {
+  elsewhereKv,
+  instance,
+  probedAuthority,
+  refusedAfter,
+  replicate,
+  sleep,
+} from './two-instances'
 
 // Revocation in seconds everywhere (README "Revocation"): two gateway instances that share no KV,
 // only the revocation authority. An end recorded through one is enforced by the other within
 // REVOCATION_BOUND_SECONDS, while the other's KV still serves the session as live.
 
 const bindings = env as unknown as Record<string, unknown>
-const elsewhereKv = bindings.SESSIONS_ELSEWHERE as KVNamespace
 
 const ACCESS = JSON.stringify({
   routes: [
@@ -19,30 +26,6 @@ const ACCESS = JSON.stringify({
     { name: 'app', path: '/*' },
   ],
 })
-
-/** A gateway instance: one env object for all its requests, so its isolate view persists. */
-function instance(settings: Record<string, unknown>) {
-  const own = { ...env, ...settings } as Env
-  return async (path: string, init?: RequestInit) => {
-    const ctx = createExecutionContext()
-    const response = await worker.fetch(
-      new Request(`${GATEWAY}${path}`, { redirect: 'manual', ...init }),
-      own,
-      ctx,
-    )
-    await waitOnExecutionContext(ctx)
-    return response
-  }
-}
-
-/** What KV replication would have done by now: the session's record in the other instance's KV. */
-async function replicate(cookie: string) {
-  const key = await sessionKvKeyOf(cookie)
-  const record = await (bindings.SESSIONS as KVNamespace).get(key)
-  expect(record).not.toBeNull()
-  await elsewhereKv.put(key, record!, { expirationTtl: 3600 })
-  return key
-}
 
 const adminRevoke = (email: string) =>
   worker.fetch(
@@ -53,26 +36,6 @@ const adminRevoke = (email: string) =>
     env,
     createExecutionContext(),
   )
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Polls until the instance refuses `cookie` at `path`; the time from `since` to that refusal. */
-async function refusedAfter(
-  request: ReturnType<typeof instance>,
-  cookie: string,
-  path: string,
-  since: number,
-  giveUpMs: number,
-): Promise<number> {
-  while (Date.now() - since < giveUpMs) {
-    const response = await request(path, { headers: { cookie, accept: 'application/json' } })
-    await response.body?.cancel()
-    if (response.status === 401) return Date.now() - since
-    expect(response.status).toBe(200)
-    await sleep(50)
-  }
-  throw new Error(`still served ${giveUpMs} ms after the end`)
-}
 
 describe('an end recorded in one instance', () => {
   it('is enforced in another whose KV still serves the session, within the bound', async () => {
@@ -186,32 +149,10 @@ describe('an end recorded in one instance', () => {
   })
 })
 
-/** The real authority binding, made to fail on demand (the platform fault, not our code). */
-function switchableAuthority(real: DurableObjectNamespace) {
-  const state = { down: false }
-  const namespace = {
-    idFromName: (name: string) => real.idFromName(name),
-    get: (id: DurableObjectId) => {
-      const stub = real.get(id) as unknown as Record<string, (...args: unknown[]) => unknown>
-      // Each call the gateway makes (record, changesSince, fetch), failing while down. An RPC
-      // stub answers any property, so calls are passed on by name.
-      return new Proxy(stub, {
-        get:
-          (target, property: string) =>
-          (...args: unknown[]) =>
-            state.down
-              ? Promise.reject(new Error('authority unreachable'))
-              : target[property]!(...args),
-      })
-    },
-  }
-  return { namespace, state }
-}
-
 describe('an unreachable authority', () => {
   it('a bounded route serves from a view up to twice the bound old, then 503; a strict one 503 at once', async () => {
     const { cookie } = await signIn(uniqueEmail('down'))
-    const authority = switchableAuthority(bindings.REVOCATIONS as DurableObjectNamespace)
+    const authority = probedAuthority()
     const gateway = instance({
       ACCESS,
       REVOCATION_BOUND_SECONDS: '1',
@@ -221,7 +162,7 @@ describe('an unreachable authority', () => {
     expect((await gateway('/home', { headers: json })).status).toBe(200)
     const readAt = Date.now()
 
-    authority.state.down = true
+    authority.state.mode = 'down'
     // Without a session, or with a forged cookie, nothing is asked of the authority: no 503.
     expect(
       (await gateway('/payments/pay', { headers: { accept: 'application/json' } })).status,
@@ -243,16 +184,16 @@ describe('an unreachable authority', () => {
     expect(stale.status).toBe(503)
     expect(await stale.json()).toMatchObject({ error: 'revocation_unavailable' })
 
-    authority.state.down = false
+    authority.state.mode = 'up'
     expect((await gateway('/home', { headers: json })).status).toBe(200)
   })
 
   it('an end it cannot record is not acknowledged: 503, and KV still ends the session', async () => {
     const email = uniqueEmail('unrecorded')
     const { cookie } = await signIn(email)
-    const authority = switchableAuthority(bindings.REVOCATIONS as DurableObjectNamespace)
+    const authority = probedAuthority()
     const gateway = instance({ REVOCATIONS: authority.namespace })
-    authority.state.down = true
+    authority.state.mode = 'down'
     const revoked = await gateway(
       '/auth/admin/revoke',
       json({ email }, { authorization: `Bearer ${ADMIN_TOKEN}` }),
@@ -260,7 +201,7 @@ describe('an unreachable authority', () => {
     expect(revoked.status).toBe(503)
     expect(await revoked.json()).toMatchObject({ error: 'revocation_unavailable' })
     // Asked again once the authority answers, it is recorded and acknowledged.
-    authority.state.down = false
+    authority.state.mode = 'up'
     const again = await gateway(
       '/auth/admin/revoke',
       json({ email }, { authorization: `Bearer ${ADMIN_TOKEN}` }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { randomToken } from '../src/crypto'
+import { randomToken, sha256 } from '../src/crypto'
 import type { SessionRecord } from '../src/session/record'
 import { personKeyOf, type SessionStore } from '../src/session/store'
 
@@ -222,6 +222,21 @@ export function sessionStoreContract(name: string, makeStore: () => SessionStore
       expect(await store.get(other, person)).not.toBeNull()
       await store.delete(other)
       expect([undefined, null]).toContain(store.cached(other, person))
+    })
+
+    it('reads a session by its handle as get does: null once ended, or for another person', async () => {
+      const store = makeStore()
+      const id = randomToken()
+      const email = `${randomToken(6)}@example.com`
+      const person = await personKeyOf(email)
+      const stored = record({ email })
+      await store.put(id, stored)
+      const handle = await sha256(id)
+      expect(await store.getByHandle(handle, person)).toEqual(stored)
+      expect(await store.getByHandle(handle, await personKeyOf(`x${email}`))).toBeNull()
+      expect(await store.getByHandle(await sha256(randomToken()), person)).toBeNull()
+      await store.delete(id)
+      expect(await store.getByHandle(handle, person)).toBeNull()
     })
 
     it('keeps sessions apart', async () => {

@@ -47,16 +47,7 @@ export async function enforceGuessLimit(
 ): Promise<void> {
   const record = await read(kv, await guessesKey(email), now)
   if (!record) return
-  if (record.count >= GUESSES_PER_HOUR) {
-    const seconds = Math.max(1, Math.ceil((record.since + WINDOW_MS - now) / 1000))
-    log({ event: 'rate_limited', limiter: 'GUESSES_PER_ADDRESS' })
-    throw new GatewayError(
-      429,
-      'too_many_guesses',
-      `Too many wrong codes were tried for this address. Try again in ${Math.ceil(seconds / 60)} minutes.`,
-      { 'Retry-After': String(seconds) },
-    )
-  }
+  refusePastHourlyLimit(record, now)
   if ((record.codes[pendingId] ?? 0) >= GUESSES_PER_CODE) {
     log({ event: 'magic_auth_refused', outcome: 'too_many_attempts' })
     throw new GatewayError(
@@ -65,6 +56,31 @@ export async function enforceGuessLimit(
       'Too many wrong codes. Send yourself a new one.',
     )
   }
+}
+
+/**
+ * The same hourly limit for guesses at a code that no one sent to the guesser (a device's user
+ * code, src/oauth/device-verification.ts): 429 once `subject` has had 20 wrong guesses this hour.
+ */
+export async function enforceHourlyGuessLimit(
+  kv: KVNamespace,
+  subject: string,
+  now = Date.now(),
+): Promise<void> {
+  const record = await read(kv, await guessesKey(subject), now)
+  if (record) refusePastHourlyLimit(record, now)
+}
+
+function refusePastHourlyLimit(record: GuessRecord, now: number): void {
+  if (record.count < GUESSES_PER_HOUR) return
+  const seconds = Math.max(1, Math.ceil((record.since + WINDOW_MS - now) / 1000))
+  log({ event: 'rate_limited', limiter: 'GUESSES_PER_ADDRESS' })
+  throw new GatewayError(
+    429,
+    'too_many_guesses',
+    `Too many wrong codes were tried for this address. Try again in ${Math.ceil(seconds / 60)} minutes.`,
+    { 'Retry-After': String(seconds) },
+  )
 }
 
 /** After a wrong guess: one more against the address and against this code. */

@@ -7,13 +7,14 @@ import { clientKey } from './client-key'
 // Workers Rate Limiting bindings (wrangler.toml [[ratelimits]]). They count per Cloudflare
 // location and are meant for abuse control, not exact quotas: that is what this is.
 
-type LimitName = 'SEND_LIMIT_EMAIL' | 'SEND_LIMIT_IP' | 'VERIFY_LIMIT_IP'
+type LimitName = 'SEND_LIMIT_EMAIL' | 'SEND_LIMIT_IP' | 'VERIFY_LIMIT_IP' | 'REGISTER_LIMIT_IP'
 
 // The binding's windows are 10 or 60 s; Retry-After is the longest a person may have to wait.
 const RETRY_AFTER: Record<LimitName, number> = {
   SEND_LIMIT_EMAIL: 60,
   SEND_LIMIT_IP: 10,
   VERIFY_LIMIT_IP: 10,
+  REGISTER_LIMIT_IP: 60,
 }
 
 /** One count against a limiter; false when over its limit. A limiter that fails refuses (503). */

@@ -41,6 +41,7 @@ const ROUTE_FIELDS = [
   'assertion',
   'audience',
   'revocation',
+  'oauth',
 ] as const
 
 const CORS_FIELDS = ['origins', 'methods', 'headers', 'credentials', 'maxAge'] as const
@@ -264,6 +265,15 @@ function compileRoute(
     else strictRevocation = r.revocation === 'strict'
   }
 
+  // false: the gateway's bearer tokens (OAuth, README "Command lines and AI agents") are refused.
+  let oauth = !isPublic
+  if (r.oauth !== undefined) {
+    if (!boolean.safeParse(r.oauth).success) problem(at('oauth'), 'must be true or false')
+    else if (isPublic && r.oauth === true)
+      problem(at('oauth'), 'a public route needs no token: leave it out')
+    else oauth = r.oauth === true
+  }
+
   if (broken) return undefined
   return Object.freeze({
     index,
@@ -283,6 +293,7 @@ function compileRoute(
     cors,
     websockets,
     strictRevocation,
+    oauth,
   })
 }
 

@@ -68,6 +68,7 @@ function publicPathRoute(index: number, entry: string, path: PathPattern): Compi
     path: Object.freeze(path),
     pathText: entry,
     public: true,
+    oauth: false,
     // Nobody in particular: the session is not even read (CompiledAccess.source).
     assertion: false,
     audience: undefined,
@@ -83,6 +84,7 @@ function signedInRoute(index: number, audience: string): CompiledRoute {
     path: Object.freeze({ kind: 'all' as const }),
     pathText: '/*',
     public: false,
+    oauth: true,
     assertion: true,
     audience,
   })

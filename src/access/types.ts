@@ -111,6 +111,8 @@ export interface CompiledRoute {
    * end anywhere is refused on the very next request; otherwise within REVOCATION_BOUND_SECONDS.
    */
   readonly strictRevocation: boolean
+  /** Whether the gateway's bearer tokens are taken (never on a public route). */
+  readonly oauth: boolean
 }
 
 export interface CompiledAccess {

@@ -38,6 +38,8 @@ export type ForwardIdentity =
       organizationId?: string | undefined
       roles?: readonly string[] | undefined
       groups?: readonly string[] | undefined
+      /** An OAuth client acting as the person (a bearer token): its client id. */
+      clientId?: string | undefined
     }
   | { kind: 'service'; id: string; name: string }
 
@@ -84,6 +86,7 @@ export async function signAssertion(
           ...(identity.organizationId !== undefined && { org_id: identity.organizationId }),
           ...(identity.roles !== undefined && { roles: identity.roles }),
           ...(identity.groups !== undefined && { groups: identity.groups }),
+          ...(identity.clientId !== undefined && { client_id: identity.clientId }),
         }
       : { sub: identity.id, svc: identity.name }
   // Everything the claims say is in the key, so a changed session (a second factor passed, new

@@ -54,8 +54,16 @@ export async function listSessions(c: AppContext) {
     lastSeenAt: new Date(record.lastSeenAt).toISOString(),
     ip: record.ip,
     userAgent: record.userAgent,
-    device: deviceOf(record.userAgent),
+    // A grant is named by its client, as the client calls itself.
+    device: record.oauth ? record.oauth.clientName : deviceOf(record.userAgent),
     host: record.host ?? null,
+    client: record.oauth
+      ? {
+          id: record.oauth.clientId,
+          name: record.oauth.clientName,
+          resource: record.oauth.resource,
+        }
+      : null,
   }))
   if (wantsHtml(c)) {
     return c.html(
@@ -66,7 +74,12 @@ export async function listSessions(c: AppContext) {
       }),
     )
   }
-  return c.json({ sessions: sessions.map(({ device: _device, ...rest }) => rest) })
+  // A browser session's entry keeps its shape; only a grant names its client.
+  return c.json({
+    sessions: sessions.map(({ device: _device, client, ...rest }) =>
+      client ? { ...rest, client } : rest,
+    ),
+  })
 }
 
 /** POST /auth/sessions/:sid/revoke — ends one of the person's own sessions. */

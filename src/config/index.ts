@@ -9,6 +9,7 @@ import { checkHosts } from './hosts'
 import { checkLogs } from './logs'
 import { checkPages } from './pages'
 import { checkRateLimits } from './rate-limits'
+import { checkOauth } from './oauth'
 import { checkRevocation } from './revocation'
 import { checkSessions } from './sessions'
 import { rawSettings, type Problem, type RawEnv } from './settings'
@@ -55,6 +56,7 @@ export function parseConfig(env: RawEnv): Config {
   const logs = checkLogs(e)
   const callerTokens = checkCallerTokens(e)
   const revocation = checkRevocation(e, env)
+  const oauth = checkOauth(e)
   const areas = [
     workos,
     dev,
@@ -68,6 +70,7 @@ export function parseConfig(env: RawEnv): Config {
     logs,
     callerTokens,
     revocation,
+    oauth,
     checkRateLimits(env),
   ]
   const problems = areas.flatMap((area) => area.problems)
@@ -89,6 +92,7 @@ export function parseConfig(env: RawEnv): Config {
     ...logs.value,
     ...callerTokens.value,
     ...revocation.value,
+    ...oauth.value,
   }
   return Object.freeze(config)
 }

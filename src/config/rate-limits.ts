@@ -1,9 +1,15 @@
 import { problemList, type Problem, type RawEnv } from './settings'
 
-const RATE_LIMIT_BINDINGS = ['SEND_LIMIT_EMAIL', 'SEND_LIMIT_IP', 'VERIFY_LIMIT_IP'] as const
+const RATE_LIMIT_BINDINGS = [
+  'SEND_LIMIT_EMAIL',
+  'SEND_LIMIT_IP',
+  'VERIFY_LIMIT_IP',
+  'REGISTER_LIMIT_IP',
+] as const
 
 /**
- * The limiters are bindings, not strings: without them sending would be unlimited, so refuse.
+ * The limiters are bindings, not strings: without them sending (or registering OAuth clients)
+ * would be unlimited, so refuse.
  * They are used from `env` directly; this only checks that each is bound.
  */
 export function checkRateLimits(env: RawEnv): { problems: Problem[] } {

@@ -44,6 +44,7 @@ export const rawSettings = z.object({
   LOG_REQUESTS: optionalText,
   WEBSOCKET_RECHECK_SECONDS: optionalText,
   REVOCATION_BOUND_SECONDS: optionalText,
+  OAUTH_ACCESS_TOKEN_SECONDS: optionalText,
   SIGN_IN_HOST: optionalText,
   ALLOWED_HOSTS: optionalText,
   // A JSON string (--var, .dev.vars) or a TOML table from wrangler.toml (an object).

@@ -61,6 +61,8 @@ export interface Config {
    * waits for a fresh one: an end anywhere is enforced everywhere within it.
    */
   readonly revocationBoundSeconds: number
+  /** How long an OAuth access token lives (src/oauth/tokens.ts), at most an hour. */
+  readonly oauthAccessTokenSeconds: number
   /** How often an open WebSocket's session or token is read again (past every cache). */
   readonly websocketRecheckSeconds: number
   /** How long one WorkOS call may take before the person is told to try again. */

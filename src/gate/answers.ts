@@ -5,6 +5,8 @@ import { wantsHtml } from '../negotiate'
 import { ForbiddenPage } from '../pages/forbidden'
 import { safeReturnTo } from '../redirect'
 import { leaveForSignIn } from '../handoff/request'
+import type { CompiledRoute } from '../access/index.ts'
+import { resourceMetadataUrl, takesBearer } from '../oauth/resources'
 import type { AskedRequest, GateMode } from './asked-request'
 import type { Decided } from './decide-request'
 import type { SignInReason } from './principal'
@@ -50,6 +52,12 @@ const ANSWERS: Record<Refusal, Answer> = {
     status: 401,
     message: 'Your session has ended. Sign in again.',
     navigation: 'sign_in',
+  },
+  // A bearer token: an API client, never sent to a page.
+  invalid_token: {
+    status: 401,
+    message:
+      'The access token is not valid here: it has expired, was revoked, or is for another resource.',
   },
   reauthentication_required: {
     status: 401,
@@ -98,13 +106,18 @@ export function refuse(
   asked: AskedRequest,
   refusal: Refusal,
   denied: Denied = NOBODY_DENIED,
+  /** The route that decided: a 401 tells an API client where its token comes from. */
+  route?: CompiledRoute,
 ): Response | Promise<Response> {
   log({ event: `refused_${refusal}` })
   c.header('Cache-Control', 'no-store')
   const answer = ANSWERS[refusal]
   const status = (mode === 'forward-auth' && answer.forwardAuthStatus) || answer.status
   const message = typeof answer.message === 'string' ? answer.message : answer.message(denied)
-  if (answer.navigation && isNavigation(c, mode, asked)) {
+  const navigates = answer.navigation !== undefined && isNavigation(c, mode, asked)
+  if (status === 401 && !navigates && route && takesBearer(route))
+    c.header('WWW-Authenticate', bearerChallenge(c, asked, route, refusal))
+  if (answer.navigation && navigates) {
     const returnTo = returnToOf(c, asked)
     switch (answer.navigation) {
       case 'sign_in':
@@ -140,14 +153,41 @@ export function refuseDecided(
   asked: AskedRequest,
   { outcome, caller, route }: Decided,
 ): Response | Promise<Response> {
-  if (outcome === 'reauthenticate') return refuse(c, mode, asked, 'reauthentication_required')
-  if (outcome === 'mfa_required') return refuse(c, mode, asked, 'mfa_required')
+  // A token whose sign-in is too old or lacks the second factor cannot sign in again itself: its
+  // client gets `invalid_token` and asks the person to authorize it anew.
+  const bearer = caller.principal !== null && caller.bearer === true
+  if (outcome === 'reauthenticate' || outcome === 'mfa_required') {
+    const refusal = bearer
+      ? 'invalid_token'
+      : outcome === 'reauthenticate'
+        ? 'reauthentication_required'
+        : 'mfa_required'
+    return refuse(c, mode, asked, refusal, NOBODY_DENIED, route)
+  }
   if (outcome === 'deny')
     return refuse(c, mode, asked, 'access_denied', {
       account: caller.principal ? caller.account : '',
       application: route.name,
     })
-  return refuse(c, mode, asked, caller.principal === null ? caller.reason : 'not_signed_in')
+  const refusal = caller.principal === null ? caller.reason : 'not_signed_in'
+  return refuse(c, mode, asked, refusal, NOBODY_DENIED, route)
+}
+
+/**
+ * RFC 9728 §5.1: where the resource's metadata is, so an MCP client or CLI finds the
+ * authorization server from a bare 401; `error="invalid_token"` when a token was refused.
+ */
+function bearerChallenge(
+  c: AppContext,
+  asked: AskedRequest,
+  route: CompiledRoute,
+  refusal: Refusal,
+): string {
+  const origin = `${requestUrl(c).protocol}//${asked.host}`
+  const metadata = resourceMetadataUrl(origin, route)
+  return refusal === 'invalid_token'
+    ? `Bearer resource_metadata="${metadata}", error="invalid_token"`
+    : `Bearer resource_metadata="${metadata}"`
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   type Outcome,
   type RequestFacts,
 } from '../access/index.ts'
-import { clientIp } from '../context'
+import { clientIp, requestUrl } from '../context'
 import { GatewayError } from '../errors'
 import { proxiedClientIp } from '../forward-auth-proxy'
 import { log } from '../log'
@@ -106,7 +106,11 @@ export async function decideOn(
   const caller =
     route.public && !fromAccess
       ? NOBODY
-      : await callerOf(c, callerOptions(fromAccess, route.strictRevocation))
+      : await callerOf(c, callerOptions(fromAccess, route.strictRevocation), route, () =>
+          // Where a bearer token must belong: the host asked for (the forwarded one at
+          // forward-auth), on the gateway's own scheme. Only worked out when a token came.
+          mode === 'proxy' ? requestUrl(c).origin : `${requestUrl(c).protocol}//${asked.host}`,
+        )
   const facts =
     mode === 'proxy'
       ? requestFacts(

@@ -1,5 +1,5 @@
 import type { AppContext } from '../app-env'
-import type { Principal } from '../access/index.ts'
+import type { CompiledRoute, Principal } from '../access/index.ts'
 import type { ForwardIdentity } from '../assertion/sign'
 import { sha256 } from '../crypto'
 import { GatewayError } from '../errors'
@@ -11,6 +11,7 @@ import {
   recordFailedPresentation,
   verifyServiceToken,
 } from '../service-tokens/verify'
+import { bearerTokenOf, grantForRequest } from '../oauth/bearer'
 import { authorityOf } from '../revocation/authority-client'
 import { tagOf } from '../revocation/ends'
 import { currentSession } from '../session/current'
@@ -19,7 +20,12 @@ import { KvSessionStore } from '../session/store'
 import { KvServiceTokenStore, isExpired } from '../service-tokens/store'
 
 /** Why a request has no person: the error code of the sign-in answer. */
-export type SignInReason = 'not_signed_in' | 'invalid_session_cookie' | 'session_expired'
+export type SignInReason =
+  | 'not_signed_in'
+  | 'invalid_session_cookie'
+  | 'session_expired'
+  /** A gateway bearer token that opens nothing here (README "Command lines and AI agents"). */
+  | 'invalid_token'
 
 /** Who is asking: a person with a session, a machine with a service token, or nobody (and why). */
 export type Caller =
@@ -33,11 +39,15 @@ export type Caller =
       reread: () => Promise<Exclude<Principal, null> | null>
       /** The ends that end this caller, as the revocation authority pushes them (sockets). */
       endTags: () => Promise<readonly string[]>
+      /** A bearer token's client, acting as the person: its refusals are `invalid_token`. */
+      bearer?: true
     }
   | { principal: null; reason: SignInReason }
 
 // One principal per session record, as for its identity (personOf).
-const personPrincipal = perObject((record: SessionRecord): Exclude<Principal, null> => ({
+const INVALID_TOKEN: Caller = Object.freeze({ principal: null, reason: 'invalid_token' })
+
+export const personPrincipal = perObject((record: SessionRecord): Exclude<Principal, null> => ({
   kind: 'person',
   email: record.email,
   userId: record.userId,
@@ -57,6 +67,9 @@ const personPrincipal = perObject((record: SessionRecord): Exclude<Principal, nu
 export async function callerOf(
   c: AppContext,
   options: { serviceTokens: boolean; strictRevocation?: boolean } = { serviceTokens: true },
+  /** The route deciding, and the origin it is reached at: where a bearer token must belong. */
+  route?: CompiledRoute,
+  originOf?: () => string,
 ): Promise<Caller> {
   const strict = options.strictRevocation === true
   const clientId = c.req.header(CLIENT_ID_HEADER)
@@ -96,32 +109,15 @@ export async function callerOf(
       endTags: async () => [tagOf({ kind: 'token', key: token.id })],
     }
   }
-  const session = await currentSession(c, { strictRevocation: strict })
-  if (session.state === 'active') {
-    const { record, sessionId, personKey } = session
-    const config = c.get('config')
-    const kv = c.env.SESSIONS
-    const revocations = authorityOf(c)
-    return {
-      principal: personPrincipal(record),
-      identity: personOf(record),
-      account: record.email,
-      endsAt: record.expiresAt,
-      reread: async () => {
-        await revocations.refreshIfOlder(config.revocationBoundSeconds * 1000)
-        const store = new KvSessionStore(kv, 0, config.sessionTtlSeconds, revocations)
-        const fresh = await store.get(sessionId, personKey)
-        return fresh ? personPrincipal(fresh) : null
-      },
-      endTags: async () => [
-        tagOf({ kind: 'session', key: await sha256(sessionId) }),
-        tagOf({ kind: 'person', key: personKey }),
-        ...(record.connectionId === undefined
-          ? []
-          : [tagOf({ kind: 'connection', key: record.connectionId })]),
-      ],
-    }
+  const bearer = route && originOf && bearerTokenOf(c)
+  if (bearer) {
+    const grant = await grantForRequest(c, bearer, route!, originOf!(), strict)
+    if (!grant) return INVALID_TOKEN
+    return { ...personCaller(c, grant.grantId, grant.personKey, grant.record), bearer: true }
   }
+  const session = await currentSession(c, { strictRevocation: strict })
+  if (session.state === 'active')
+    return personCaller(c, session.sessionId, session.personKey, session.record)
   return {
     principal: null,
     reason:
@@ -130,5 +126,41 @@ export async function callerOf(
         : session.state === 'invalid_cookie'
           ? 'invalid_session_cookie'
           : 'session_expired',
+  }
+}
+
+/**
+ * A person's caller from a session or a grant (`sessionId` is the cookie's id or the grant's),
+ * with how to read it again past every cache and the ends that end it.
+ */
+function personCaller(
+  c: AppContext,
+  sessionId: string,
+  personKey: string,
+  record: SessionRecord,
+): Exclude<Caller, { principal: null }> {
+  const config = c.get('config')
+  const kv = c.env.SESSIONS
+  const revocations = authorityOf(c)
+  return {
+    principal: personPrincipal(record),
+    identity: personOf(record),
+    account: record.email,
+    endsAt: record.expiresAt,
+    reread: async () => {
+      await revocations.refreshIfOlder(config.revocationBoundSeconds * 1000)
+      const store = new KvSessionStore(kv, 0, config.sessionTtlSeconds, revocations)
+      const fresh = await store.get(sessionId, personKey)
+      return fresh ? personPrincipal(fresh) : null
+    },
+    endTags: async () => [
+      tagOf({ kind: 'session', key: await sha256(sessionId) }),
+      tagOf({ kind: 'person', key: personKey }),
+      ...(record.connectionId === undefined
+        ? []
+        : [tagOf({ kind: 'connection', key: record.connectionId })]),
+      // A host session ends with the sign-in it was handed off from.
+      ...(record.parent === undefined ? [] : [tagOf({ kind: 'session', key: record.parent })]),
+    ],
   }
 }

@@ -14,6 +14,8 @@ import { leaveForSignIn, signInOrigin } from './request'
 // signing out, reading who is signed in, forward-auth, and the operator's bearer-token API. Sign-in
 // steps, MFA enrolment and the sessions page are never reachable on it, so an origin's script on
 // an app host cannot read a new TOTP secret, list or end sessions, or finish a sign-in there.
+// The OAuth authorization server (/auth/oauth/*) is the sign-in host's alone, so it is not listed;
+// each app host's protected-resource metadata is outside /auth/ and served there as anywhere.
 
 const APP_HOST_PATHS = new Set([
   'GET /auth/login',

@@ -12,7 +12,9 @@ const KV_DEADLINE_MS = 3000
 export async function kvOrFailClosed<T>(read: () => Promise<T>): Promise<T> {
   try {
     return await withinMs(read(), KV_DEADLINE_MS)
-  } catch {
+  } catch (error) {
+    // Already an answer (the revocation authority's 503): passed on as it is.
+    if (error instanceof GatewayError) throw error
     log({ event: 'session_store_failed', outcome: 'session_store_unavailable' })
     throw new GatewayError(
       503,

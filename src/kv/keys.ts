@@ -90,3 +90,21 @@ export const mfaUsedCodeKey = async (personKey: string, code: string) =>
 
 /** A one-time handoff code (handoff/code-store.ts). */
 export const handoffCodeKey = async (code: string) => `handoff:${await sha256(code)}`
+
+// OAuth (src/oauth/): access and refresh tokens by the SHA-256 of the whole token; the grant
+// they belong to is a session (`session:` above).
+export const oauthTokenKey = async (token: string) => `oauth-token:${await sha256(token)}`
+/** A one-time authorization code (oauth/codes.ts), by the SHA-256 of the code. */
+export const oauthCodeKey = async (code: string) => `oauth-code:${await sha256(code)}`
+
+/** A registered OAuth client (oauth/clients.ts), by its client id (`gwc_…`, not secret). */
+export const oauthClientKey = (clientId: string) => `oauth-client:${clientId}`
+
+// The device grant (oauth/device-requests.ts, RFC 8628). A request is kept under its handle, the
+// SHA-256 of the device code (which only the device holds); the user code a person types points at
+// that handle, and is itself stored only as its SHA-256. How often the device polls is kept apart
+// from the request, so a poll's write can never undo the person's answer written meanwhile.
+export const oauthDeviceKey = (deviceHandle: string) => `oauth-device:${deviceHandle}`
+export const oauthDevicePollKey = (deviceHandle: string) => `oauth-device-poll:${deviceHandle}`
+export const oauthUserCodeKey = async (userCode: string) =>
+  `oauth-user-code:${await sha256(userCode)}`

@@ -11,6 +11,8 @@ export interface SessionView {
   device: string
   /** The host a handed-over session belongs to; null for a session made by signing in. */
   host: string | null
+  /** An OAuth grant: the client (its own name for itself) and the resource its tokens open. */
+  client: { id: string; name: string; resource: string } | null
 }
 
 const when = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`
@@ -34,6 +36,7 @@ export function SessionsPage(props: {
               <strong>{session.device}</strong>
               {session.current && <span class="badge">This browser</span>}
               {session.host && <span class="badge">{session.host}</span>}
+              {session.client && <span class="badge">app access: {session.client.resource}</span>}
               <br />
               <span class="muted">
                 {session.ip} · signed in {when(session.createdAt)} · last seen{' '}

@@ -59,10 +59,14 @@ class Authority implements Revocations {
 
   /**
    * Subscribes to the ends recorded under `tags`: `onEnd` runs once, the moment one is. Resolves
-   * to the unsubscribe. A subscription that cannot be made or drops throws or goes quiet; the
-   * socket's periodic re-check (WEBSOCKET_RECHECK_SECONDS) is the net under it.
+   * to the unsubscribe. A subscription that cannot be made throws; one that drops before it is
+   * unsubscribed (the authority restarted, the connection broke) calls `onDrop` once.
    */
-  async subscribe(tags: readonly string[], onEnd: () => void): Promise<() => void> {
+  async subscribe(
+    tags: readonly string[],
+    onEnd: () => void,
+    onDrop: () => void,
+  ): Promise<() => void> {
     const url = new URL('https://authority/subscribe')
     for (const tag of tags) url.searchParams.append('tag', tag)
     const answer = await withinMs(
@@ -73,12 +77,21 @@ class Authority implements Revocations {
     if (!socket) throw new Error(`the authority refused the subscription (${answer.status})`)
     socket.accept()
     let told = false
+    let over = false
     socket.addEventListener('message', () => {
       if (told) return
       told = true
       onEnd()
     })
+    const dropped = () => {
+      if (over) return
+      over = true
+      onDrop()
+    }
+    socket.addEventListener('close', dropped)
+    socket.addEventListener('error', dropped)
     return () => {
+      over = true
       try {
         socket.close(1000, 'done')
       } catch {
@@ -106,7 +119,8 @@ class Authority implements Revocations {
   private async read(): Promise<void> {
     const askedAt = Date.now()
     try {
-      const changes = await withinMs(this.stub.changesSince(this.view.seq), AUTHORITY_DEADLINE_MS)
+      const { seq, storage } = this.view
+      const changes = await withinMs(this.stub.changesSince(seq, storage), AUTHORITY_DEADLINE_MS)
       this.view.apply(changes, askedAt)
     } catch (error) {
       log({ event: 'revocation_view_stale', outcome: 'revocation_unavailable' })

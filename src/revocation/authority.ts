@@ -25,7 +25,15 @@ export class RevocationAuthority extends DurableObject<Env> {
       at INTEGER NOT NULL
     )`)
     ctx.storage.sql.exec('CREATE INDEX IF NOT EXISTS ends_at ON ends (at)')
+    // This storage's own name, made once: a view that read another storage (before a reset)
+    // cannot go on from its sequence number here, however far this one has counted.
+    ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS storage (name TEXT NOT NULL)')
+    const named = ctx.storage.sql.exec<{ name: string }>('SELECT name FROM storage').toArray()[0]
+    this.storageName = named?.name ?? crypto.randomUUID()
+    if (!named) ctx.storage.sql.exec('INSERT INTO storage (name) VALUES (?)', this.storageName)
   }
+
+  private readonly storageName: string
 
   /** Records an end (durably: the answer comes once it is written) and pushes it to sockets. */
   async record(end: End): Promise<number> {
@@ -52,13 +60,17 @@ export class RevocationAuthority extends DurableObject<Env> {
     return row.seq
   }
 
-  /** The ends recorded after `seq` that are still kept, or all kept when `seq` is unknown here. */
-  async changesSince(seq: number): Promise<Changes> {
+  /**
+   * The ends recorded after `seq` that are still kept, or all kept when `seq` is not a number of
+   * this storage (`storage`, the name the view last read from, is another's: it was reset).
+   */
+  async changesSince(seq: number, storage?: string): Promise<Changes> {
     const sql = this.ctx.storage.sql
     const newest = latestSeq(sql)
-    // A view ahead of this storage (it was reset) starts over. Ends a view never saw that are no
-    // longer kept need no reading: KV's own markers have reached every location by then.
-    const whole = seq > newest
+    // A view of another storage (this one was reset), or ahead of this one, starts over. Ends a
+    // view never saw that are no longer kept need no reading: KV's own markers have reached
+    // every location by then.
+    const whole = storage !== this.storageName || seq > newest
     const rows = sql
       .exec<Row>(
         'SELECT seq, kind, key, before, at FROM ends WHERE seq > ? AND at >= ? ORDER BY seq',
@@ -66,7 +78,7 @@ export class RevocationAuthority extends DurableObject<Env> {
         Date.now() - RETENTION_MS,
       )
       .toArray()
-    return { seq: newest, whole, ends: rows.map(endOf) }
+    return { storage: this.storageName, seq: newest, whole, ends: rows.map(endOf) }
   }
 
   /**

@@ -17,12 +17,14 @@ export type RecordedEnd = End & { readonly seq: number; readonly at: number }
 
 /** What one refresh of an isolate's view gets. */
 export interface Changes {
+  /** The authority's storage the sequence numbers count in (a new one after a reset). */
+  readonly storage: string
   /** The newest sequence number recorded. */
   readonly seq: number
   /**
    * True when the ends given are everything the authority keeps, not only those after the
-   * sequence asked for: the view starts again from them (the authority's storage is newer than
-   * the view, e.g. it was reset).
+   * sequence asked for: the view starts again from them (the view read another storage, or is
+   * ahead of this one: it was reset).
    */
   readonly whole: boolean
   readonly ends: readonly RecordedEnd[]

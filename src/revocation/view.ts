@@ -1,10 +1,14 @@
 import { RETENTION_MS } from './retention'
 import type { Changes, End, RecordedEnd } from './ends'
 
-/** What a session is judged by: its KV handle, its person, when it began, its SSO connection. */
+/**
+ * What a session is judged by: its KV handle, its person, when it began, its SSO connection, and
+ * for a host session (SIGN_IN_HOST) the handle of the sign-in it was handed off from.
+ */
 export interface SessionFacts {
   readonly createdAt: number
   readonly connectionId?: string
+  readonly parent?: string
 }
 
 /**
@@ -13,6 +17,8 @@ export interface SessionFacts {
  * it was sent, so its age never understates).
  */
 export class EndsView {
+  /** The authority's storage `seq` counts in ('' until the first read). */
+  storage = ''
   seq = 0
   /** Epoch ms; 0: never refreshed, so the first request waits for a read. */
   refreshedAt = 0
@@ -24,6 +30,8 @@ export class EndsView {
 
   endsSession(handle: string, personKey: string, session: SessionFacts): boolean {
     if (this.sessions.has(handle)) return true
+    // A host session ends with its sign-in, wherever it was made and whatever listed it.
+    if (session.parent !== undefined && this.sessions.has(session.parent)) return true
     const person = this.persons.get(personKey)
     if (person !== undefined && session.createdAt <= person[0]) return true
     if (session.connectionId === undefined) return false
@@ -37,10 +45,13 @@ export class EndsView {
 
   /** Takes a refresh's answer, read from a request sent at `askedAt`. */
   apply(changes: Changes, askedAt: number): void {
+    // A late answer about a storage this view has since left (reset meanwhile) says nothing.
+    if (!changes.whole && changes.storage !== this.storage) return
     if (changes.whole) this.clear()
     // Two reads in flight may answer out of order: an older answer adds nothing new.
     for (const end of changes.ends) if (changes.whole || end.seq > this.seq) this.add(end)
     this.seq = changes.whole ? changes.seq : Math.max(this.seq, changes.seq)
+    this.storage = changes.storage
     this.refreshedAt = Math.max(this.refreshedAt, askedAt)
     this.prune(askedAt)
   }

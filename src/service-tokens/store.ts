@@ -178,10 +178,16 @@ export class KvServiceTokenStore implements ServiceTokenStore {
   async revoke(id: string): Promise<boolean> {
     const existed = (await this.kv.get(serviceTokenKey(id), 'text')) !== null && !this.revoked(id)
     // Recorded even when this location's KV does not show it: it may not have arrived here yet.
-    await this.revocations.record({ kind: 'token', key: id })
+    // Deleted from KV even when the authority could not record it (then the failure is thrown:
+    // not acknowledged, but not left live either).
+    const failure = await this.revocations.record({ kind: 'token', key: id }).then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    )
     forget(revokedIn(this.kv), id)
     await this.kv.delete(serviceTokenKey(id))
     await this.kv.delete(serviceTokenUsedKey(id))
+    if (failure) throw failure.error
     return existed
   }
 

@@ -1,5 +1,6 @@
 import type { AppContext } from '../app-env'
 import { inBackground } from '../background'
+import { sha256 } from '../crypto'
 import { kvOrFailClosed } from '../kv/fail-closed'
 import { log } from '../log'
 import { authorityOf, revocationsReady } from '../revocation/authority-client'
@@ -33,7 +34,8 @@ export async function currentSession(
     refresh?: boolean
     /**
      * A strict route: the revocation authority is read now rather than within the bound, once
-     * the cookie's signature holds (a request without a real session costs no read).
+     * KV and this isolate's view call the session live (a request without a live session, a
+     * stolen cookie of an ended one among them, costs no read).
      */
     strictRevocation?: boolean
   } = {},
@@ -46,16 +48,17 @@ export async function currentSession(
     return { state: 'invalid_cookie' }
   }
   // Ends recorded anywhere are known here once the view is at most the bound old: usually it
-  // is, and nothing is awaited.
-  const ready = options.strictRevocation ? authorityOf(c).readNow() : revocationsReady(c)
+  // is, and nothing is awaited. A strict route reads the authority itself, below.
+  const ready = options.strictRevocation ? undefined : revocationsReady(c)
   if (ready) await ready
   const store = sessionStore(c)
   // A repeat request is answered from the in-isolate cache without arming the KV deadline.
   const cached = store.cached(cookie.sessionId, cookie.personKey)
-  const record =
+  let record =
     cached !== undefined
       ? cached
       : await kvOrFailClosed(() => store.get(cookie.sessionId, cookie.personKey))
+  if (record && options.strictRevocation && (await endedAnywhere(c, cookie, record))) record = null
   if (!record) {
     log({ event: 'session_ended' })
     clearGatewayCookie(c, GATEWAY_COOKIES.session)
@@ -71,6 +74,20 @@ export async function currentSession(
     personKey: cookie.personKey,
     record: current,
   }
+}
+
+/**
+ * A strict route's check: the authority read now (an end recorded anywhere before this request
+ * is known), for a session KV and this isolate's view still call live.
+ */
+async function endedAnywhere(
+  c: AppContext,
+  cookie: { sessionId: string; personKey: string },
+  record: SessionRecord,
+): Promise<boolean> {
+  const authority = authorityOf(c)
+  await authority.readNow()
+  return authority.endsSession(await sha256(cookie.sessionId), cookie.personKey, record)
 }
 
 function refreshIfDue(

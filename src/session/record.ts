@@ -48,6 +48,18 @@ export const sessionRecordSchema = z.object({
    */
   host: z.optional(z.string()),
   parent: z.optional(z.string()),
+  /**
+   * An OAuth grant (src/oauth/): the client it was granted to (its own name for itself) and the
+   * one resource its tokens are for. Absent for browser sessions.
+   */
+  oauth: z.optional(
+    z.object({
+      clientId: z.string(),
+      clientName: z.string(),
+      resource: z.string(),
+      scope: z.optional(z.string()),
+    }),
+  ),
 })
 
 export type SessionRecord = z.infer<typeof sessionRecordSchema>
@@ -74,6 +86,7 @@ const identityOf = (record: SessionRecord) =>
     organizationId: record.organizationId,
     roles: record.roles,
     groups: record.groups,
+    clientId: record.oauth?.clientId,
   })
 
 /**

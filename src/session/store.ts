@@ -51,6 +51,11 @@ export interface SessionStore {
    * the same round trip as the session.
    */
   get(sessionId: string, personKey: string, now?: number): Promise<SessionRecord | null>
+  /**
+   * The same by the session's handle (the SHA-256 of its id), read past the isolate cache: for a
+   * step that kept the handle and not the secret (an OAuth code names the session that consented).
+   */
+  getByHandle(handle: string, personKey: string, now?: number): Promise<SessionRecord | null>
   /** Stores a new session and indexes it under its person, until it ends. */
   put(sessionId: string, record: SessionRecord): Promise<void>
   /** Rewrites an existing session (a sliding refresh): one write, the index is left alone. */
@@ -115,6 +120,22 @@ function forgetConnection(connectionId: string) {
     if (entry.record.connectionId === connectionId) cache.delete(handle)
 }
 
+/**
+ * An end the revocation authority is recording, then KV's own end of it. When the authority
+ * could not record it, KV's end is written all the same (it reaches every location within KV's
+ * propagation, and lasts) and the failure is thrown: the end is not acknowledged, but nothing
+ * is left live because the authority was down (a person whose sign-out failed has lost the
+ * cookie they would try again with).
+ */
+async function recordedOrKvAlone(recorded: Promise<void>, endInKv: () => Promise<void>) {
+  const failure = await recorded.then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  )
+  await endInKv()
+  if (failure) throw failure.error
+}
+
 /** When each ended connection ended; 'all' when the value could not be read (fail closed). */
 type ConnectionEnds = ReadonlyMap<string, number> | 'all'
 
@@ -175,6 +196,14 @@ export class KvSessionStore implements SessionStore {
     const cached = this.cacheSeconds > 0 ? cache.get(handle) : undefined
     if (cached && cached.until > Date.now() && cached.personKey === personKey)
       return this.stillLive(handle, personKey, cached.record, now) ? cached.record : null
+    return this.getByHandle(handle, personKey, now)
+  }
+
+  async getByHandle(
+    handle: string,
+    personKey: string,
+    now = Date.now(),
+  ): Promise<SessionRecord | null> {
     // One round trip: the session, its end marker, its person's revocation time and the ended
     // SSO connections together (the last left out while this isolate's copy of it is fresh).
     const keys = [sessionKey(handle), endedKey(handle), revokedKey(personKey)]
@@ -195,9 +224,21 @@ export class KvSessionStore implements SessionStore {
     )
     // A cookie names its person, and the session must belong to that person.
     if (record && (await personKeyOf(record.email)) !== personKey) return null
-    if (record) remember(handle, personKey, record, this.cacheSeconds)
+    const live = record && !(await this.signInEnded(record)) ? record : null
+    if (live) remember(handle, personKey, live, this.cacheSeconds)
     else cache.delete(handle)
-    return record
+    return live
+  }
+
+  /**
+   * A host session (SIGN_IN_HOST) ends with the sign-in it was handed off from: its end marker is
+   * read too (a second round trip, for host sessions only), so a host session that no listing
+   * showed when the sign-in ended (made in another location, or from a code spent after) ends
+   * with it.
+   */
+  private async signInEnded(record: SessionRecord): Promise<boolean> {
+    if (record.parent === undefined) return false
+    return (await this.kv.get(endedKey(record.parent), 'text')) !== null
   }
 
   private liveRecord(
@@ -284,8 +325,9 @@ export class KvSessionStore implements SessionStore {
   async deleteByHandle(handle: string): Promise<void> {
     // The authority first: once it has the end, every location refuses the session within the
     // bound, whatever its KV still says.
-    await this.revocations.record({ kind: 'session', key: handle })
-    await this.endByHandle(handle)
+    await recordedOrKvAlone(this.revocations.record({ kind: 'session', key: handle }), () =>
+      this.endByHandle(handle),
+    )
   }
 
   /** KV's own end of one session (its marker, then its value), already recorded elsewhere. */
@@ -306,14 +348,18 @@ export class KvSessionStore implements SessionStore {
     // made between the listing and the marker is older than the marker, so it ends too.
     const sessions = await this.listForPerson(personKey)
     const before = Date.now()
-    await this.revocations.record({ kind: 'person', key: personKey, before })
-    forgetPerson(personKey)
-    await this.kv.put(revokedKey(personKey), String(before), {
-      expirationTtl: this.markerTtl(),
-    })
-    // Deleting what the listing found tidies the sessions page and KV; the marker above is what
-    // makes the revocation complete.
-    for (const { handle } of sessions) await this.endByHandle(handle)
+    await recordedOrKvAlone(
+      this.revocations.record({ kind: 'person', key: personKey, before }),
+      async () => {
+        forgetPerson(personKey)
+        await this.kv.put(revokedKey(personKey), String(before), {
+          expirationTtl: this.markerTtl(),
+        })
+        // Deleting what the listing found tidies the sessions page and KV; the marker above is
+        // what makes the revocation complete.
+        for (const { handle } of sessions) await this.endByHandle(handle)
+      },
+    )
     return sessions.length
   }
 
@@ -324,12 +370,16 @@ export class KvSessionStore implements SessionStore {
       ? await this.listAll(connectionIndexPrefix(connectionId))
       : []
     const endedAt = Date.now()
-    await this.revocations.record({ kind: 'connection', key: connectionId, before: endedAt })
-    await this.kv.put(connectionEndedKey(connectionId), String(endedAt), {
-      expirationTtl: this.markerTtl(),
-    })
-    await this.recordConnectionEnd(connectionId, endedAt)
-    forgetConnection(connectionId)
+    await recordedOrKvAlone(
+      this.revocations.record({ kind: 'connection', key: connectionId, before: endedAt }),
+      async () => {
+        await this.kv.put(connectionEndedKey(connectionId), String(endedAt), {
+          expirationTtl: this.markerTtl(),
+        })
+        await this.recordConnectionEnd(connectionId, endedAt)
+        forgetConnection(connectionId)
+      },
+    )
     // Ending what the listing found (end markers, values deleted) tidies KV and makes those ends
     // final on their own; the key above is what reaches the sessions the listing missed.
     let ended = 0

@@ -136,7 +136,7 @@ function relay(
       if (over) return
       over = true
       stopWatching()
-      void unsubscribe.then((stop) => stop())
+      unsubscribe()
       settle()
     }
     const closeBoth = (code: number, reason: string) => {
@@ -158,7 +158,12 @@ function relay(
       closeBoth(code, reason)
     }
     const stopWatching = watchGrant(grant, c.get('config').websocketRecheckSeconds * 1000, endGrant)
-    const unsubscribe = pushedEnds(c, grant, () => endGrant('revoked', true))
+    const unsubscribe = pushedEnds(
+      c,
+      grant,
+      () => endGrant('revoked', true),
+      () => endGrant('unverifiable'),
+    )
 
     const pipe = (from: WebSocket, to: WebSocket) => {
       from.addEventListener('message', (event) => {
@@ -185,32 +190,58 @@ function relay(
 /**
  * The grant's ends, pushed by the revocation authority: `onEnd` runs within a moment of one being
  * recorded anywhere. An end recorded between the gate's decision and the subscription is caught
- * by one re-check once subscribed, from a view read after it. Resolves to the unsubscribe (a
- * no-op when nothing could be subscribed: the periodic re-check still runs).
+ * by one re-check once subscribed, from a view read after it. A subscription that drops (the
+ * authority restarted) is made again, with the same re-check. One that cannot be made, or drops
+ * more than MAX_DROPS_A_MINUTE times a minute, calls `onLost`: no end could reach the socket, so
+ * it is closed (1013) rather than left open on the periodic re-check alone. Returns the
+ * unsubscribe.
  */
-async function pushedEnds(
+function pushedEnds(
   c: AppContext,
   grant: SocketGrant,
   onEnd: () => void,
-): Promise<() => void> {
-  const tags = await grant.endTags()
-  if (tags.length === 0) return () => {}
+  onLost: () => void,
+): () => void {
   const authority = authorityOf(c)
-  let stop: () => void
-  try {
-    stop = await authority.subscribe(tags, onEnd)
-  } catch {
-    log({ event: 'websocket_unsubscribed', requestId: c.get('requestId') })
-    return () => {}
+  let stopped = false
+  let stopCurrent: (() => void) | undefined
+  let drops: number[] = []
+  const subscribe = async (): Promise<void> => {
+    const tags = await grant.endTags()
+    if (tags.length === 0 || stopped) return
+    try {
+      stopCurrent = await authority.subscribe(tags, onEnd, dropped)
+    } catch {
+      log({ event: 'websocket_unsubscribed', requestId: c.get('requestId') })
+      return onLost()
+    }
+    if (stopped) return stopCurrent()
+    try {
+      await authority.readNow()
+      if (!(await grant.stillAllowed())) onEnd()
+    } catch {
+      // The periodic re-check tries again.
+    }
   }
-  try {
-    await authority.readNow()
-    if (!(await grant.stillAllowed())) onEnd()
-  } catch {
-    // The periodic re-check tries again.
+  const dropped = () => {
+    if (stopped) return
+    const now = Date.now()
+    drops = [...drops.filter((at) => now - at < 60_000), now]
+    if (drops.length > MAX_DROPS_A_MINUTE) {
+      log({ event: 'websocket_unsubscribed', requestId: c.get('requestId') })
+      return onLost()
+    }
+    void subscribe().catch(onLost)
   }
-  return stop
+  void subscribe().catch(onLost)
+  return () => {
+    stopped = true
+    stopCurrent?.()
+  }
 }
+
+/** A subscription that keeps dropping (more often than this a minute) is not made again. */
+const MAX_DROPS_A_MINUTE = 3
 
 /**
  * The code to pass on for a close received from the other side. close() refuses the codes RFC 6455

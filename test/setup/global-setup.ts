@@ -25,6 +25,7 @@ const NEVER_LOGGED: [string, RegExp][] = [
   ['a gateway link', /\/auth\/magic\/[A-Za-z0-9_-]{8,}/],
   ['a one-time code', /\b\d{6}\b/],
   ['a JWT', /eyJ[A-Za-z0-9_-]{8,}\.eyJ/],
+  ['an OAuth token of the gateway', /gw(at|rt)_/],
   ['a token-like string', /[A-Za-z0-9_-]{40,}/],
 ]
 

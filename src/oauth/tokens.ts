@@ -1,0 +1,259 @@
+import type { AppContext } from '../app-env'
+// Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
+import * as z from 'zod/mini'
+import { BoundedMap } from '../bounded-cache'
+import { clientIp } from '../context'
+import { randomToken, sha256 } from '../crypto'
+import { kvOrFailClosed } from '../kv/fail-closed'
+import { oauthTokenKey } from '../kv/keys'
+import { parseStored } from '../kv/stored-json'
+import { keptUntil } from '../kv/ttl'
+import { log } from '../log'
+import { revocationsReady } from '../revocation/authority-client'
+import { sessionStore } from '../session/current'
+import type { SessionRecord } from '../session/record'
+import { personKeyOf } from '../session/store'
+
+// OAuth grants and their tokens (README "Command lines and AI agents"). A grant is a session of
+// the person: the session store keeps it (`session:<sha256(grant id)>`, indexed under the
+// person), so everything that ends sessions ends grants, and the sessions page lists them. Its
+// tokens carry the grant id and the person key in clear, as the session cookie does, so one
+// token costs what a session costs: the grant's read (cached per isolate) and the token's own
+// record beside it, read together.
+
+/** How long a grant (and so its refresh tokens) lives: 30 days. */
+export const GRANT_SECONDS = 30 * 24 * 60 * 60
+
+const ACCESS_PREFIX = 'gwat_'
+const REFRESH_PREFIX = 'gwrt_'
+const TOKEN_SHAPE = /^(gwat|gwrt)_([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/
+
+/** A grant as the token code works with it: its secret id, person and stored record. */
+export interface Grant {
+  grantId: string
+  personKey: string
+  handle: string
+  record: SessionRecord
+}
+
+export interface TokenAnswer {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  refresh_token: string
+  scope?: string
+}
+
+const tokenRecordSchema = z.object({
+  v: z.literal(1),
+  kind: z.enum(['access', 'refresh']),
+  /** The grant's handle: the SHA-256 of its id. */
+  grant: z.string(),
+  clientId: z.string(),
+  resource: z.string(),
+  expiresAt: z.number(),
+  /** A refresh token already exchanged: presenting it again ends the grant. */
+  used: z.optional(z.literal(true)),
+})
+export type TokenRecord = z.infer<typeof tokenRecordSchema>
+
+/** A gateway token's parts, or undefined for anything else (another `Authorization`). */
+export function parseToken(token: string) {
+  const match = TOKEN_SHAPE.exec(token)
+  if (!match) return undefined
+  return {
+    kind: match[1] === 'gwat' ? ('access' as const) : ('refresh' as const),
+    grantId: match[2]!,
+    personKey: match[3]!,
+  }
+}
+
+/** Whether an Authorization value is a gateway bearer token (which never reaches an origin). */
+export const isGatewayBearer = (authorization: string) =>
+  /^bearer\s+gw(at|rt)_/i.test(authorization.trimStart())
+
+/**
+ * A new grant for the person of the browser session that consented: the sign-in's identity and
+ * moment (`auth_time`, so maxSignInAge and revocations since apply to its tokens exactly as to
+ * the cookie), for one client and one resource, for 30 days.
+ */
+export async function issueGrant(
+  c: AppContext,
+  from: { record: SessionRecord },
+  client: { clientId: string; clientName: string },
+  resource: string,
+  scope?: string,
+): Promise<Grant> {
+  const now = Date.now()
+  const { record: signedIn } = from
+  const grantId = randomToken(32)
+  const expiresAt = now + GRANT_SECONDS * 1000
+  const record: SessionRecord = {
+    v: 1,
+    sid: randomToken(12),
+    userId: signedIn.userId,
+    email: signedIn.email,
+    firstName: signedIn.firstName,
+    lastName: signedIn.lastName,
+    method: signedIn.method,
+    createdAt: signedIn.createdAt,
+    expiresAt,
+    lastSeenAt: now,
+    idleExpiresAt: expiresAt,
+    ip: clientIp(c),
+    userAgent: client.clientName.slice(0, 256),
+    ...(signedIn.organizationId !== undefined && { organizationId: signedIn.organizationId }),
+    ...(signedIn.connectionId !== undefined && { connectionId: signedIn.connectionId }),
+    ...(signedIn.roles !== undefined && { roles: signedIn.roles }),
+    ...(signedIn.groups !== undefined && { groups: signedIn.groups }),
+    ...(signedIn.mfaAt !== undefined && { mfaAt: signedIn.mfaAt }),
+    oauth: {
+      clientId: client.clientId,
+      clientName: client.clientName,
+      resource,
+      ...(scope !== undefined && { scope }),
+    },
+  }
+  const personKey = await personKeyOf(record.email)
+  const store = sessionStore(c)
+  await kvOrFailClosed(async () => {
+    await store.put(grantId, record)
+    await store.rememberUserId(record.userId, personKey, record.expiresAt)
+  })
+  log({ event: 'oauth_grant_issued', clientId: client.clientId, sid: record.sid })
+  return { grantId, personKey, handle: await sha256(grantId), record }
+}
+
+/** A new access token (≤ OAUTH_ACCESS_TOKEN_SECONDS, never past the grant) and refresh token. */
+export async function issueTokens(c: AppContext, grant: Grant): Promise<TokenAnswer> {
+  const { oauth } = grant.record
+  if (!oauth) throw new Error('issueTokens: not a grant')
+  const now = Date.now()
+  const accessEndsAt = Math.min(
+    now + c.get('config').oauthAccessTokenSeconds * 1000,
+    grant.record.expiresAt,
+  )
+  const access = `${ACCESS_PREFIX}${grant.grantId}.${grant.personKey}.${randomToken(32)}`
+  const refresh = `${REFRESH_PREFIX}${grant.grantId}.${grant.personKey}.${randomToken(32)}`
+  const common = {
+    v: 1 as const,
+    grant: grant.handle,
+    clientId: oauth.clientId,
+    resource: oauth.resource,
+  }
+  const kv = c.env.SESSIONS
+  await kvOrFailClosed(async () => {
+    await kv.put(
+      await oauthTokenKey(access),
+      JSON.stringify({ ...common, kind: 'access', expiresAt: accessEndsAt }),
+      keptUntil(accessEndsAt),
+    )
+    await kv.put(
+      await oauthTokenKey(refresh),
+      JSON.stringify({ ...common, kind: 'refresh', expiresAt: grant.record.expiresAt }),
+      keptUntil(grant.record.expiresAt),
+    )
+  })
+  return {
+    access_token: access,
+    token_type: 'Bearer',
+    expires_in: Math.max(1, Math.floor((accessEndsAt - now) / 1000)),
+    refresh_token: refresh,
+    ...(oauth.scope !== undefined && { scope: oauth.scope }),
+  }
+}
+
+// Token records read, per isolate, for SESSION_CACHE_SECONDS (as sessions are): a client's burst
+// costs one read. A record never changes but for a refresh token's `used`, and refresh tokens are
+// never cached.
+const cache = new BoundedMap<string, { record: TokenRecord; until: number }>(10_000)
+
+/** A token's record, or null when it is unknown, malformed or past its end. */
+export async function readToken(c: AppContext, token: string): Promise<TokenRecord | null> {
+  const cacheSeconds = c.get('config').sessionCacheSeconds
+  const hit = cache.get(token)
+  if (hit && hit.until > Date.now()) return hit.record.expiresAt > Date.now() ? hit.record : null
+  const raw = await c.env.SESSIONS.get(await oauthTokenKey(token), 'text')
+  const record = raw === null ? null : parseStored(tokenRecordSchema, raw)
+  if (!record || record.expiresAt <= Date.now()) return null
+  if (cacheSeconds > 0 && record.kind === 'access')
+    cache.set(token, { record, until: Date.now() + cacheSeconds * 1000 })
+  return record
+}
+
+/** The grant a token names and the token's record, when the token is its own and both are live. */
+async function grantOfToken(
+  c: AppContext,
+  token: string,
+): Promise<{ grant: Grant; token: TokenRecord } | null> {
+  const parts = parseToken(token)
+  if (!parts) return null
+  const [record, grant] = await Promise.all([
+    readToken(c, token),
+    sessionStore(c).get(parts.grantId, parts.personKey),
+  ])
+  if (!record || !grant?.oauth || record.clientId !== grant.oauth.clientId) return null
+  const handle = await sha256(parts.grantId)
+  if (record.grant !== handle) return null
+  const opened = { grantId: parts.grantId, personKey: parts.personKey, handle, record: grant }
+  return { grant: opened, token: record }
+}
+
+/**
+ * A refresh: the refresh token is spent and a new pair issued. A refresh token presented a second
+ * time (stolen and used by one side) ends the whole grant (OAuth 2.1 §4.3.1).
+ */
+export async function refreshTokens(
+  c: AppContext,
+  refreshToken: string,
+  clientId: string,
+): Promise<TokenAnswer | { error: 'invalid_grant' }> {
+  const parts = parseToken(refreshToken)
+  if (parts?.kind !== 'refresh') return { error: 'invalid_grant' }
+  // An end recorded anywhere is known before a new access token is handed out.
+  const ready = revocationsReady(c)
+  if (ready) await ready
+  const record = await kvOrFailClosed(() => readToken(c, refreshToken))
+  if (!record || record.kind !== 'refresh' || record.clientId !== clientId)
+    return { error: 'invalid_grant' }
+  if (record.used) {
+    log({ event: 'oauth_refresh_reused', outcome: 'grant_ended' })
+    await endGrant(c, record.grant)
+    return { error: 'invalid_grant' }
+  }
+  const opened = await kvOrFailClosed(() => grantOfToken(c, refreshToken))
+  if (!opened) return { error: 'invalid_grant' }
+  await kvOrFailClosed(async () =>
+    c.env.SESSIONS.put(
+      await oauthTokenKey(refreshToken),
+      JSON.stringify({ ...record, used: true }),
+      keptUntil(record.expiresAt),
+    ),
+  )
+  return issueTokens(c, opened.grant)
+}
+
+/** RFC 7009: the grant of an access or refresh token ends (and with it all its tokens). */
+export async function revokeToken(c: AppContext, token: string, clientId?: string): Promise<void> {
+  if (!parseToken(token)) return
+  const record = await kvOrFailClosed(() => readToken(c, token))
+  if (!record || (clientId !== undefined && record.clientId !== clientId)) return
+  await endGrant(c, record.grant)
+}
+
+/** Ends a grant as any session ends (recorded by the revocation authority first). */
+export async function endGrant(c: AppContext, grantHandle: string): Promise<void> {
+  await kvOrFailClosed(() => sessionStore(c).deleteByHandle(grantHandle))
+  log({ event: 'oauth_grant_ended' })
+}
+
+/**
+ * The grant an access token opens, with the token's record (the bearer check in
+ * src/oauth/bearer.ts adds the resource and the route); null for anything else.
+ */
+export async function grantOfAccessToken(
+  c: AppContext,
+  token: string,
+): Promise<{ grant: Grant; token: TokenRecord } | null> {
+  return parseToken(token)?.kind === 'access' ? grantOfToken(c, token) : null
+}
