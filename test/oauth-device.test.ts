@@ -272,6 +272,21 @@ describe('polling the token endpoint', () => {
     expect(await mcpStatus(tokens.access_token)).toBe(401)
   })
 
+  it('two polls at the same moment (a thief racing the device): at most one live token', async () => {
+    const { clientId, device } = await approvedDevice()
+    const answers = await Promise.all([
+      poll(clientId, device.device_code),
+      poll(clientId, device.device_code),
+    ])
+    const live = []
+    for (const answer of answers) {
+      if (answer.status !== 200) continue
+      const { access_token } = (await answer.json()) as { access_token: string }
+      if ((await mcpStatus(access_token)) === 200) live.push(access_token)
+    }
+    expect(live.length).toBeLessThanOrEqual(1)
+  })
+
   it('the approved token acts as the person on its resource through the gateway, and is refused on another', async () => {
     const email = uniqueEmail('device-token')
     const { clientId, device } = await approvedDevice(email)

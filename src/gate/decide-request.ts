@@ -106,10 +106,13 @@ export async function decideOn(
   const caller =
     route.public && !fromAccess
       ? NOBODY
-      : await callerOf(c, callerOptions(fromAccess, route.strictRevocation), route, () =>
-          // Where a bearer token must belong: the host asked for (the forwarded one at
-          // forward-auth), on the gateway's own scheme. Only worked out when a token came.
-          mode === 'proxy' ? requestUrl(c).origin : `${requestUrl(c).protocol}//${asked.host}`,
+      : await callerOf(
+          c,
+          callerOptions(fromAccess, route.strictRevocation),
+          route,
+          // Where a bearer token must belong: the host asked for. None at forward-auth: the
+          // proxy would pass the token on to the origin, so there it opens nothing.
+          mode === 'proxy' ? () => requestUrl(c).origin : undefined,
         )
   const facts =
     mode === 'proxy'

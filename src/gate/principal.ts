@@ -67,7 +67,10 @@ export const personPrincipal = perObject((record: SessionRecord): Exclude<Princi
 export async function callerOf(
   c: AppContext,
   options: { serviceTokens: boolean; strictRevocation?: boolean } = { serviceTokens: true },
-  /** The route deciding, and the origin it is reached at: where a bearer token must belong. */
+  /**
+   * The route deciding, and the origin it is reached at: where a bearer token must belong.
+   * Without them (forward-auth), a bearer token opens nothing.
+   */
   route?: CompiledRoute,
   originOf?: () => string,
 ): Promise<Caller> {
@@ -109,9 +112,11 @@ export async function callerOf(
       endTags: async () => [tagOf({ kind: 'token', key: token.id })],
     }
   }
-  const bearer = route && originOf && bearerTokenOf(c)
+  const bearer = bearerTokenOf(c)
   if (bearer) {
-    const grant = await grantForRequest(c, bearer, route!, originOf!(), strict)
+    // Only the proxy can keep a token from the origin: forward-auth's proxy would pass it on.
+    if (!route || !originOf) return INVALID_TOKEN
+    const grant = await grantForRequest(c, bearer, route, originOf(), strict)
     if (!grant) return INVALID_TOKEN
     return { ...personCaller(c, grant.grantId, grant.personKey, grant.record), bearer: true }
   }

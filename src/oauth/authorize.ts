@@ -19,7 +19,7 @@ import {
   type AuthorizationError,
   type AuthorizationRequest,
 } from './authorization-request'
-import { readClient, redirectUriMatches, type OAuthClient } from './clients'
+import { isLoopbackUrl, readClient, redirectUriMatches, type OAuthClient } from './clients'
 import { issueCode } from './codes'
 import { openConsent, sealConsent } from './consent'
 import { issuerOf, routeForResource } from './resources'
@@ -41,12 +41,12 @@ export async function showAuthorization(c: AppContext): Promise<Response> {
   const { client, redirectUri } = await trustedRedirect(c, query)
   const state = query.getAll('state')[0]
   const checked = checkAuthorizationRequest(c, query, client, redirectUri)
-  if ('error' in checked) return sendBack(c, 302, redirectUri, state, checked)
+  if ('error' in checked) return sendBackUnasked(c, redirectUri, state, checked)
   const { request, route } = checked
   // Where signing in comes back to: this very request, which must survive as a returnTo.
   const here = url.pathname + url.search
   if (safeReturnTo(here) !== here)
-    return sendBack(c, 302, redirectUri, state, {
+    return sendBackUnasked(c, redirectUri, state, {
       error: 'invalid_request',
       description: 'The authorization request is too long (2048 characters at most).',
     })
@@ -141,10 +141,13 @@ function refusedOrStepUp(
   if (outcome === 'mfa_required')
     return c.redirect(`/auth/mfa?returnTo=${encodeURIComponent(again)}`, status)
   log({ event: 'oauth_authorize_refused', reason: 'access_denied' })
-  return sendBack(c, status, request.redirectUri, request.state, {
+  const refusal: AuthorizationError = {
     error: 'access_denied',
     description: 'This account may not use this application.',
-  })
+  }
+  return status === 302
+    ? sendBackUnasked(c, request.redirectUri, request.state, refusal)
+    : sendBack(c, status, request.redirectUri, request.state, refusal)
 }
 
 async function consentPage(
@@ -196,6 +199,27 @@ function sendBack(
   return c.redirect(
     answerUrl(c, redirectUri, { error, error_description: description, state }),
     status,
+  )
+}
+
+/**
+ * An error found before the person answered anything. Anyone may register an https: redirect
+ * URI, so sending a browser there unasked would make this endpoint an open redirect under the
+ * gateway's name (RFC 9700 §4.11.2): the gateway's own page says what went wrong instead. A
+ * loopback URI is the person's own machine, which waits for the answer: it gets it.
+ */
+function sendBackUnasked(
+  c: AppContext,
+  redirectUri: string,
+  state: string | undefined,
+  refusal: AuthorizationError,
+): Response {
+  if (isLoopbackUrl(new URL(redirectUri))) return sendBack(c, 302, redirectUri, state, refusal)
+  log({ event: 'oauth_authorize_error', reason: refusal.error, outcome: 'not_redirected' })
+  throw new GatewayError(
+    refusal.error === 'access_denied' ? 403 : 400,
+    refusal.error,
+    refusal.description,
   )
 }
 

@@ -11,11 +11,15 @@ import { grantOfAccessToken, isGatewayBearer, type Grant } from './tokens'
 // policy like a cookie. Never on the gateway's own /auth/* (those read only the cookie), and the
 // token never reaches an origin (src/proxy.ts drops it; any other Authorization passes).
 
-/** The gateway access token an Authorization header carries, or undefined (any other value). */
+/**
+ * The gateway token an Authorization header carries, or undefined (any other value). Only
+ * `Bearer <token>` alone presents one: a header that carries a token any other way (two headers
+ * joined, another scheme) is answered as a token that opens nothing, never read past.
+ */
 export function bearerTokenOf(c: AppContext): string | undefined {
   const authorization = c.req.header('authorization')
   if (authorization === undefined || !isGatewayBearer(authorization)) return undefined
-  return authorization.trim().slice('bearer'.length).trim()
+  return /^\s*bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] ?? authorization
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   rewriteDeviceRequest,
   type DeviceRequest,
 } from './device-requests'
+import { claimSingleUse, releaseClaim } from './single-use'
 import { endGrant, issueGrant, issueTokens, type TokenAnswer } from './tokens'
 
 // grant_type=urn:ietf:params:oauth:grant-type:device_code at the token endpoint (RFC 8628 §3.4,
@@ -74,19 +75,39 @@ async function approvedTokens(
   request: DeviceRequest,
   client: OAuthClient,
 ): Promise<DevicePollAnswer> {
-  const { sessionHandle, personKey } = request
-  // That sign-in must still be live: signed out since, or ended, the approval goes with it.
-  const approving =
-    sessionHandle && personKey ? await sessionStore(c).getByHandle(sessionHandle, personKey) : null
-  if (!approving) return refusal('access_denied', 'The sign-in that approved this has ended.')
-  const grant = await issueGrant(
-    c,
-    { record: approving },
-    { clientId: client.clientId, clientName: client.clientName },
-    request.resource,
-    request.scope,
-  )
-  await rewriteDeviceRequest(c, handle, { ...request, usedBy: grant.handle })
-  log({ event: 'oauth_device_code_exchanged' })
-  return issueTokens(c, grant)
+  // Two polls at the same moment both read "approved" (KV has no compare-and-swap): the first
+  // claims the device code in this isolate, and neither hands out tokens when both came.
+  const { first, claim } = claimSingleUse(`device:${handle}`)
+  if (!first) {
+    if (claim.grantHandle !== undefined) await endGrant(c, claim.grantHandle)
+    return refusal('invalid_grant', 'The device code was already used.')
+  }
+  try {
+    const { sessionHandle, personKey } = request
+    // That sign-in must still be live: signed out since, or ended, the approval goes with it.
+    const approving =
+      sessionHandle && personKey
+        ? await sessionStore(c).getByHandle(sessionHandle, personKey)
+        : null
+    if (!approving) return refusal('access_denied', 'The sign-in that approved this has ended.')
+    const grant = await issueGrant(
+      c,
+      { record: approving },
+      { clientId: client.clientId, clientName: client.clientName },
+      request.resource,
+      request.scope,
+    )
+    await rewriteDeviceRequest(c, handle, { ...request, usedBy: grant.handle })
+    claim.grantHandle = grant.handle
+    const tokens = await issueTokens(c, grant)
+    if (claim.replayed) {
+      await endGrant(c, grant.handle)
+      return refusal('invalid_grant', 'The device code was already used.')
+    }
+    log({ event: 'oauth_device_code_exchanged' })
+    return tokens
+  } catch (error) {
+    releaseClaim(`device:${handle}`)
+    throw error
+  }
 }

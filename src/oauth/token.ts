@@ -7,7 +7,8 @@ import { sameSecret } from '../secret-compare'
 import { revocationsReady } from '../revocation/authority-client'
 import { sessionStore } from '../session/current'
 import { DEVICE_GRANT, readClient, type GrantType, type OAuthClient } from './clients'
-import { markCodeUsed, readCode } from './codes'
+import { markCodeUsed, readCode, type CodeRecord } from './codes'
+import { claimSingleUse, releaseClaim, type Claim } from './single-use'
 import { pollDeviceCode, type DevicePollError } from './device-grant'
 import {
   endGrant,
@@ -149,6 +150,28 @@ async function exchangeCode(c: AppContext, fields: Fields, client: OAuthClient) 
   // BASE64URL(SHA-256(ASCII(code_verifier))) (RFC 7636 §4.2).
   if (!(await sameSecret(await sha256(verifier), code.codeChallenge)))
     return tokenError(c, 'invalid_grant', 'code_verifier does not match the code_challenge.')
+  const { first, claim } = claimSingleUse(presented)
+  if (!first) {
+    log({ event: 'oauth_code_replayed', outcome: 'grant_ended' })
+    if (claim.grantHandle !== undefined) await endGrant(c, claim.grantHandle)
+    return tokenError(c, 'invalid_grant', 'The code was already used.')
+  }
+  try {
+    return await spendCode(c, presented, code, client, claim)
+  } catch (error) {
+    releaseClaim(presented)
+    throw error
+  }
+}
+
+/** The tokens of a checked code, claimed by this use; none if it was replayed meanwhile. */
+async function spendCode(
+  c: AppContext,
+  presented: string,
+  code: CodeRecord,
+  client: OAuthClient,
+  claim: Claim,
+) {
   // The browser session that consented must still be live: signed out since, or ended, the
   // consent goes with it (an end recorded anywhere is known here within the bound, as for a
   // cookie).
@@ -166,8 +189,16 @@ async function exchangeCode(c: AppContext, fields: Fields, client: OAuthClient) 
     code.scope,
   )
   await markCodeUsed(c, presented, code, grant.handle)
+  claim.grantHandle = grant.handle
+  const tokens = await issueTokens(c, grant)
+  if (claim.replayed) {
+    // Used twice at once: neither side gets tokens, and the grant ends (as for a later replay).
+    log({ event: 'oauth_code_replayed', outcome: 'grant_ended' })
+    await endGrant(c, grant.handle)
+    return tokenError(c, 'invalid_grant', 'The code was already used.')
+  }
   log({ event: 'oauth_code_exchanged' })
-  return tokenAnswer(c, await issueTokens(c, grant))
+  return tokenAnswer(c, tokens)
 }
 
 /** grant_type=refresh_token: rotated on every use; a used one ends the grant (src/oauth/tokens.ts). */

@@ -13,6 +13,7 @@ import { revocationsReady } from '../revocation/authority-client'
 import { sessionStore } from '../session/current'
 import type { SessionRecord } from '../session/record'
 import { personKeyOf } from '../session/store'
+import { claimSingleUse, releaseClaim } from './single-use'
 
 // OAuth grants and their tokens (README "Command lines and AI agents"). A grant is a session of
 // the person: the session store keeps it (`session:<sha256(grant id)>`, indexed under the
@@ -68,9 +69,13 @@ export function parseToken(token: string) {
   }
 }
 
-/** Whether an Authorization value is a gateway bearer token (which never reaches an origin). */
+/**
+ * Whether an Authorization value carries a gateway token anywhere (which never reaches an
+ * origin): as `Bearer gwat_…`, but also behind another scheme or a second header the runtime
+ * joined with a comma (`Basic …, Bearer gwat_…`), where an origin would still find it.
+ */
 export const isGatewayBearer = (authorization: string) =>
-  /^bearer\s+gw(at|rt)_/i.test(authorization.trimStart())
+  /(?:^|[^A-Za-z0-9_-])gw(?:at|rt)_/.test(authorization)
 
 /**
  * A new grant for the person of the browser session that consented: the sign-in's identity and
@@ -221,16 +226,27 @@ export async function refreshTokens(
     await endGrant(c, record.grant)
     return { error: 'invalid_grant' }
   }
-  const opened = await kvOrFailClosed(() => grantOfToken(c, refreshToken))
-  if (!opened) return { error: 'invalid_grant' }
-  await kvOrFailClosed(async () =>
-    c.env.SESSIONS.put(
-      await oauthTokenKey(refreshToken),
-      JSON.stringify({ ...record, used: true }),
-      keptUntil(record.expiresAt),
-    ),
-  )
-  return issueTokens(c, opened.grant)
+  // Two uses at the same moment both read it unused: the second in this isolate is a reuse.
+  if (!claimSingleUse(refreshToken).first) {
+    log({ event: 'oauth_refresh_reused', outcome: 'grant_ended' })
+    await endGrant(c, record.grant)
+    return { error: 'invalid_grant' }
+  }
+  try {
+    const opened = await kvOrFailClosed(() => grantOfToken(c, refreshToken))
+    if (!opened) return { error: 'invalid_grant' }
+    await kvOrFailClosed(async () =>
+      c.env.SESSIONS.put(
+        await oauthTokenKey(refreshToken),
+        JSON.stringify({ ...record, used: true }),
+        keptUntil(record.expiresAt),
+      ),
+    )
+    return await issueTokens(c, opened.grant)
+  } catch (error) {
+    releaseClaim(refreshToken)
+    throw error
+  }
 }
 
 /** RFC 7009: the grant of an access or refresh token ends (and with it all its tokens). */
