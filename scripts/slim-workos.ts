@@ -67,6 +67,66 @@ factory = replaceOnce(
   'jose loader',
 )
 
+// Classes the gateway keeps, reduced to the methods it calls (src/ greps as `workosClient(…).x.y`):
+// a bundler cannot drop a class's unused methods, and each pulls its serializers along (the
+// user-management client alone carries some 60). A method named here that the SDK no longer has
+// fails the install, so an SDK update is noticed here rather than at run time.
+const KEPT_METHODS: Record<string, readonly string[]> = {
+  UserManagement: [
+    'constructor',
+    'resolveClientId',
+    'getUser',
+    'authenticateWithMagicAuth',
+    'prepareAuthenticationResponse',
+    'createMagicAuth',
+  ],
+  SSO: ['constructor', 'listConnections', 'getAuthorizationUrl', 'getProfileAndToken'],
+  Organizations: ['constructor', 'listOrganizations', 'getOrganization'],
+  MultiFactorAuth: [
+    'constructor',
+    'deleteFactor',
+    'enrollFactor',
+    'challengeFactor',
+    'verifyChallenge',
+  ],
+}
+
+/** `var Name = class {…};` with only `keep`'s methods (and their doc comments) left in it. */
+function keepMethods(text: string, name: string, keep: readonly string[]): string {
+  const lines = text.split('\n')
+  const start = lines.indexOf(`var ${name} = class {`)
+  if (start < 0) throw new Error(`slim-workos: no class ${name} in the SDK`)
+  const end = lines.findIndex((line, index) => index > start && line === '};')
+  const method = /^\t(?:async |get |set |static )*(#?[A-Za-z_$][\w$]*)\(.*\{$/
+  const kept: string[] = []
+  const found = new Set<string>()
+  let pendingDoc: string[] = []
+  for (let index = start + 1; index < end; index++) {
+    const line = lines[index]!
+    if (line === '\t/**') {
+      pendingDoc = [line]
+      while (lines[index] !== '\t*/') pendingDoc.push(lines[++index]!)
+      continue
+    }
+    const named = method.exec(line)
+    if (!named) {
+      kept.push(...pendingDoc, line)
+      pendingDoc = []
+      continue
+    }
+    let close = index
+    while (lines[close] !== '\t}') close++
+    found.add(named[1]!)
+    if (keep.includes(named[1]!)) kept.push(...pendingDoc, ...lines.slice(index, close + 1))
+    pendingDoc = []
+    index = close
+  }
+  const missing = keep.filter((m) => !found.has(m))
+  if (missing.length > 0) throw new Error(`slim-workos: ${name} has no ${missing.join(', ')}`)
+  return [...lines.slice(0, start + 1), ...kept, ...lines.slice(end)].join('\n')
+}
+for (const [name, keep] of Object.entries(KEPT_METHODS)) factory = keepMethods(factory, name, keep)
+
 // The SDK's source maps describe the unpatched files and are not copied: the pointers to them
 // would only make the test pool print that it cannot read them.
 const withoutSourceMap = (code: string) => code.replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n')

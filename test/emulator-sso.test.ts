@@ -1,10 +1,11 @@
+// The whole SDK, as a WorkOS customer's own code would use it (the gateway's build is slimmed).
 import {
   NotFoundException,
   OauthException,
   UnauthorizedException,
   UnprocessableEntityException,
   WorkOS,
-} from '@workos-inc/node'
+} from '@workos-inc/node/worker'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { base32Encode, totpCode, verifyTotp } from '../emulator/totp.ts'

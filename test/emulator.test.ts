@@ -1,3 +1,4 @@
+// The whole SDK, as a WorkOS customer's own code would use it (the gateway's build is slimmed).
 import {
   GenericServerException,
   NotFoundException,
@@ -6,7 +7,7 @@ import {
   UnauthorizedException,
   UnprocessableEntityException,
   WorkOS,
-} from '@workos-inc/node'
+} from '@workos-inc/node/worker'
 import { afterEach, describe, expect, it } from 'vitest'
 import { EVENT_LOG_CAP, EVENT_RETENTION_MS, EventLog } from '../emulator/event-log.ts'
 import {

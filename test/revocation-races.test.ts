@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
-import { WorkOS } from '@workos-inc/node'
+// The whole SDK, as a WorkOS customer's own code would use it (the gateway's build is slimmed).
+import { WorkOS } from '@workos-inc/node/worker'
 import { describe, expect, it } from 'vitest'
 import { sha256 } from '../src/crypto'
 import worker from '../src/index'
