@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { startDevServer, type DevServer } from './dev-server.ts'
+import { codeFromMailbox } from './mailbox.ts'
 
 const CLI = fileURLToPath(new URL('../scripts/login.ts', import.meta.url))
 const ACCESS = {
@@ -97,17 +98,6 @@ class Browser {
   }
 }
 
-async function codeFromMailbox(email: string): Promise<string> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const response = await fetch(`${server.url}/__dev/mailbox.json?to=${encodeURIComponent(email)}`)
-    const { messages } = (await response.json()) as { messages: { code: string | null }[] }
-    const code = messages.find((message) => message.code)?.code
-    if (code) return code
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`no code was mailed to ${email}`)
-}
-
 /** Signs a new browser in as `email` with an emailed code (Magic Auth), as the JSON API allows. */
 async function signedIn(email: string): Promise<Browser> {
   const browser = new Browser()
@@ -121,7 +111,7 @@ async function signedIn(email: string): Promise<Browser> {
   const verified = await browser.request('/auth/magic-auth/verify', {
     method: 'POST',
     headers: json,
-    body: JSON.stringify({ email, code: await codeFromMailbox(email) }),
+    body: JSON.stringify({ email, code: await codeFromMailbox(server.url, email) }),
   })
   assert.equal(verified.status, 200, await verified.text())
   return browser

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
+import { handleMcp, MCP_PATH } from './demo-mcp.ts'
 
 // The demo origin behind `npm run dev`, and the origin the tests proxy to. It shows a person who
 // they are signed in as, and tells a test exactly what arrived:
@@ -26,6 +27,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 //                         "__drop" makes it drop the connection without a close frame
 //   /__ws/closed?id=…     how the /__ws?id=… socket was closed, as the origin saw it (JSON)
 //   (any other upgrade)   refused: 403 JSON, no WebSocket
+//   /mcp                  an MCP server (scripts/demo-mcp.ts): tools whoami and echo
 
 export interface RunningOrigin {
   url: string
@@ -121,6 +123,7 @@ function handler(): Parameters<typeof createServer>[1] {
       response.end('cookies set')
       return
     }
+    if (url.pathname === MCP_PATH) return handleMcp(request, response)
     if (url.pathname.endsWith('/sw.js')) return serviceWorkerScript(url, response)
     if (url.pathname === '/__sw-seen') {
       if (request.method === 'POST')
