@@ -15,6 +15,7 @@ import gateway from '../src/index'
 import { configFor } from '../src/config'
 import type { AppEnv } from '../src/app-env'
 import { startSession, type SignedInIdentity } from '../src/session/start'
+import { issueGrant, issueTokens } from '../src/oauth/tokens'
 import passthrough from './passthrough/worker.js'
 import { BENCH_GROUP, BENCH_SERVICE_BINDING, BENCH_TOKEN_NAME, POLICIES } from './policies.ts'
 import {
@@ -103,12 +104,17 @@ async function variantEnv(
   return variant
 }
 
-// ---- the callers: sessions made by the gateway's own startSession, a token by its admin API ------
+// ---- the callers: sessions made by the gateway's own startSession, a token by its admin API, ----
+// ---- an OAuth grant and its tokens by issueGrant and issueTokens --------------------------------
 interface Fixtures {
   personCookie: string
   ssoCookie: string
   token: { clientId: string; clientSecret: string }
+  accessToken: string
 }
+
+/** The resource of the bench's one route without ACCESS (src/oauth/resources.ts resourceOf). */
+const BENCH_RESOURCE = `${BENCH_PUBLIC_URL}/`
 
 const setup = new Hono<AppEnv>()
 setup.use(async function loadConfig(c, next) {
@@ -118,6 +124,13 @@ setup.use(async function loadConfig(c, next) {
 setup.post('/session', async (c) => {
   await startSession(c, await c.req.json<SignedInIdentity>())
   return c.body(null, 204)
+})
+// A person's sign-in, then a grant to a command line for the bench's resource, as consent makes.
+setup.post('/oauth-tokens', async (c) => {
+  const record = await startSession(c, await c.req.json<SignedInIdentity>())
+  const client = { clientId: 'gwc_bench', clientName: 'bench' }
+  const grant = await issueGrant(c, { record }, client, BENCH_RESOURCE)
+  return c.json(await issueTokens(c, grant))
 })
 
 async function sessionCookie(env: Env, identity: SignedInIdentity): Promise<string> {
@@ -175,7 +188,28 @@ async function makeFixtures(env: Env, ctx: ExecutionContext): Promise<Fixtures> 
   if (created.status !== 201)
     throw new Error(`the admin API made no token (${created.status}): ${await created.text()}`)
   const token = (await created.json()) as { clientId: string; clientSecret: string }
-  return { personCookie, ssoCookie, token }
+  const accessToken = await oauthAccessToken(base, {
+    userId: 'user_bench_cli',
+    email: 'cli-bench@example.com',
+    firstName: 'Command',
+    lastName: 'Line',
+    method: 'magic_auth',
+  })
+  return { personCookie, ssoCookie, token, accessToken }
+}
+
+async function oauthAccessToken(env: Env, identity: SignedInIdentity): Promise<string> {
+  const response = await setup.fetch(
+    new Request(`${BENCH_PUBLIC_URL}/oauth-tokens`, {
+      method: 'POST',
+      headers: { 'cf-connecting-ip': '198.51.100.7', 'user-agent': 'bench' },
+      body: JSON.stringify(identity),
+    }),
+    env,
+  )
+  if (response.status !== 200)
+    throw new Error(`no OAuth tokens were made (${response.status}): ${await response.text()}`)
+  return ((await response.json()) as { access_token: string }).access_token
 }
 
 let fixtures: Promise<Fixtures> | undefined
@@ -222,6 +256,8 @@ function headersFor(caller: CallerKind, f: Fixtures): Record<string, string> {
         'gateway-client-id': f.token.clientId,
         'gateway-client-secret': f.token.clientSecret,
       }
+    case 'bearer':
+      return { ...MACHINE, authorization: `Bearer ${f.accessToken}` }
     case 'anonymous-api':
       return MACHINE
     case 'anonymous-browser':

@@ -19,9 +19,12 @@ export const LOG_SETTINGS: readonly LogSetting[] = ['errors', 'auth', 'all', 'al
  * - person / sso: a browser navigation carrying the session cookie (Magic Auth, or SSO with
  *   groups) among two of the application's own cookies;
  * - token: a machine with Gateway-Client-Id and Gateway-Client-Secret;
+ * - bearer: a command line or AI agent with the person's OAuth access token (`Authorization:
+ *   Bearer gwat_…`, no cookie), whose resource is the route's (PUBLIC_URL's origin + `/`);
  * - anonymous-api / anonymous-browser: no credentials, asking for JSON or for a page.
  */
-export type CallerKind = 'person' | 'sso' | 'token' | 'anonymous-api' | 'anonymous-browser'
+export type CallerKind =
+  'person' | 'sso' | 'token' | 'bearer' | 'anonymous-api' | 'anonymous-browser'
 
 export interface Scenario {
   key: string
@@ -61,6 +64,17 @@ export const SCENARIOS: readonly Scenario[] = [
     expect: 200,
     identified: true,
     logs: ['errors', 'auth', 'all', 'all-muted'],
+  },
+  {
+    // The signed-in scenario's path and policy, so the two compare directly.
+    key: 'bearer',
+    label: 'signed in with an OAuth access token (token cached), proxied',
+    handler: 'gateway',
+    caller: 'bearer',
+    path: '/bench',
+    expect: 200,
+    identified: true,
+    logs: ['errors'],
   },
   {
     key: 'signed-in-kv-read',

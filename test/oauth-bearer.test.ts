@@ -148,6 +148,28 @@ describe('an access token', () => {
     expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"')
   })
 
+  it('answered from the isolate cache, still ends with its grant and opens only its resource', async () => {
+    const cached = { ACCESS, SESSION_CACHE_SECONDS: '60' }
+    const cachedCall = (path: string, token: string) =>
+      gatewayWith(cached, path, {
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      })
+    const email = uniqueEmail('bearer-cached')
+    const { cookie } = await signIn(email)
+    const { access_token } = await tokensFor(cookie)
+    // The first request reads KV and fills the caches; the second is answered from them.
+    expect((await cachedCall('/mcp/x', access_token)).status).toBe(200)
+    expect((await cachedCall('/mcp/x', access_token)).status).toBe(200)
+    expect((await cachedCall('/elsewhere', access_token)).status).toBe(401)
+    const revoked = await gatewayWith(
+      cached,
+      '/auth/admin/revoke',
+      json({ email }, { authorization: `Bearer ${ADMIN_TOKEN}` }),
+    )
+    expect(revoked.status).toBe(200)
+    expect((await cachedCall('/mcp/x', access_token)).status).toBe(401)
+  })
+
   it('a garbled or forged token opens nothing', async () => {
     const { cookie } = await signIn()
     const { access_token } = await tokensFor(cookie)

@@ -4,7 +4,7 @@ import { kvOrFailClosed } from '../kv/fail-closed'
 import { log } from '../log'
 import { authorityOf, revocationsReady } from '../revocation/authority-client'
 import { resourceOf, takesBearer } from './resources'
-import { grantOfAccessToken, isGatewayBearer, type Grant } from './tokens'
+import { cachedGrantOfAccessToken, grantOfAccessToken, isGatewayBearer, type Grant } from './tokens'
 
 // A request carrying one of the gateway's access tokens (`Authorization: Bearer gwat_…`): the
 // token acts as the person of its grant, on its own resource only, and is decided by the route's
@@ -37,7 +37,9 @@ export async function grantForRequest(
   if (!takesBearer(route)) return refused('route_refuses_tokens')
   const ready = strictRevocation ? authorityOf(c).readNow() : revocationsReady(c)
   if (ready) await ready
-  const opened = await kvOrFailClosed(() => grantOfAccessToken(c, token))
+  // A repeat request is answered from the isolate's caches without arming the KV deadline.
+  let opened = cachedGrantOfAccessToken(c, token)
+  if (opened === undefined) opened = await kvOrFailClosed(() => grantOfAccessToken(c, token))
   if (!opened) return refused('unknown_or_ended')
   if (opened.token.resource !== resourceOf(origin, route)) return refused('other_resource')
   log({ oauthClientId: opened.token.clientId })

@@ -173,11 +173,30 @@ export async function issueTokens(c: AppContext, grant: Grant): Promise<TokenAns
 // never cached.
 const cache = new BoundedMap<string, { record: TokenRecord; until: number }>(10_000)
 
+/** A token's record as the isolate cache has it (null: past its end), or undefined (not cached). */
+function cachedToken(token: string): TokenRecord | null | undefined {
+  const hit = cache.get(token)
+  if (!hit || hit.until <= Date.now()) return undefined
+  return hit.record.expiresAt > Date.now() ? hit.record : null
+}
+
+// The SHA-256 of grant ids this isolate has seen (a token's record names its grant by it): every
+// request of a client would hash the same id.
+const grantHandles = new BoundedMap<string, string>(10_000)
+async function grantHandleOf(grantId: string): Promise<string> {
+  let handle = grantHandles.get(grantId)
+  if (handle === undefined) {
+    handle = await sha256(grantId)
+    grantHandles.set(grantId, handle)
+  }
+  return handle
+}
+
 /** A token's record, or null when it is unknown, malformed or past its end. */
 export async function readToken(c: AppContext, token: string): Promise<TokenRecord | null> {
   const cacheSeconds = c.get('config').sessionCacheSeconds
-  const hit = cache.get(token)
-  if (hit && hit.until > Date.now()) return hit.record.expiresAt > Date.now() ? hit.record : null
+  const hit = cachedToken(token)
+  if (hit !== undefined) return hit
   const raw = await c.env.SESSIONS.get(await oauthTokenKey(token), 'text')
   const record = raw === null ? null : parseStored(tokenRecordSchema, raw)
   if (!record || record.expiresAt <= Date.now()) return null
@@ -186,22 +205,32 @@ export async function readToken(c: AppContext, token: string): Promise<TokenReco
   return record
 }
 
+type TokenParts = NonNullable<ReturnType<typeof parseToken>>
+type Opened = { grant: Grant; token: TokenRecord }
+
 /** The grant a token names and the token's record, when the token is its own and both are live. */
-async function grantOfToken(
-  c: AppContext,
-  token: string,
-): Promise<{ grant: Grant; token: TokenRecord } | null> {
+async function grantOfToken(c: AppContext, token: string): Promise<Opened | null> {
   const parts = parseToken(token)
   if (!parts) return null
-  const [record, grant] = await Promise.all([
+  const [record, grant, handle] = await Promise.all([
     readToken(c, token),
     sessionStore(c).get(parts.grantId, parts.personKey),
+    grantHandleOf(parts.grantId),
   ])
+  return opened(parts, record, grant, handle)
+}
+
+/** The token's checks against its grant: both live, one client, the grant the record names. */
+function opened(
+  parts: TokenParts,
+  record: TokenRecord | null,
+  grant: SessionRecord | null,
+  handle: string,
+): Opened | null {
   if (!record || !grant?.oauth || record.clientId !== grant.oauth.clientId) return null
-  const handle = await sha256(parts.grantId)
   if (record.grant !== handle) return null
-  const opened = { grantId: parts.grantId, personKey: parts.personKey, handle, record: grant }
-  return { grant: opened, token: record }
+  const { grantId, personKey } = parts
+  return { grant: { grantId, personKey, handle, record: grant }, token: record }
 }
 
 /**
@@ -267,9 +296,23 @@ export async function endGrant(c: AppContext, grantHandle: string): Promise<void
  * The grant an access token opens, with the token's record (the bearer check in
  * src/oauth/bearer.ts adds the resource and the route); null for anything else.
  */
-export async function grantOfAccessToken(
-  c: AppContext,
-  token: string,
-): Promise<{ grant: Grant; token: TokenRecord } | null> {
+export async function grantOfAccessToken(c: AppContext, token: string): Promise<Opened | null> {
   return parseToken(token)?.kind === 'access' ? grantOfToken(c, token) : null
+}
+
+/**
+ * The same answer from this isolate's caches alone (the token's record, its grant and the grant's
+ * handle), with every check made as above; undefined when any of them is not cached (then
+ * grantOfAccessToken reads KV). A client's repeat request arms no KV deadline and hashes nothing,
+ * as a cached session does.
+ */
+export function cachedGrantOfAccessToken(c: AppContext, token: string): Opened | null | undefined {
+  const parts = parseToken(token)
+  if (parts?.kind !== 'access') return null
+  const record = cachedToken(token)
+  const handle = grantHandles.get(parts.grantId)
+  if (record === undefined || handle === undefined) return undefined
+  const grant = sessionStore(c).cached(parts.grantId, parts.personKey)
+  if (grant === undefined) return undefined
+  return opened(parts, record, grant, handle)
 }
