@@ -309,4 +309,37 @@ describe('a phishing client', () => {
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;Sign-in service</strong>')
     expect(html).toContain('(as it calls itself)')
   })
+
+  it('a client registered under another client’s name is told apart by its id and where it sends the code', async () => {
+    const genuine = await register([LOOPBACK_REDIRECT], 'Claude Desktop')
+    const impostorRedirect = 'https://collector.example/callback'
+    const impostor = await register([impostorRedirect], 'Claude Desktop')
+    expect(impostor).not.toBe(genuine)
+    const { cookie } = await signIn()
+    const consentPage = async (clientId: string, redirectUri: string) => {
+      const { challenge } = await pkce()
+      const page = await navigate(
+        authorizePath({
+          response_type: 'code',
+          client_id: clientId,
+          redirect_uri: redirectUri,
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+          resource: MCP,
+        }),
+        cookie,
+      )
+      expect(page.status).toBe(200)
+      return page.text()
+    }
+    const genuinePage = await consentPage(genuine, LOOPBACK_REDIRECT)
+    const impostorPage = await consentPage(impostor, impostorRedirect)
+    // Same claimed name, marked as a claim on both; the facts the gateway vouches for differ.
+    for (const page of [genuinePage, impostorPage]) expect(page).toContain('(as it calls itself)')
+    expect(impostorPage).toContain(impostor)
+    expect(impostorPage).toContain('collector.example')
+    expect(impostorPage).not.toContain(genuine)
+    expect(genuinePage).toContain('127.0.0.1')
+    expect(genuinePage).not.toContain('collector.example')
+  })
 })
