@@ -25,7 +25,9 @@ import {
   probedAuthority,
   refusedAfter,
   replicate,
+  closedAfterEnd,
   sleep,
+  socketOf,
   type Instance,
 } from './two-instances'
 
@@ -255,9 +257,7 @@ describe('SIGN_IN_HOST: host sessions end with their sign-in', () => {
     const out = await browser.fetch(`${GATEWAY}/auth/logout`, json({}))
     expect(out.status).toBe(200)
     const signedOutAt = Date.now()
-    const closed = await socket.closedWithin(3000)
-    expect(closed).toMatchObject({ code: 1008 })
-    expect(closed!.at - signedOutAt).toBeLessThan(1000)
+    await closedAfterEnd(socket, signedOutAt, 1000)
     await settled()
     await refusedAfter(elsewhere, hostCookie, `${APP}/auth/me`, signedOutAt, 1000 + 1500)
   })
@@ -287,22 +287,6 @@ describe('amplification: who can make the gateway ask the authority', () => {
     expect(authority.count('changesSince') - before).toBeLessThanOrEqual(1)
   })
 })
-
-/** A relayed socket, accepted: how it was closed, or null when it is still open after `ms`. */
-function socketOf(response: Response) {
-  expect(response.status).toBe(101)
-  const socket = response.webSocket!
-  socket.accept()
-  const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) =>
-    socket.addEventListener('close', (event) =>
-      resolve({ code: event.code, reason: event.reason, at: Date.now() }),
-    ),
-  )
-  return {
-    socket,
-    closedWithin: (ms: number) => Promise.race([closed, sleep(ms).then(() => null)]),
-  }
-}
 
 async function serviceToken(home: Instance, name: string) {
   const created = await home(
@@ -347,10 +331,7 @@ describe('WebSockets: the push reaches every open socket', () => {
     const socket = socketOf(response)
     await sleep(300)
     expect((await revokeToken(home, token.id)).status).toBe(200)
-    const revokedAt = Date.now()
-    const closed = await socket.closedWithin(3000)
-    expect(closed).toMatchObject({ code: 1008 })
-    expect(closed!.at - revokedAt).toBeLessThan(1000)
+    await closedAfterEnd(socket, Date.now(), 1000)
     await settled()
   })
 
@@ -377,10 +358,7 @@ describe('WebSockets: the push reaches every open socket', () => {
     await sleep(300)
 
     expect((await admin(home, { email })).status).toBe(200)
-    const endedAt = Date.now()
-    const closed = await socket.closedWithin(3000)
-    expect(closed).toMatchObject({ code: 1008 })
-    expect(closed!.at - endedAt).toBeLessThan(1000)
+    await closedAfterEnd(socket, Date.now(), 1000)
     await settled()
   })
 
@@ -403,10 +381,7 @@ describe('WebSockets: the push reaches every open socket', () => {
     const socket = socketOf(response)
     // Decided and answered 101; the subscription is still on its way.
     expect((await admin(home, { email })).status).toBe(200)
-    const endedAt = Date.now()
-    const closed = await socket.closedWithin(3000)
-    expect(closed).toMatchObject({ code: 1008 })
-    expect(closed!.at - endedAt).toBeLessThan(1500)
+    await closedAfterEnd(socket, Date.now(), 1500)
     await settled()
   })
 

@@ -110,3 +110,31 @@ export async function refusedAfter(
   }
   throw new Error(`still served ${giveUpMs} ms after the end`)
 }
+
+/** A relayed socket, accepted: how it was closed, or null when it is still open after `ms`. */
+export function socketOf(response: Response) {
+  expect(response.status).toBe(101)
+  const socket = response.webSocket!
+  socket.accept()
+  const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) =>
+    socket.addEventListener('close', (event) =>
+      resolve({ code: event.code, reason: event.reason, at: Date.now() }),
+    ),
+  )
+  return {
+    socket,
+    closedWithin: (ms: number) => Promise.race([closed, sleep(ms).then(() => null)]),
+  }
+}
+
+/** The socket closes with 1008 within `withinMs` of the end made at `endedAt`. */
+export async function closedAfterEnd(
+  socket: ReturnType<typeof socketOf>,
+  endedAt: number,
+  withinMs: number,
+) {
+  const closed = await socket.closedWithin(3000)
+  expect(closed).toMatchObject({ code: 1008 })
+  expect(closed!.at - endedAt).toBeLessThan(withinMs)
+  return closed!
+}

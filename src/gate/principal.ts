@@ -1,7 +1,6 @@
 import type { AppContext } from '../app-env'
 import type { CompiledRoute, Principal } from '../access/index.ts'
 import type { ForwardIdentity } from '../assertion/sign'
-import { sha256 } from '../crypto'
 import { GatewayError } from '../errors'
 import { log } from '../log'
 import { perObject } from '../per-object'
@@ -16,7 +15,7 @@ import { authorityOf } from '../revocation/authority-client'
 import { tagOf } from '../revocation/ends'
 import { currentSession } from '../session/current'
 import { authMethodOf, personOf, type SessionRecord } from '../session/record'
-import { KvSessionStore } from '../session/store'
+import { KvSessionStore, handleOf } from '../session/store'
 import { KvServiceTokenStore, isExpired } from '../service-tokens/store'
 
 /** Why a request has no person: the error code of the sign-in answer. */
@@ -159,7 +158,7 @@ function personCaller(
       return fresh ? personPrincipal(fresh) : null
     },
     endTags: async () => [
-      tagOf({ kind: 'session', key: await sha256(sessionId) }),
+      tagOf({ kind: 'session', key: await handleOf(sessionId) }),
       tagOf({ kind: 'person', key: personKey }),
       ...(record.connectionId === undefined
         ? []

@@ -3,7 +3,7 @@ import type { AppContext } from '../app-env'
 import * as z from 'zod/mini'
 import { BoundedMap } from '../bounded-cache'
 import { clientIp } from '../context'
-import { randomToken, sha256 } from '../crypto'
+import { randomToken } from '../crypto'
 import { kvOrFailClosed } from '../kv/fail-closed'
 import { oauthTokenKey } from '../kv/keys'
 import { parseStored } from '../kv/stored-json'
@@ -12,7 +12,7 @@ import { log } from '../log'
 import { revocationsReady } from '../revocation/authority-client'
 import { sessionStore } from '../session/current'
 import type { SessionRecord } from '../session/record'
-import { personKeyOf } from '../session/store'
+import { handleOf, knownHandleOf, personKeyOf } from '../session/store'
 import { claimSingleUse, releaseClaim } from './single-use'
 
 // OAuth grants and their tokens (README "Command lines and AI agents"). A grant is a session of
@@ -126,7 +126,7 @@ export async function issueGrant(
     await store.rememberUserId(record.userId, personKey, record.expiresAt)
   })
   log({ event: 'oauth_grant_issued', clientId: client.clientId, sid: record.sid })
-  return { grantId, personKey, handle: await sha256(grantId), record }
+  return { grantId, personKey, handle: await handleOf(grantId), record }
 }
 
 /** A new access token (≤ OAUTH_ACCESS_TOKEN_SECONDS, never past the grant) and refresh token. */
@@ -180,18 +180,6 @@ function cachedToken(token: string): TokenRecord | null | undefined {
   return hit.record.expiresAt > Date.now() ? hit.record : null
 }
 
-// The SHA-256 of grant ids this isolate has seen (a token's record names its grant by it): every
-// request of a client would hash the same id.
-const grantHandles = new BoundedMap<string, string>(10_000)
-async function grantHandleOf(grantId: string): Promise<string> {
-  let handle = grantHandles.get(grantId)
-  if (handle === undefined) {
-    handle = await sha256(grantId)
-    grantHandles.set(grantId, handle)
-  }
-  return handle
-}
-
 /** A token's record, or null when it is unknown, malformed or past its end. */
 export async function readToken(c: AppContext, token: string): Promise<TokenRecord | null> {
   const cacheSeconds = c.get('config').sessionCacheSeconds
@@ -215,7 +203,7 @@ async function grantOfToken(c: AppContext, token: string): Promise<Opened | null
   const [record, grant, handle] = await Promise.all([
     readToken(c, token),
     sessionStore(c).get(parts.grantId, parts.personKey),
-    grantHandleOf(parts.grantId),
+    handleOf(parts.grantId),
   ])
   return opened(parts, record, grant, handle)
 }
@@ -310,7 +298,7 @@ export function cachedGrantOfAccessToken(c: AppContext, token: string): Opened |
   const parts = parseToken(token)
   if (parts?.kind !== 'access') return null
   const record = cachedToken(token)
-  const handle = grantHandles.get(parts.grantId)
+  const handle = knownHandleOf(parts.grantId)
   if (record === undefined || handle === undefined) return undefined
   const grant = sessionStore(c).cached(parts.grantId, parts.personKey)
   if (grant === undefined) return undefined

@@ -88,9 +88,15 @@ export const personKeyOf = (email: string) => sha256(email.toLowerCase())
 // Its keys, and why each one exists: kv/keys.ts.
 const connectionEndsSchema = z.record(z.string(), z.number())
 
-// The SHA-256 of session ids this isolate has seen: every request of a browser hashes the same id.
+// The SHA-256 of session ids this isolate has seen: every request of a browser (or of an OAuth
+// client, whose token carries its grant's id) hashes the same id.
 const handles = new BoundedMap<string, string>(10_000)
-async function handleOf(sessionId: string): Promise<string> {
+
+/** A session's (or grant's) KV handle when this isolate has hashed its id already. */
+export const knownHandleOf = (sessionId: string): string | undefined => handles.get(sessionId)
+
+/** A session's (or grant's) KV handle: the SHA-256 of its id, hashed once per isolate. */
+export async function handleOf(sessionId: string): Promise<string> {
   let handle = handles.get(sessionId)
   if (handle === undefined) {
     handle = await sha256(sessionId)
