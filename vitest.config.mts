@@ -2,7 +2,11 @@ import { cloudflareTest } from '@cloudflare/vitest-pool-workers'
 import { defineConfig } from 'vitest/config'
 import { appendFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { TEST_WEBHOOK_SECRET, WORKER_LOG } from './test/setup/global-setup.ts'
+import {
+  TEST_AUDIT_ORGANIZATION_ID,
+  TEST_WEBHOOK_SECRET,
+  WORKER_LOG,
+} from './test/setup/global-setup.ts'
 
 export default defineConfig({
   // What ships: the slimmed SDK wrangler.toml aliases (scripts/slim-workos.ts), in tests too.
@@ -34,6 +38,11 @@ export default defineConfig({
           FORWARD_AUTH_TOKEN: 'test-forward-auth-token-0123456789-abcdef',
           // A second, separate origin for ACCESS routes that name their own.
           TEST_SECOND_ORIGIN_URL: inject('secondOriginUrl'),
+          AUDIT_ORGANIZATION_ID: TEST_AUDIT_ORGANIZATION_ID,
+        },
+        // Audit events reach the emulator a moment after the answer, not 5 s later.
+        queueConsumers: {
+          'gateway-audit': { maxBatchTimeout: 0.05, maxRetries: 2 },
         },
         // A second gateway instance's own KV (test/revocation-authority.test.ts): two instances
         // that share nothing but the revocation authority.

@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { injectFaults, FaultSwitch } from './faults.ts'
+import { auditLogRoutes } from './routes/audit-logs.ts'
 import { controlRoutes } from './routes/control.ts'
 import { controlOrganizationRoutes } from './routes/control-organizations.ts'
 import { emailRoutes } from './routes/email.ts'
@@ -24,6 +25,7 @@ const BEARER_ROUTES = [
   /^\/(organizations|connections)(\/|$)/,
   /^\/auth\/(factors|challenges)(\/|$)/,
   /^\/events(\/|$)/,
+  /^\/audit_logs(\/|$)/,
 ]
 
 // Ids and one-time path segments folded into :id in /__stats, so routes count together.
@@ -74,6 +76,7 @@ export function createEmulatorApp(options: EmulatorOptions) {
   userRoutes(app, state)
   emailRoutes(app, state)
   eventRoutes(app, state)
+  auditLogRoutes(app, state)
 
   app.notFound((c) =>
     c.json(

@@ -13,6 +13,7 @@ import {
   type Organization,
 } from './organizations.ts'
 import { WebhookOutbox } from './webhooks.ts'
+import { AuditLogStore } from './audit-log.ts'
 
 // Everything the emulator remembers, in memory, for one run.
 
@@ -222,6 +223,8 @@ export class EmulatorState {
   /** Domains whose new users may not sign up (sign_up_not_allowed); set through /__signup-blocked. */
   readonly signUpBlockedDomains = new Set<string>()
   mailbox: MailboxMessage[] = []
+  /** What POST /audit_logs/events accepted, and its idempotency keys. */
+  readonly auditLogs = new AuditLogStore()
   readonly webhooks: WebhookOutbox
 
   constructor(options: EmulatorOptions) {

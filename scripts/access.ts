@@ -266,11 +266,21 @@ function describeRoute(route: CompiledRoute): string {
     route.cors ? 'cors' : undefined,
     route.websockets ? undefined : 'no websockets',
     route.strictRevocation ? 'strict revocation' : undefined,
+    launcherFlag(route),
   ].filter(Boolean)
   return (
     `${route.label}  host ${route.hostText}  path ${route.pathText}${methods}  → ${target}` +
     (flags.length ? `  (${flags.join(', ')})` : '')
   )
+}
+
+/** How the app launcher lists the route, where that is not the default (its name, at its path). */
+function launcherFlag(route: CompiledRoute): string | undefined {
+  const entry = route.launcher
+  if (!entry) return route.public ? undefined : 'not in the launcher'
+  const title = entry.title === undefined || entry.title === route.name ? '' : ` "${entry.title}"`
+  const url = entry.url === undefined ? '' : ` at ${entry.url}`
+  return title || url || route.public ? `in the launcher${title}${url}` : undefined
 }
 
 interface LoadedPolicy {

@@ -63,6 +63,7 @@ const customDelivery =
   fileVars.get('EMAIL_DELIVERY') === 'custom' ||
   passedArgs.some((arg) => /(^|=)EMAIL_DELIVERY:custom$/.test(arg))
 const vars: string[] = []
+const DEV_AUDIT_ORGANIZATION_ID = 'org_01DEVAUD1T0000000000000000'
 
 let emulator: RunningEmulator | undefined
 let origin: RunningOrigin | undefined
@@ -89,9 +90,14 @@ if (!isSet('WORKOS_API_KEY')) {
         sso: true,
         connectionId: 'conn_01ACME00000000000000000000',
       },
+      // Where the audit events of people without an organization of their own are filed
+      // (AUDIT_ORGANIZATION_ID below); /__dev/audit shows what reached the emulator.
+      { id: DEV_AUDIT_ORGANIZATION_ID, name: 'This gateway', domains: [], sso: false },
     ],
   })
   vars.push(`DEV_MODE:true`, `WORKOS_API_URL:${emulator.url}`)
+  if (!isSet('AUDIT_ORGANIZATION_ID'))
+    vars.push(`AUDIT_ORGANIZATION_ID:${DEV_AUDIT_ORGANIZATION_ID}`)
   if (!isSet('WORKOS_WEBHOOK_SECRET')) vars.push(`WORKOS_WEBHOOK_SECRET:${DEFAULT_WEBHOOK_SECRET}`)
   console.log(`WorkOS emulator on ${emulator.url} (dev mailbox: /__dev/mailbox)`)
   console.log(

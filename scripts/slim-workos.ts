@@ -21,7 +21,6 @@ const out = join(root, 'build/workos-sdk')
 const UNUSED_CLIENTS = [
   'agents',
   'apiKeys',
-  'auditLogs',
   'authorization',
   'directorySync',
   'connect',
@@ -81,6 +80,9 @@ const KEPT_METHODS: Record<string, readonly string[]> = {
     'createMagicAuth',
   ],
   SSO: ['constructor', 'listConnections', 'getAuthorizationUrl', 'getProfileAndToken'],
+  AuditLogs: ['constructor', 'createEvent'],
+  // Signature checks only: constructEvent alone pulls in a deserializer for every event type.
+  Webhooks: ['constructor', 'signatureProvider', 'verifyHeader'],
   Organizations: ['constructor', 'listOrganizations', 'getOrganization'],
   MultiFactorAuth: [
     'constructor',

@@ -6,6 +6,7 @@ import { secureHeaders } from 'hono/secure-headers'
 import { backToLoginForm, showLogin } from './auth/login'
 import { logout } from './auth/logout'
 import { showMe } from './auth/me'
+import { showApps } from './launcher/show'
 import { listSessions, revokeSession } from './auth/sessions'
 import { completeHandoff, startHandoff } from './auth/handoff'
 import { confirmCallback, handleCallback } from './sign-in/callback'
@@ -30,6 +31,7 @@ import { token } from './oauth/token'
 import { workosWebhook } from './webhooks/workos'
 import { configFor, workosOrigin, type Config } from './config'
 import { isGatewayOrigin, requestUrl } from './context'
+import { auditJson, auditPage } from './dev/audit'
 import { mailboxJson, mailboxPage } from './dev/mailbox'
 import { GatewayError, renderError } from './errors'
 import { withRequestLog } from './log'
@@ -38,6 +40,7 @@ import { appHostGatewayPaths } from './handoff/host-roles'
 import { pagesOnly } from './auth/pages-only'
 import { stylesheet } from './pages/stylesheet'
 import { runScheduled } from './scheduled'
+import { consumeAuditQueue } from './audit/deliver'
 
 // The request path, top to bottom: request id → config → (gateway pages: security headers, CSRF,
 // body limit) → route; everything else → session gate → origin.
@@ -214,6 +217,7 @@ app.post('/auth/mfa/enroll', enrolMfa)
 app.post('/auth/mfa/verify', verifyMfa)
 app.post('/auth/logout', logout)
 app.get('/auth/me', showMe)
+app.get('/auth/apps', showApps)
 app.get('/auth/verify', forwardAuth)
 app.get('/auth/sessions', listSessions)
 app.post('/auth/sessions/:sid/revoke', revokeSession)
@@ -235,6 +239,8 @@ app.get('/.well-known/oauth-protected-resource/*', protectedResourceMetadata)
 app.all('/.well-known/oauth-*', noSuchMetadata)
 app.get('/__dev/mailbox', mailboxPage)
 app.get('/__dev/mailbox.json', mailboxJson)
+app.get('/__dev/audit', auditPage)
+app.get('/__dev/audit.json', auditJson)
 // A GET to a login button's action (a bookmark, a reload) lands on the form instead of a 404.
 app.on('GET', FORM_ACTIONS_WITHOUT_GET, backToLoginForm)
 app.all('/auth/*', () => {
@@ -250,6 +256,7 @@ app.onError(renderError)
 export default {
   fetch: app.fetch,
   scheduled: runScheduled,
+  queue: consumeAuditQueue,
 } satisfies ExportedHandler<Env>
 
 // The revocation authority, bound as REVOCATIONS (wrangler.toml).

@@ -6,6 +6,8 @@ const FALLBACK = '/'
 // authorization request waits for the person to sign in, src/oauth/authorize.ts).
 const RETURNABLE_GATEWAY_PAGES = new Set([
   '/auth/sessions',
+  // The app launcher (src/launcher/).
+  '/auth/apps',
   '/auth/mfa',
   '/auth/handoff/start',
   '/auth/oauth/authorize',

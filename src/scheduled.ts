@@ -10,9 +10,11 @@ import { recoverLostEvents } from './webhooks/recover-events'
 const jobs = new Hono<AppEnv>()
 
 jobs.use(async function jobLog(c, next) {
+  const requestId = crypto.randomUUID()
   await withRequestLog(
-    { requestId: crypto.randomUUID(), job: c.req.path },
+    { requestId, job: c.req.path },
     async () => {
+      c.set('requestId', requestId)
       c.set('config', configFor(c.env))
       await next()
     },

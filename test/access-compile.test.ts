@@ -230,7 +230,7 @@ describe('what does not compile', () => {
     expect(found).toEqual([
       'routes[0] (r).alow: unknown field (did you mean "allow"?)',
       'routes[0] (r).websocket: unknown field (did you mean "websockets"?)',
-      'routes[0] (r).description: unknown field; expected one of name, host, path, caseSensitive, methods, origin, service, public, allow, deny, maxSignInAge, cors, websockets, assertion, audience, revocation, oauth',
+      'routes[0] (r).description: unknown field; expected one of name, host, path, caseSensitive, methods, origin, service, public, allow, deny, maxSignInAge, cors, websockets, assertion, audience, revocation, oauth, launcher',
       'routes[0] (r).deny[0].country: unknown field (did you mean "countries"?)',
       'routes[0] (r).cors.credential: unknown field (did you mean "credentials"?)',
     ])
@@ -240,7 +240,7 @@ describe('what does not compile', () => {
     const secret = 'sk_live_' + 'a'.repeat(60)
     const found = problems({ routes: [{ name: 'r', [secret]: true }] })
     expect(found).toEqual([
-      'routes[0] (r): unknown field (name not shown); expected one of name, host, path, caseSensitive, methods, origin, service, public, allow, deny, maxSignInAge, cors, websockets, assertion, audience, revocation, oauth',
+      'routes[0] (r): unknown field (name not shown); expected one of name, host, path, caseSensitive, methods, origin, service, public, allow, deny, maxSignInAge, cors, websockets, assertion, audience, revocation, oauth, launcher',
     ])
   })
 

@@ -39,6 +39,7 @@ const ENDPOINTS = [
   ['GET', '/auth/me'],
   ['GET', '/auth/verify'],
   ['GET', '/auth/sessions'],
+  ['GET', '/auth/apps'],
   ['GET', '/auth/code'],
   ['GET', '/auth/callback'],
   ['GET', '/auth/magic/' + 'A'.repeat(43)],

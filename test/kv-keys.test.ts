@@ -47,6 +47,7 @@ describe('KV keys', () => {
         await keys.guessesKey('device:ann@example.com'),
         `guesses:${await sha256('device:ann@example.com')}`,
       ],
+      [keys.auditSeenKey('wiki', 'sid_1'), 'audit-seen:wiki:sid_1'],
     ]
     for (const [key, expected] of built) {
       expect(key).toBe(expected)

@@ -7,9 +7,13 @@ import { routeAssertion } from './audience.ts'
 import { parseIpRange, type IpRange } from './ip.ts'
 import {
   checkPath,
+  hostMatches,
+  isGatewayPath,
   isInsideGatewayPaths,
   parseHostPattern,
   parsePathPattern,
+  pathMatches,
+  RequestPath,
   type HostPattern,
   type PathPattern,
 } from './paths.ts'
@@ -21,6 +25,7 @@ import {
   type ConditionKey,
   type ConditionSet,
   type CorsPolicy,
+  type LauncherEntry,
   type Target,
 } from './types.ts'
 
@@ -42,7 +47,10 @@ const ROUTE_FIELDS = [
   'audience',
   'revocation',
   'oauth',
+  'launcher',
 ] as const
+
+const LAUNCHER_FIELDS = ['title', 'url'] as const
 
 const CORS_FIELDS = ['origins', 'methods', 'headers', 'credentials', 'maxAge'] as const
 
@@ -78,6 +86,7 @@ const ORGANIZATION = /^org_[A-Za-z0-9_]+$/
 // A service binding is a JavaScript identifier on `env`.
 const BINDING = /^[A-Za-z_$][A-Za-z0-9_$]*$/
 const PRINTABLE = /^[^\x00-\x1f\x7f]+$/
+const TITLE = /^[^\x00-\x1f\x7f]{1,80}$/
 
 type Fail = (at: string, problem: string) => void
 
@@ -274,6 +283,13 @@ function compileRoute(
     else oauth = r.oauth === true
   }
 
+  const launcher = launcherEntry(
+    r.launcher,
+    { name, public: isPublic, host, path, methods, hostText: String(r.host ?? '*').toLowerCase() },
+    at('launcher'),
+    problem,
+  )
+
   if (broken) return undefined
   return Object.freeze({
     index,
@@ -294,7 +310,88 @@ function compileRoute(
     websockets,
     strictRevocation,
     oauth,
+    ...(launcher && { launcher: Object.freeze(launcher) }),
   })
+}
+
+/**
+ * `launcher`: left out, a route is offered by the app launcher unless it is public (or could never
+ * be opened from it); `false` never, `true` always (public too), `{"title", "url"}` with its own
+ * name and entry URL. Whether a person sees it is decided per request (src/launcher/); here, only
+ * what the route alone tells, and a route that asks to be listed but never could be is refused.
+ */
+function launcherEntry(
+  value: unknown,
+  route: {
+    name: string
+    public: boolean
+    host: HostPattern
+    path: PathPattern
+    methods: ReadonlySet<string> | undefined
+    hostText: string
+  },
+  at: string,
+  fail: Fail,
+): LauncherEntry | undefined {
+  const noGet = route.methods !== undefined && !route.methods.has('GET')
+  const noHost = route.host.kind === 'subdomains'
+  if (value === undefined)
+    return route.public || noGet || noHost ? undefined : { title: route.name, url: undefined }
+  if (value === false) return undefined
+  if (noGet)
+    return void fail(at, 'the route does not take GET, so the launcher could never open it')
+  const fields =
+    value === true
+      ? {}
+      : openTable(value, LAUNCHER_FIELDS, at, fail, 'must be true, false or {"title", "url"}')
+          ?.fields
+  if (!fields) return undefined
+  let bad = false
+  const problem: Fail = (where, text) => {
+    bad = true
+    fail(where, text)
+  }
+  const title =
+    fields.title === undefined
+      ? route.name
+      : typeof fields.title === 'string'
+        ? fields.title.trim()
+        : ''
+  if (!TITLE.test(title))
+    problem(`${at}.title`, 'must be 1 to 80 characters, no control characters')
+  if (fields.url === undefined && noHost)
+    problem(at, `a route on ${route.hostText} needs "url": an absolute URL on one host`)
+  const url = fields.url === undefined ? undefined : launcherUrl(fields.url, route, noHost)
+  if (typeof url === 'string') problem(`${at}.url`, url)
+  return bad ? undefined : { title, url: (url as { href: string })?.href }
+}
+
+/**
+ * A `launcher.url`: a path the route takes, or an absolute URL on a host and path it takes; else
+ * what is wrong with it.
+ */
+function launcherUrl(
+  value: unknown,
+  route: { host: HostPattern; path: PathPattern; hostText: string },
+  noHost: boolean,
+): { href: string } | string {
+  const shape = 'must be a path such as /grafana/ or an http(s) URL, without a query or fragment'
+  if (typeof value !== 'string' || /[?#]/.test(value)) return shape
+  let path = value
+  let href = value
+  if (!value.startsWith('/') || value.startsWith('//')) {
+    const url = URL.parse(value)
+    if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password) return shape
+    if (!hostMatches(route.host, url.hostname))
+      return `must be on a host the route takes (${route.hostText})`
+    path = url.pathname
+    href = url.href
+  } else if (noHost) return `must be an absolute URL on one host of ${route.hostText}`
+  if (!checkPath(path).ok || isGatewayPath(path))
+    return 'must have a plain path (no dot segments, "//", ";" or odd escapes) outside /auth/'
+  return pathMatches(route.path, new RequestPath(path))
+    ? { href }
+    : 'must be a path the route takes'
 }
 
 function originTarget(value: unknown, at: string, fail: Fail): Target {

@@ -19,6 +19,7 @@ export {
 } from './overrides.ts'
 export {
   checkPath,
+  entryPathOf,
   isGatewayPath,
   normaliseHost,
   type HostPattern,

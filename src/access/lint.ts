@@ -1,7 +1,8 @@
 // Warnings about a policy that compiles but probably does not say what its author meant. The
 // Worker does not need these; `npm run access -- lint` prints them.
 import { sharedAudienceWarnings } from './audience.ts'
-import { foldCase, type HostPattern, type PathPattern } from './paths.ts'
+import { matchRoute } from './decide.ts'
+import { entryPathOf, foldCase, type HostPattern, type PathPattern } from './paths.ts'
 import type { CompiledAccess, CompiledRoute, ConditionSet } from './types.ts'
 
 export function lintAccess(access: CompiledAccess): string[] {
@@ -13,6 +14,14 @@ export function lintAccess(access: CompiledAccess): string[] {
         `${route.label} is never reached: ${earlier.label} comes first and matches every ` +
           'request it would (first match wins; move the narrower route up)',
       )
+    else {
+      const entry = launcherEntryDecider(access, route)
+      if (entry)
+        warnings.push(
+          `${route.label} is not in the app launcher: a GET of its entry URL (${entry.path}) ` +
+            `is decided by ${entry.decider.label} (move it up, or give it "launcher": {"url": …})`,
+        )
+    }
     for (const set of route.allow ?? []) {
       const warning = tenantDecides(set)
       if (warning) warnings.push(`${route.label}.${set.label} ${warning}`)
@@ -38,6 +47,23 @@ export function shadows(first: CompiledRoute, later: CompiledRoute): boolean {
     (first.methods === undefined ||
       (later.methods !== undefined && [...later.methods].every((m) => first.methods!.has(m))))
   )
+}
+
+// A host no route names (`*.invalid` is not a valid route host): where a route on any host is
+// opened, as far as the other routes can tell.
+const SOME_HOST = 'launcher.invalid'
+
+/** The earlier route that decides a GET of `route`'s launcher entry URL, if any. */
+function launcherEntryDecider(access: CompiledAccess, route: CompiledRoute) {
+  if (!route.launcher) return undefined
+  const url = route.launcher.url
+  const absolute = url !== undefined && !url.startsWith('/') ? new URL(url) : undefined
+  // Compiled, a route on `*.example.com` in the launcher has an absolute URL.
+  if (!absolute && route.host.kind === 'subdomains') return undefined
+  const host = absolute?.host ?? (route.host.kind === 'exact' ? route.host.host : SOME_HOST)
+  const path = absolute?.pathname ?? url ?? entryPathOf(route.pathText)
+  const decider = matchRoute(access, { host, path, method: 'GET' })
+  return decider && decider !== route ? { path, decider } : undefined
 }
 
 function hostCovers(a: HostPattern, b: HostPattern): boolean {

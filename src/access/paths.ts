@@ -268,6 +268,14 @@ export function parsePathPattern(text: string, caseSensitive = false): PathPatte
   return { ok: true, pattern: { kind: 'prefix', base, baseSlash: `${base}/`, caseSensitive } }
 }
 
+/**
+ * Where the app launcher opens a route (src/launcher/): the literal part of its path pattern as
+ * written, `/x/*` → `/x/`, `/x` → `/x`, `/*` → `/`.
+ */
+export function entryPathOf(pattern: string): string {
+  return pattern.endsWith('/*') ? pattern.slice(0, -1) : pattern
+}
+
 /** `/x` and `/x/` are one path to a router that is not strict, so an exact route takes both. */
 function exactPath(path: string): { path: string; slashed: string } {
   if (path === '/') return { path, slashed: path }

@@ -87,6 +87,8 @@ function signedInRoute(index: number, audience: string): CompiledRoute {
     oauth: true,
     assertion: true,
     audience,
+    // The one application the gateway fronts: the launcher names it PRODUCT_NAME.
+    launcher: Object.freeze({ title: undefined, url: undefined }),
   })
 }
 

@@ -113,6 +113,20 @@ export interface CompiledRoute {
   readonly strictRevocation: boolean
   /** Whether the gateway's bearer tokens are taken (never on a public route). */
   readonly oauth: boolean
+  /** How the app launcher (GET /auth/apps) lists the route; undefined: never listed. */
+  readonly launcher?: LauncherEntry
+}
+
+/** A route as the app launcher offers it (src/launcher/), to whoever may `GET` its entry URL. */
+export interface LauncherEntry {
+  /** What the person sees; undefined: the gateway's one application (no ACCESS), PRODUCT_NAME. */
+  readonly title: string | undefined
+  /**
+   * The entry URL the route gives (`launcher.url`): a path, on the route's exact host (else the
+   * host people reach the gateway by), or an absolute http(s) URL. Undefined: derived from the
+   * route's host and the literal part of its path (`/x/*` → `/x/`).
+   */
+  readonly url: string | undefined
 }
 
 export interface CompiledAccess {

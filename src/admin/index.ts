@@ -1,5 +1,7 @@
 import { Hono } from 'hono'
 import type { AppEnv } from '../app-env'
+import { OPERATOR } from '../audit/actors'
+import { audit } from '../audit/record'
 import { resetMfa } from './mfa-reset'
 import { requireAdmin } from './require-admin'
 import { adminRevoke } from './revoke'
@@ -12,7 +14,17 @@ import { createServiceToken, listServiceTokens, revokeServiceToken } from './ser
  */
 export const admin = new Hono<AppEnv>()
 
-admin.use('*', requireAdmin)
+admin.use('*', requireAdmin, async function auditAdminCall(c, next) {
+  await next()
+  // Every call an operator made with ADMIN_TOKEN, whatever it answered (a refused token is only
+  // logged: anyone on the internet can send one).
+  audit(c, {
+    action: 'gateway.admin_api.called',
+    actor: OPERATOR,
+    targets: [{ type: 'admin_api', id: `${c.req.method} ${c.req.routePath}` }],
+    metadata: { method: c.req.method, endpoint: c.req.routePath, status: c.res.status },
+  })
+})
 admin.post('/revoke', adminRevoke)
 admin.post('/mfa/reset', resetMfa)
 admin.post('/service-tokens', createServiceToken)

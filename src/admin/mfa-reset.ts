@@ -1,4 +1,6 @@
 import type { AppContext } from '../app-env'
+import { OPERATOR } from '../audit/actors'
+import { audit } from '../audit/record'
 import { readFields } from '../body'
 import { normaliseEmail } from '../email'
 import { GatewayError } from '../errors'
@@ -28,5 +30,10 @@ export async function resetMfa(c: AppContext) {
     workosClient(config).multiFactorAuth.deleteFactor(factor.factorId),
   ).catch(() => log({ event: 'mfa_factor_delete_failed' }))
   log({ event: 'mfa_reset' })
+  audit(c, {
+    action: 'gateway.mfa.reset',
+    actor: OPERATOR,
+    targets: [{ type: 'mfa_factor', id: factor.factorId, name: email.email }],
+  })
   return c.json({ success: true, reset: true })
 }

@@ -1,4 +1,7 @@
 import type { AppContext } from '../app-env'
+import { OPERATOR } from '../audit/actors'
+import type { AuditTarget } from '../audit/event'
+import { audit } from '../audit/record'
 import { readFields } from '../body'
 import { normaliseEmail } from '../email'
 import { GatewayError } from '../errors'
@@ -15,14 +18,17 @@ import { personKeyOf } from '../session/store'
 export async function adminRevoke(c: AppContext) {
   const fields = await readFields(c)
   let personKey: string | null = null
+  let person: AuditTarget
   if (fields.email !== undefined) {
     const email = normaliseEmail(fields.email)
     if (!email.ok) throw new GatewayError(400, 'invalid_email', email.problem)
     personKey = await personKeyOf(email.email)
+    person = { type: 'user', id: email.email, name: email.email }
   } else if (
     typeof fields.userId === 'string' &&
     /^(user|prof)_[A-Za-z0-9]+$/.test(fields.userId)
   ) {
+    person = { type: 'user', id: fields.userId }
     personKey = await sessionStore(c).personForUserId(fields.userId)
     if (!personKey) return c.json({ success: true, revoked: 0 })
   } else {
@@ -30,5 +36,12 @@ export async function adminRevoke(c: AppContext) {
   }
   const revoked = await revokeAllForPerson(sessionStore(c), personKey)
   log({ event: 'admin_revoked', revoked })
+  audit(c, {
+    action: 'gateway.session.ended',
+    actor: OPERATOR,
+    // The person as the operator named them: every session of theirs ended.
+    targets: [person],
+    metadata: { by: 'admin', scope: 'person', revoked },
+  })
   return c.json({ success: true, revoked })
 }

@@ -1,4 +1,6 @@
 import type { AppContext } from '../app-env'
+import { OPERATOR } from '../audit/actors'
+import { audit } from '../audit/record'
 import { readFields } from '../body'
 import { GatewayError } from '../errors'
 import { log } from '../log'
@@ -24,6 +26,12 @@ export async function createServiceToken(c: AppContext) {
   const store = serviceTokenStore(c)
   const { record, clientSecret } = await kvOrFailClosed(() => store.create(input))
   log({ event: 'service_token_created', tokenId: record.id })
+  audit(c, {
+    action: 'gateway.service_token.created',
+    actor: OPERATOR,
+    targets: [{ type: 'service_token', id: record.id, name: record.name }],
+    metadata: { expires_at: iso(record.expiresAt) ?? undefined },
+  })
   return c.json(
     {
       id: record.id,
@@ -51,6 +59,11 @@ export async function revokeServiceToken(c: AppContext) {
   if (!isServiceTokenId(id) || !(await kvOrFailClosed(() => store.revoke(id))))
     throw new GatewayError(404, 'token_not_found', 'There is no service token with this id.')
   log({ event: 'service_token_revoked', tokenId: id })
+  audit(c, {
+    action: 'gateway.service_token.revoked',
+    actor: OPERATOR,
+    targets: [{ type: 'service_token', id }],
+  })
   return c.json({ success: true })
 }
 

@@ -1,4 +1,6 @@
 import type { AppContext } from '../app-env'
+import { personActor, sessionTarget } from '../audit/actors'
+import { audit } from '../audit/record'
 import { readFields } from '../body'
 import { isScriptRequest, refuseScript } from './pages-only'
 import { GatewayError } from '../errors'
@@ -41,6 +43,13 @@ export async function logout(c: AppContext) {
       await store.delete(session.sessionId)
     })
     log({ event: 'signed_out', sid: session.record.sid, everywhere })
+    audit(c, {
+      action: 'gateway.sign_out.succeeded',
+      actor: personActor(session.record),
+      targets: [sessionTarget(session.record)],
+      metadata: { session: session.record.sid, everywhere },
+      organizationId: session.record.organizationId,
+    })
   }
   clearGatewayCookie(c, GATEWAY_COOKIES.session)
   if (isFormPost(c)) {

@@ -1,4 +1,6 @@
 import type { AppContext } from '../app-env'
+import { personActor } from '../audit/actors'
+import { audit } from '../audit/record'
 import { countWrongGuess, enforceGuessLimit } from '../abuse/guess-limit'
 import { clientKey } from '../abuse/client-key'
 import { allowed } from '../abuse/rate-limit'
@@ -257,7 +259,17 @@ export async function verifyMfa(c: AppContext) {
       throw INVALID_CODE
     }
     await rememberUsedCode(kv, session.personKey, code)
-    if (!factor.confirmed) await saveFactor(kv, session.personKey, { ...factor, confirmed: true })
+    if (!factor.confirmed) {
+      await saveFactor(kv, session.personKey, { ...factor, confirmed: true })
+      // Enrolled: the factor's first right code.
+      audit(c, {
+        action: 'gateway.mfa.enrolled',
+        actor: personActor(session.record),
+        targets: [{ type: 'mfa_factor', id: factor.factorId, name: 'totp' }],
+        metadata: { session: session.record.sid },
+        organizationId: session.record.organizationId,
+      })
+    }
     const store = sessionStore(c)
     await kvOrFailClosed(() =>
       store.refresh(session.sessionId, { ...session.record, mfaAt: Date.now() }),

@@ -1,4 +1,6 @@
 import type { AppContext } from '../app-env'
+import { personActor } from '../audit/actors'
+import { auditEnded } from '../audit/ends'
 import { GatewayError } from '../errors'
 import { log } from '../log'
 import { isFormPost, wantsHtml } from '../negotiate'
@@ -98,6 +100,7 @@ export async function revokeSession(c: AppContext) {
     return c.json({ error: 'session_not_found', message: 'There is no such session.' }, 404)
   await store.deleteByHandle(target.handle)
   log({ event: 'session_revoked', sid })
+  auditEnded(c, target.record, 'person', personActor(session.record))
   const wasCurrent = target.handle === (await sha256(session.sessionId))
   if (wasCurrent) clearGatewayCookie(c, GATEWAY_COOKIES.session)
   if (isFormPost(c))

@@ -2,6 +2,7 @@ import { compilePublicPaths } from '../access/index.ts'
 import type { Config } from './types'
 import { checkAccess } from './access'
 import { checkAssertion } from './assertion'
+import { checkAudit } from './audit'
 import { checkCallerTokens } from './caller-tokens'
 import { checkDevMode, isDevMode } from './dev-mode'
 import { checkEmail } from './email'
@@ -57,6 +58,7 @@ export function parseConfig(env: RawEnv): Config {
   const callerTokens = checkCallerTokens(e)
   const revocation = checkRevocation(e, env)
   const oauth = checkOauth(e)
+  const audit = checkAudit(e)
   const areas = [
     workos,
     dev,
@@ -71,6 +73,7 @@ export function parseConfig(env: RawEnv): Config {
     callerTokens,
     revocation,
     oauth,
+    audit,
     checkRateLimits(env),
   ]
   const problems = areas.flatMap((area) => area.problems)
@@ -93,6 +96,7 @@ export function parseConfig(env: RawEnv): Config {
     ...callerTokens.value,
     ...revocation.value,
     ...oauth.value,
+    ...audit.value,
   }
   return Object.freeze(config)
 }

@@ -47,6 +47,7 @@ export const rawSettings = z.object({
   OAUTH_ACCESS_TOKEN_SECONDS: optionalText,
   SIGN_IN_HOST: optionalText,
   ALLOWED_HOSTS: optionalText,
+  AUDIT_ORGANIZATION_ID: optionalText,
   // A JSON string (--var, .dev.vars) or a TOML table from wrangler.toml (an object).
   ACCESS: z.optional(z.unknown()),
 })

@@ -63,6 +63,11 @@ export interface Config {
   readonly revocationBoundSeconds: number
   /** How long an OAuth access token lives (src/oauth/tokens.ts), at most an hour. */
   readonly oauthAccessTokenSeconds: number
+  /**
+   * The WorkOS organization whose audit log receives events without an organization of their own
+   * (src/audit/). Unset: those go to the log line only.
+   */
+  readonly auditOrganizationId: string | undefined
   /** How often an open WebSocket's session or token is read again (past every cache). */
   readonly websocketRecheckSeconds: number
   /** How long one WorkOS call may take before the person is told to try again. */

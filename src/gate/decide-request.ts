@@ -12,6 +12,7 @@ import {
   type Outcome,
   type RequestFacts,
 } from '../access/index.ts'
+import { auditDecision } from '../audit/access'
 import { clientIp, requestUrl } from '../context'
 import { GatewayError } from '../errors'
 import { proxiedClientIp } from '../forward-auth-proxy'
@@ -147,6 +148,8 @@ export async function decideOn(
       decision = decideMethods(route, facts, overrides, caller.principal)
     }
   }
+  if (caller.principal)
+    auditDecision(c, route, caller.identity, caller.endsAt, decision.outcome, decision.rule, mode)
   if (fromAccess)
     log({
       accessRoute: route.name,

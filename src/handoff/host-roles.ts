@@ -44,8 +44,10 @@ export async function appHostGatewayPaths(c: AppContext, next: Next) {
     return c.redirect(await leaveForSignIn(c, returnTo, '', 'mfa'), 302)
   }
   const elsewhere = signInOrigin(c, signInHost)
-  if (c.req.method === 'GET' && path === '/auth/sessions' && wantsHtml(c))
-    return c.redirect(`${elsewhere}/auth/sessions`, 302)
+  // The sessions page and the app launcher are the sign-in host's: a page goes there.
+  const signInHostPage = path === '/auth/sessions' || path === '/auth/apps'
+  if (c.req.method === 'GET' && signInHostPage && wantsHtml(c))
+    return c.redirect(`${elsewhere}${path}`, 302)
   log({ event: 'refused_not_on_app_host' })
   throw new GatewayError(
     404,

@@ -108,3 +108,8 @@ export const oauthDeviceKey = (deviceHandle: string) => `oauth-device:${deviceHa
 export const oauthDevicePollKey = (deviceHandle: string) => `oauth-device-poll:${deviceHandle}`
 export const oauthUserCodeKey = async (userCode: string) =>
   `oauth-user-code:${await sha256(userCode)}`
+
+// A session's first access to a route, already audited (src/audit/access.ts). The route name is
+// ACCESS's own; the handle is the session's non-secret one.
+export const auditSeenKey = (routeName: string, handle: string) =>
+  `audit-seen:${routeName}:${handle}`

@@ -1,5 +1,7 @@
 import type { AppContext } from '../app-env'
+import { kvOrFailClosed } from '../kv/fail-closed'
 import { log } from '../log'
+import { revocationsReady } from '../revocation/authority-client'
 import { sessionStore } from '../session/current'
 import type { OAuthClient } from './clients'
 import {
@@ -54,7 +56,7 @@ export async function pollDeviceCode(
     return refusal('invalid_target', 'resource is not the one the device code was issued for.')
   if (request.usedBy !== undefined) {
     log({ event: 'oauth_device_code_replayed', outcome: 'grant_ended' })
-    await endGrant(c, request.usedBy)
+    await endGrant(c, request.usedBy, request.personKey, 'code_replayed')
     return refusal('invalid_grant', 'The device code was already used.')
   }
   if (request.expiresAt <= Date.now())
@@ -79,15 +81,19 @@ async function approvedTokens(
   // claims the device code in this isolate, and neither hands out tokens when both came.
   const { first, claim } = claimSingleUse(`device:${handle}`)
   if (!first) {
-    if (claim.grantHandle !== undefined) await endGrant(c, claim.grantHandle)
+    if (claim.grantHandle !== undefined)
+      await endGrant(c, claim.grantHandle, request.personKey, 'code_replayed')
     return refusal('invalid_grant', 'The device code was already used.')
   }
   try {
     const { sessionHandle, personKey } = request
-    // That sign-in must still be live: signed out since, or ended, the approval goes with it.
+    // That sign-in must still be live: signed out since, or ended, the approval goes with it (an
+    // end recorded anywhere is known here within the bound, as for a code).
+    const ready = revocationsReady(c)
+    if (ready) await ready
     const approving =
       sessionHandle && personKey
-        ? await sessionStore(c).getByHandle(sessionHandle, personKey)
+        ? await kvOrFailClosed(() => sessionStore(c).getByHandle(sessionHandle, personKey))
         : null
     if (!approving) return refusal('access_denied', 'The sign-in that approved this has ended.')
     const grant = await issueGrant(
@@ -101,7 +107,7 @@ async function approvedTokens(
     claim.grantHandle = grant.handle
     const tokens = await issueTokens(c, grant)
     if (claim.replayed) {
-      await endGrant(c, grant.handle)
+      await endGrant(c, grant.handle, grant.personKey, 'code_replayed')
       return refusal('invalid_grant', 'The device code was already used.')
     }
     log({ event: 'oauth_device_code_exchanged' })

@@ -26,7 +26,7 @@ const LIMIT_RETRY_AFTER_SECONDS = 60
 
 // C0 and C1 controls, line and paragraph separators, and the bidirectional overrides and
 // isolates: each could make the name on the consent page read as another (or as several lines).
-const UNSHOWABLE = /[\p{Cc}\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/u
+const UNSHOWABLE = /[\p{Cc}\u061c\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/u
 
 /** An RFC 7591 error: `{"error", "error_description"}`. */
 class RegistrationError extends Error {

@@ -138,7 +138,7 @@ async function exchangeCode(c: AppContext, fields: Fields, client: OAuthClient) 
   if (!code) return tokenError(c, 'invalid_grant', 'The code is not valid.')
   if (code.usedBy !== undefined) {
     log({ event: 'oauth_code_replayed', outcome: 'grant_ended' })
-    await endGrant(c, code.usedBy)
+    await endGrant(c, code.usedBy, code.personKey, 'code_replayed')
     return tokenError(c, 'invalid_grant', 'The code was already used.')
   }
   if (code.expiresAt <= Date.now()) return tokenError(c, 'invalid_grant', 'The code has expired.')
@@ -153,7 +153,8 @@ async function exchangeCode(c: AppContext, fields: Fields, client: OAuthClient) 
   const { first, claim } = claimSingleUse(presented)
   if (!first) {
     log({ event: 'oauth_code_replayed', outcome: 'grant_ended' })
-    if (claim.grantHandle !== undefined) await endGrant(c, claim.grantHandle)
+    if (claim.grantHandle !== undefined)
+      await endGrant(c, claim.grantHandle, code.personKey, 'code_replayed')
     return tokenError(c, 'invalid_grant', 'The code was already used.')
   }
   try {
@@ -194,7 +195,7 @@ async function spendCode(
   if (claim.replayed) {
     // Used twice at once: neither side gets tokens, and the grant ends (as for a later replay).
     log({ event: 'oauth_code_replayed', outcome: 'grant_ended' })
-    await endGrant(c, grant.handle)
+    await endGrant(c, grant.handle, grant.personKey, 'code_replayed')
     return tokenError(c, 'invalid_grant', 'The code was already used.')
   }
   log({ event: 'oauth_code_exchanged' })

@@ -1,4 +1,7 @@
 import type { AppContext } from '../app-env'
+import { GATEWAY, personActor, sessionTarget } from '../audit/actors'
+import { auditEnded } from '../audit/ends'
+import { audit } from '../audit/record'
 // Namespace import: `{ z }` defeats tree-shaking and pulls every zod locale into the bundle.
 import * as z from 'zod/mini'
 import { BoundedMap } from '../bounded-cache'
@@ -126,6 +129,16 @@ export async function issueGrant(
     await store.rememberUserId(record.userId, personKey, record.expiresAt)
   })
   log({ event: 'oauth_grant_issued', clientId: client.clientId, sid: record.sid })
+  audit(c, {
+    action: 'gateway.oauth_grant.issued',
+    actor: personActor(record),
+    targets: [
+      sessionTarget(record),
+      { type: 'oauth_client', id: client.clientId, name: client.clientName },
+    ],
+    metadata: { session: record.sid, client_id: client.clientId, resource, scope },
+    organizationId: record.organizationId,
+  })
   return { grantId, personKey, handle: await handleOf(grantId), record }
 }
 
@@ -240,13 +253,13 @@ export async function refreshTokens(
     return { error: 'invalid_grant' }
   if (record.used) {
     log({ event: 'oauth_refresh_reused', outcome: 'grant_ended' })
-    await endGrant(c, record.grant)
+    await endGrant(c, record.grant, parts.personKey, 'refresh_replayed')
     return { error: 'invalid_grant' }
   }
   // Two uses at the same moment both read it unused: the second in this isolate is a reuse.
   if (!claimSingleUse(refreshToken).first) {
     log({ event: 'oauth_refresh_reused', outcome: 'grant_ended' })
-    await endGrant(c, record.grant)
+    await endGrant(c, record.grant, parts.personKey, 'refresh_replayed')
     return { error: 'invalid_grant' }
   }
   try {
@@ -268,16 +281,52 @@ export async function refreshTokens(
 
 /** RFC 7009: the grant of an access or refresh token ends (and with it all its tokens). */
 export async function revokeToken(c: AppContext, token: string, clientId?: string): Promise<void> {
-  if (!parseToken(token)) return
+  const parts = parseToken(token)
+  if (!parts) return
   const record = await kvOrFailClosed(() => readToken(c, token))
-  if (!record || (clientId !== undefined && record.clientId !== clientId)) return
-  await endGrant(c, record.grant)
+  if (record) {
+    if (clientId === undefined || record.clientId === clientId)
+      await endGrant(c, record.grant, parts.personKey, 'client_revoked')
+    return
+  }
+  // Past its end (an access token after its hour): it still names its grant, whose id only a
+  // holder of one of its tokens knows, and a client revoking it means that grant.
+  const grant = await kvOrFailClosed(() => sessionStore(c).get(parts.grantId, parts.personKey))
+  if (!grant?.oauth || (clientId !== undefined && grant.oauth.clientId !== clientId)) return
+  await endGrant(c, await handleOf(parts.grantId), parts.personKey, 'client_revoked')
 }
 
-/** Ends a grant as any session ends (recorded by the revocation authority first). */
-export async function endGrant(c: AppContext, grantHandle: string): Promise<void> {
-  await kvOrFailClosed(() => sessionStore(c).deleteByHandle(grantHandle))
-  log({ event: 'oauth_grant_ended' })
+/** Why the gateway ended a grant outside the sessions page: its client asked, or a replay. */
+export type GrantEnd = 'client_revoked' | 'code_replayed' | 'refresh_replayed'
+
+/**
+ * Ends a grant as any session ends (recorded by the revocation authority first), and puts it in
+ * the audit trail if it was still live: by its client (RFC 7009), or by the gateway on a replay.
+ */
+export async function endGrant(
+  c: AppContext,
+  grantHandle: string,
+  /** Whose grant it is: to read it for the audit trail (it ends whether or not it is known). */
+  personKey: string | undefined,
+  why: GrantEnd,
+): Promise<void> {
+  const store = sessionStore(c)
+  const record =
+    personKey === undefined
+      ? null
+      : await kvOrFailClosed(() => store.getByHandle(grantHandle, personKey))
+  await kvOrFailClosed(() => store.deleteByHandle(grantHandle))
+  log({ event: 'oauth_grant_ended', outcome: why })
+  if (record?.oauth)
+    auditEnded(
+      c,
+      record,
+      why === 'client_revoked' ? 'client' : 'gateway',
+      why === 'client_revoked'
+        ? { type: 'oauth_client', id: record.oauth.clientId, name: record.oauth.clientName }
+        : GATEWAY,
+      { reason: why },
+    )
 }
 
 /**

@@ -20,6 +20,9 @@ export function ForbiddenPage(
       <Layout title={`Not found · ${props.productName}`}>
         <h1>Nothing here</h1>
         <p>There is no application at this address.</p>
+        <p>
+          <a href="/auth/apps">See the applications you can open</a>
+        </p>
       </Layout>
     )
   }
@@ -36,6 +39,9 @@ export function ForbiddenPage(
         <button type="submit">Use another account</button>
       </form>
       <p class="muted">Otherwise, ask the people who run {props.application} for access.</p>
+      <p>
+        <a href="/auth/apps">See the applications you can open</a>
+      </p>
     </Layout>
   )
 }

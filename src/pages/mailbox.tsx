@@ -5,7 +5,10 @@ export function MailboxPage(props: { messages: MailboxMessage[] }) {
   return (
     <Layout title="Dev mailbox">
       <h1>Dev mailbox</h1>
-      <p class="muted">Emails the local emulator "sent", newest first. Development only.</p>
+      <p class="muted">
+        Emails the local emulator "sent", newest first. Development only.{' '}
+        <a href="/__dev/audit">Dev audit log</a>
+      </p>
       {props.messages.length === 0 ? (
         <p>No emails yet.</p>
       ) : (

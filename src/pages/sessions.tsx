@@ -29,6 +29,9 @@ export function SessionsPage(props: {
       <p>
         Signed in as <strong>{props.email}</strong> in these browsers and devices.
       </p>
+      <p>
+        <a href="/auth/apps">Your applications</a>
+      </p>
       <ul class="sessions">
         {props.sessions.map((session) => (
           <li>

@@ -2,6 +2,7 @@ import type { AppContext } from '../app-env'
 import { requestUrl } from '../context'
 import { isEmailAllowed } from '../abuse/allow-list'
 import { readFields } from '../body'
+import { auditRefusedSignIn } from '../audit/sign-in'
 import { log } from '../log'
 import { ConfirmPage } from '../pages/continue'
 import { ErrorPage } from '../pages/error'
@@ -43,6 +44,8 @@ export async function handleCallback(c: AppContext) {
   // refused (access_denied) or the organization has no working connection (organization_invalid).
   if (c.req.query('error') !== undefined) {
     log({ event: 'callback_refused', outcome: checks.refusedOutcome })
+    if (state)
+      auditRefusedSignIn(c, flowOf(state), checks.refusedOutcome, state.email, state.organizationId)
     return c.redirect(loginUrl({ error: checks.expired ?? checks.failed, returnTo }), 302)
   }
   const code = c.req.query('code')
@@ -52,7 +55,7 @@ export async function handleCallback(c: AppContext) {
     return c.redirect(loginUrl({ error: 'auth_failed', returnTo }), 302)
   }
   if (!(await isSameBrowser(c, state.browser))) {
-    if (checks.otherBrowser !== 'confirm') return refused(c, checks.otherBrowser, returnTo, 302)
+    if (checks.otherBrowser !== 'confirm') return refused(c, state, checks.otherBrowser, 302)
     log({ event: 'callback_needs_confirmation' })
     c.header('Referrer-Policy', 'no-referrer')
     return c.html(
@@ -76,13 +79,14 @@ export async function confirmCallback(c: AppContext) {
   }
   // A method that is never confirmed from another browser (handleCallback never offers it).
   const { otherBrowser } = checksFor(state)
-  if (otherBrowser !== 'confirm') return refused(c, otherBrowser, state.returnTo, 303)
+  if (otherBrowser !== 'confirm') return refused(c, state, otherBrowser, 303)
   return completeSignIn(c, code, state, 303)
 }
 
-function refused(c: AppContext, refusal: Refusal, returnTo: string, status: 302 | 303) {
+function refused(c: AppContext, state: SignInState, refusal: Refusal, status: 302 | 303) {
   log({ event: 'callback_refused', outcome: refusal.outcome })
-  return c.redirect(loginUrl({ error: refusal.notice, returnTo }), status)
+  auditRefusedSignIn(c, flowOf(state), refusal.outcome, state.email, state.organizationId)
+  return c.redirect(loginUrl({ error: refusal.notice, returnTo: state.returnTo }), status)
 }
 
 /**
@@ -124,6 +128,7 @@ async function completeSignIn(c: AppContext, code: string, state: SignInState, s
     }
     const reason =
       failure.kind === 'invalid_grant' ? (checks.expired ?? checks.failed) : checks.failed
+    auditRefusedSignIn(c, flowOf(state), reason, state.email, state.organizationId)
     return c.redirect(loginUrl({ error: reason, returnTo }), status)
   }
   const email = profile.email.toLowerCase()
@@ -131,12 +136,12 @@ async function completeSignIn(c: AppContext, code: string, state: SignInState, s
   if (!checks.proves(profile, state, email) || !isEmailAllowed(config, email))
     return refused(
       c,
+      state,
       { outcome: 'identity_mismatch_or_not_allowed', notice: checks.failed },
-      returnTo,
       status,
     )
   const accepted = await checks.accept(c, profile, email)
-  if ('outcome' in accepted) return refused(c, accepted, returnTo, status)
+  if ('outcome' in accepted) return refused(c, state, accepted, status)
   await signInAs(c, {
     userId: profile.id,
     email,

@@ -17,6 +17,7 @@ import type { MethodModule } from './method-module'
 import { SIGN_IN_METHODS } from './methods'
 import { forgetPendingCode, readPendingCode, rememberPendingCode } from './pending-code'
 import { signInAs } from './success'
+import { auditRefusedSignIn } from '../audit/sign-in'
 import { throwUnlessSignUpClosed, workosFailureToError } from './workos-failure'
 
 // The `code` method (Magic Auth): a 6-digit code emailed by WorkOS (or by the gateway, with
@@ -203,7 +204,13 @@ async function verifyMagicAuth(c: AppContext) {
     if (form) return c.redirect(returnTo, 303)
     return c.json({ success: true, returnTo })
   } catch (error) {
-    if (error instanceof GatewayError) return rendered(error)
+    if (error instanceof GatewayError) {
+      // A refused attempt at a code this browser asked for (not a malformed address, not
+      // WorkOS being unreachable) is in the audit trail.
+      if (read.state === 'valid' && error.status < 500 && error.code !== 'invalid_email')
+        auditRefusedSignIn(c, SIGN_IN_METHODS.code.stored, error.code, read.pending.email)
+      return rendered(error)
+    }
     throw error
   }
 }

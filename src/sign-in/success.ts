@@ -1,4 +1,6 @@
 import type { AppContext } from '../app-env'
+import { personActor, sessionTarget } from '../audit/actors'
+import { audit } from '../audit/record'
 import { log } from '../log'
 import { currentSession, sessionStore } from '../session/current'
 import { startSession, type SignedInIdentity } from '../session/start'
@@ -12,4 +14,15 @@ export async function signInAs(c: AppContext, identity: SignedInIdentity): Promi
   if (previous.state === 'active') await sessionStore(c).delete(previous.sessionId)
   const record = await startSession(c, identity)
   log({ event: 'signed_in', signInMethod: identity.method, sid: record.sid })
+  audit(c, {
+    action: 'gateway.sign_in.succeeded',
+    actor: personActor(record),
+    targets: [sessionTarget(record)],
+    metadata: {
+      method: identity.method,
+      session: record.sid,
+      connection_id: identity.sso?.connectionId,
+    },
+    organizationId: identity.sso?.organizationId,
+  })
 }

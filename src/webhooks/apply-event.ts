@@ -1,5 +1,6 @@
 import type { AppContext } from '../app-env'
 import { webhookReplayKey } from '../kv/keys'
+import { audit } from '../audit/record'
 import { log } from '../log'
 import { connectionEnded } from './connection-events'
 import { directoryGroupUserRemoved, directoryUserDeleted } from './directory-events'
@@ -41,6 +42,22 @@ export interface WorkosEvent {
 }
 
 /**
+ * Sessions WorkOS's event ended (a user deleted, a connection or membership gone): one audit
+ * event naming the WorkOS event, and whether it came as a webhook or from the events poll (the
+ * Cron Trigger's job, src/scheduled.ts).
+ */
+function auditEndedByEvent(c: AppContext, event: WorkosEvent, revoked: number) {
+  const by = c.req.path === '/auth/webhooks/workos' ? 'webhook' : 'events_poll'
+  audit(c, {
+    action: 'gateway.session.ended',
+    actor: { type: 'webhook', id: event.id, name: event.event },
+    targets: [{ type: 'workos_event', id: event.id, name: event.event }],
+    metadata: { by, revoked },
+    once: event.id,
+  })
+}
+
+/**
  * Applies an event once: the marker is keyed on the event id and written after the event is
  * applied, so a delivery that failed midway can be delivered again, and an event applied from a
  * webhook is not applied again when the Events API brings it back.
@@ -55,6 +72,7 @@ export async function applyOnce(
   const handler = Object.hasOwn(HANDLERS, event.event) ? HANDLERS[event.event] : undefined
   const outcome = handler ? await handler(c, event.data, { at: event.at }) : null
   if (outcome) log({ event: 'webhook_applied', type: event.event, ...outcome })
+  if (outcome && outcome.revoked > 0) auditEndedByEvent(c, event, outcome.revoked)
   else log({ event: 'webhook_ignored', type: event.event })
   await kv.put(replayKey, '1', { expirationTtl: REPLAY_MEMORY_SECONDS })
   return outcome ? 'applied' : 'ignored'

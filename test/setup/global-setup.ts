@@ -8,6 +8,7 @@ import { startDemoOrigin } from '../../scripts/demo-origin.ts'
 // ports, handed to the Worker as bindings (vitest.config.mts).
 
 export const TEST_GATEWAY_ORIGIN = 'https://gateway.test'
+export const TEST_AUDIT_ORGANIZATION_ID = 'org_01AUD1T0000000000000000000'
 export const TEST_WEBHOOK_SECRET = 'whsec_test_0123456789abcdef'
 
 // Everything the Worker logs during the whole run (vitest.config.mts appends it here); at the end
@@ -46,6 +47,31 @@ function scanWorkerLog(): void {
   }
 }
 
+/** Every audit event the emulator received during the run (the newest 10,000). */
+async function auditEventsOf(emulatorUrl: string): Promise<string[]> {
+  const answer = await fetch(`${emulatorUrl}/__audit_logs`)
+  const { events } = (await answer.json()) as { events: { event: unknown }[] }
+  return events.map(({ event }) => JSON.stringify(event))
+}
+
+/**
+ * Audit events go to WorkOS, where a person's address is the actor's name: every other pattern
+ * the log scan looks for must be absent from them too.
+ */
+function scanAuditEvents(events: string[]): void {
+  const leaks = NEVER_LOGGED.filter(([what]) => what !== 'an email address').flatMap(
+    ([what, pattern]) => {
+      const count = events.filter((event) => pattern.test(event)).length
+      return count ? [`${what} (${count} events)`] : []
+    },
+  )
+  console.log(`audit scan: ${events.length} audit events checked; leaks: ${leaks.length}`)
+  if (leaks.length > 0) {
+    console.error(`An audit event carried what it must never carry: ${leaks.join(', ')}.`)
+    process.exitCode = 1
+  }
+}
+
 export default async function setup(project: TestProject) {
   mkdirSync(dirname(WORKER_LOG), { recursive: true })
   writeFileSync(WORKER_LOG, '')
@@ -56,6 +82,9 @@ export default async function setup(project: TestProject) {
     emailApiKey: 're_dev_emulator',
     redirectUris: [`${TEST_GATEWAY_ORIGIN}/auth/callback`],
     webhookSecret: TEST_WEBHOOK_SECRET,
+    // The organization audit events without one of their own are filed under
+    // (AUDIT_ORGANIZATION_ID in vitest.config.mts).
+    organizations: [{ id: TEST_AUDIT_ORGANIZATION_ID, name: 'Gateway', domains: [], sso: false }],
   })
   const origin = await startDemoOrigin(0)
   const secondOrigin = await startDemoOrigin(0)
@@ -63,8 +92,10 @@ export default async function setup(project: TestProject) {
   project.provide('originUrl', origin.url)
   project.provide('secondOriginUrl', secondOrigin.url)
   return async () => {
+    const audited = await auditEventsOf(emulator.url)
     await Promise.all([emulator.close(), origin.close(), secondOrigin.close()])
     scanWorkerLog()
+    scanAuditEvents(audited)
   }
 }
 
