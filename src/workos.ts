@@ -1,4 +1,5 @@
 import {
+  BadRequestException,
   GenericServerException,
   NotFoundException,
   OauthException,
@@ -71,6 +72,9 @@ export function classifyWorkosError(error: unknown): WorkosFailure {
     const retryAfter = error.retryAfter ?? 30
     return { kind: 'rate_limited', retryAfterSeconds: Math.min(Math.max(1, retryAfter), 3600) }
   }
+  // A 400 with `code` and `errors` (an audit event WorkOS finds invalid): the request itself.
+  if (error instanceof BadRequestException)
+    return { kind: 'rejected', code: error.code, status: error.status }
   if (error instanceof UnprocessableEntityException || error instanceof NotFoundException)
     return { kind: 'rejected', code: error.code, status: error.status }
   if (error instanceof GenericServerException) {

@@ -1,22 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { compileAccess, type CompiledAccess } from '../src/access/index.ts'
+import { compileAccess } from '../src/access/index.ts'
+import { compile, oneRoute, problems } from './compile-access'
 
 // ACCESS as an operator writes it: every problem at once, each naming the route and the field,
 // never a value; unknown fields refused so a typo cannot leave a route open.
-
-function compile(document: unknown): CompiledAccess {
-  const result = compileAccess(document)
-  if (!result.ok) throw new Error(result.problems.join('\n'))
-  return result.access
-}
-
-function problems(document: unknown): readonly string[] {
-  const result = compileAccess(document)
-  if (result.ok) throw new Error('expected problems, it compiled')
-  return result.problems
-}
-
-const oneRoute = (route: Record<string, unknown>) => ({ routes: [{ name: 'r', ...route }] })
 
 // The README's worked policy, in JSON.
 const EXAMPLE = {

@@ -1,10 +1,8 @@
 import { env } from 'cloudflare:workers'
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { describe, expect, it, vi } from 'vitest'
 import { ConfigError, parseConfig } from '../src/config'
 import { sha256 } from '../src/crypto'
-import worker from '../src/index'
-import { signIn, uniqueEmail, sessionFor } from './helpers'
+import { gatewayAt, signIn, uniqueEmail, sessionFor } from './helpers'
 
 // ACCESS through the real Worker: routes by host, path and method, the rules, the answers, two
 // origins and a service binding, CORS, and the invariants a hostile client probes.
@@ -50,18 +48,8 @@ interface Echo {
 }
 
 /** A request through the Worker with ACCESS set, to any host. */
-async function call(url: string, init: RequestInit & { cf?: object } = {}, overrides = {}) {
-  const ctx = createExecutionContext()
-  const request = new Request(url.startsWith('http') ? url : `https://gateway.test${url}`, {
-    redirect: 'manual',
-    ...init,
-  })
-  if (!request.headers.has('cf-connecting-ip'))
-    request.headers.set('cf-connecting-ip', '198.51.100.9')
-  const response = await worker.fetch(request, { ...env, ACCESS, ...overrides } as Env, ctx)
-  await waitOnExecutionContext(ctx)
-  return response
-}
+const call = (url: string, init: RequestInit & { cf?: object } = {}, overrides = {}) =>
+  gatewayAt(url, init, { ACCESS, ...overrides })
 
 const asJson = { accept: 'application/json' }
 const asBrowser = { accept: 'text/html' }

@@ -14,15 +14,27 @@ import {
 } from './helpers'
 import {
   ACCESS,
+  DEVICE_GRANT,
+  FORM,
   LOOPBACK_REDIRECT,
   MCP,
+  type Tokens,
+  answerDevice,
   approvedCode,
+  askDevice,
+  cliPost,
   consentOf,
   mcpStatus,
   navigate,
   pkce,
+  poll,
   register,
+  registerCli,
   requestFor,
+  revokeRequest,
+  startDevice,
+  tokenRequest,
+  typeCode,
 } from './oauth-client'
 import { elsewhereKv, homeKv, instance } from './two-instances'
 
@@ -36,99 +48,10 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
-const FORM = 'application/x-www-form-urlencoded'
-
-interface DeviceAnswer {
-  device_code: string
-  user_code: string
-  verification_uri_complete: string
-}
-interface Tokens {
-  access_token: string
-  refresh_token: string
-}
-
-async function registerCli(name = 'Attack CLI', grantTypes = [DEVICE_GRANT, 'refresh_token']) {
-  const response = await gatewayWith(
-    { ACCESS },
-    '/auth/oauth/register',
-    json({ client_name: name, grant_types: grantTypes }),
-  )
-  expect(response.status).toBe(201)
-  return ((await response.json()) as { client_id: string }).client_id
-}
-
-/** A form post as a command line sends it: no cookie, no Origin. */
-const apiPost = (
-  path: string,
-  fields: Record<string, string>,
-  headers: Record<string, string> = {},
-  overrides: Record<string, unknown> = {},
-) =>
-  gatewayWith({ ACCESS, ...overrides }, path, {
-    method: 'POST',
-    headers: { 'content-type': FORM, ...headers },
-    body: new URLSearchParams(fields).toString(),
-  })
-
-const askDevice = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
-  apiPost('/auth/oauth/device_authorization', fields, headers)
-
-async function startDevice(clientId: string, resource = MCP): Promise<DeviceAnswer> {
-  const response = await askDevice({ client_id: clientId, resource })
-  expect(response.status).toBe(200)
-  return (await response.json()) as DeviceAnswer
-}
-
-const poll = (clientId: string, deviceCode: string) =>
-  apiPost('/auth/oauth/token', {
-    grant_type: DEVICE_GRANT,
-    client_id: clientId,
-    device_code: deviceCode,
-  })
-
-const revoke = (fields: Record<string, string>) => apiPost('/auth/oauth/revoke', fields)
-
 async function errorOf(response: Response): Promise<string> {
   const body = (await response.json()) as { error: string }
   return body.error
 }
-
-/** A form the person's browser posts on the device pages (a top-level, same-origin navigation). */
-const browserPost = (
-  path: string,
-  cookie: string,
-  fields: Record<string, string>,
-  headers: Record<string, string> = {},
-  overrides: Record<string, unknown> = {},
-) =>
-  gatewayWith({ ACCESS, ...overrides }, path, {
-    method: 'POST',
-    headers: {
-      'content-type': FORM,
-      origin: GATEWAY,
-      accept: 'text/html',
-      'sec-fetch-dest': 'document',
-      cookie,
-      ...headers,
-    },
-    body: new URLSearchParams(fields).toString(),
-  })
-
-const typeCode = (
-  cookie: string,
-  userCode: string,
-  headers: Record<string, string> = {},
-  overrides: Record<string, unknown> = {},
-) => browserPost('/auth/device', cookie, { user_code: userCode }, headers, overrides)
-
-const answerDevice = (
-  cookie: string,
-  consent: string,
-  decision: 'approve' | 'deny',
-  headers: Record<string, string> = {},
-) => browserPost('/auth/device/consent', cookie, { consent, decision }, headers)
 
 async function consentFor(cookie: string, userCode: string): Promise<string> {
   const page = await typeCode(cookie, userCode)
@@ -293,7 +216,7 @@ describe('an internet client with no account', () => {
       ).body?.cancel()
     for (let i = 0; i < 10; i++)
       await (
-        await apiPost(
+        await cliPost(
           '/auth/oauth/device_authorization',
           { client_id: clientId, resource: MCP },
           from,
@@ -309,7 +232,7 @@ describe('an internet client with no account', () => {
       )
       expect(registration.status).toBe(429)
       await registration.body?.cancel()
-      const device = await apiPost(
+      const device = await cliPost(
         '/auth/oauth/device_authorization',
         { client_id: clientId, resource: MCP },
         from,
@@ -531,7 +454,7 @@ describe('a thief with a device code or a device’s token', () => {
     await signOutEverywhere(cookie)
     expect(await errorOf(await poll(pendingClient, pending.device_code))).toBe('access_denied')
     expect(await mcpStatus(tokens.access_token)).toBe(401)
-    const refreshed = await apiPost('/auth/oauth/token', {
+    const refreshed = await tokenRequest({
       grant_type: 'refresh_token',
       client_id: clientId,
       refresh_token: tokens.refresh_token,
@@ -543,7 +466,7 @@ describe('a thief with a device code or a device’s token', () => {
     const { cookie } = await signIn()
     const { clientId, tokens } = await deviceTokens(cookie)
     const refresh = (refresh_token: string) =>
-      apiPost('/auth/oauth/token', {
+      tokenRequest({
         grant_type: 'refresh_token',
         client_id: clientId,
         refresh_token,
@@ -563,7 +486,7 @@ describe('a thief with a device code or a device’s token', () => {
     const device = await startDevice(clientId)
     await answerDevice(cookie, await consentFor(cookie, device.user_code), 'approve')
     for (const token of [device.device_code, device.user_code, device.user_code.replace('-', '')])
-      expect((await revoke({ token, client_id: clientId })).status).toBe(200)
+      expect((await revokeRequest({ token, client_id: clientId })).status).toBe(200)
     const polled = await poll(clientId, device.device_code)
     expect(polled.status).toBe(200)
     const { access_token } = (await polled.json()) as Tokens
@@ -574,9 +497,11 @@ describe('a thief with a device code or a device’s token', () => {
     const { cookie } = await signIn()
     const { tokens } = await deviceTokens(cookie)
     const other = await registerCli('Other CLI')
-    expect((await revoke({ token: tokens.refresh_token, client_id: other })).status).toBe(200)
+    expect((await revokeRequest({ token: tokens.refresh_token, client_id: other })).status).toBe(
+      200,
+    )
     expect(await mcpStatus(tokens.access_token)).toBe(200)
-    const answer = await revoke({ token: tokens.refresh_token })
+    const answer = await revokeRequest({ token: tokens.refresh_token })
     expect(answer.status).toBe(200)
     expect(await answer.text()).toBe('')
     expect(await mcpStatus(tokens.access_token)).toBe(401)
@@ -622,7 +547,7 @@ describe('a thief with a device code or a device’s token', () => {
     const polled = await poll(clientId, device.device_code)
     const tokens = (await polled.json()) as Tokens
     await poll(clientId, device.device_code)
-    await revoke({ token: tokens.refresh_token })
+    await revokeRequest({ token: tokens.refresh_token })
     const lines = logged.mock.calls.map((call) => call.map(String).join(' ')).join('\n')
     logged.mockRestore()
     expect(lines).toContain('oauth_device_code_issued')
@@ -709,9 +634,9 @@ describe('found by the review, and closed', () => {
     const { cookie } = await signIn()
     const { clientId, tokens } = await deviceTokens(cookie)
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3601_000 })
-    const revoked = await revoke({ token: tokens.access_token, client_id: clientId })
+    const revoked = await revokeRequest({ token: tokens.access_token, client_id: clientId })
     expect(revoked.status).toBe(200)
-    const refreshed = await apiPost('/auth/oauth/token', {
+    const refreshed = await tokenRequest({
       grant_type: 'refresh_token',
       client_id: clientId,
       refresh_token: tokens.refresh_token,

@@ -4,8 +4,10 @@ import {
   ACCESS,
   LOOPBACK_REDIRECT,
   MCP,
+  type Tokens,
   approvedCode,
   authorizePath,
+  exchangeCode,
   navigate,
   pkce,
   register,
@@ -17,23 +19,12 @@ import {
 // redirect URI, a malicious origin that sees what the gateway forwards, and anyone on the
 // internet with a link to send.
 
-interface Tokens {
-  access_token: string
-  refresh_token: string
-}
-
 /** A person's access and refresh tokens for `resource`, through the real consent and exchange. */
 async function tokensFor(cookie: string, resource = MCP): Promise<Tokens & { clientId: string }> {
   const clientId = await register()
   const { verifier, challenge } = await pkce()
   const code = await approvedCode(cookie, clientId, challenge, { resource })
-  const response = await tokenRequest({
-    grant_type: 'authorization_code',
-    client_id: clientId,
-    code,
-    code_verifier: verifier,
-    redirect_uri: LOOPBACK_REDIRECT,
-  })
+  const response = await exchangeCode(clientId, code, verifier)
   expect(response.status).toBe(200)
   return { ...((await response.json()) as Tokens), clientId }
 }
@@ -230,13 +221,7 @@ describe('a thief with a token or a code', () => {
     expect(asDevice.status).toBe(400)
     expect(await asDevice.text()).not.toContain(code)
     // The code is still its own flow's, once.
-    const exchanged = await tokenRequest({
-      grant_type: 'authorization_code',
-      client_id: clientId,
-      code,
-      code_verifier: verifier,
-      redirect_uri: LOOPBACK_REDIRECT,
-    })
+    const exchanged = await exchangeCode(clientId, code, verifier)
     expect(exchanged.status).toBe(200)
     await exchanged.body?.cancel()
   })
@@ -266,14 +251,7 @@ describe('a thief racing the client', () => {
     const clientId = await register()
     const { verifier, challenge } = await pkce()
     const code = await approvedCode((await signIn()).cookie, clientId, challenge)
-    const exchange = () =>
-      tokenRequest({
-        grant_type: 'authorization_code',
-        client_id: clientId,
-        code,
-        code_verifier: verifier,
-        redirect_uri: LOOPBACK_REDIRECT,
-      })
+    const exchange = () => exchangeCode(clientId, code, verifier)
     const answers = await Promise.all([exchange(), exchange()])
     const live = []
     for (const answer of answers)

@@ -1,13 +1,7 @@
 // The audit trail: each occurrence reaches WorkOS Audit Logs (the emulator) once, through the
 // AUDIT_EVENTS queue and this Worker's own consumer, with the right actor, target and rule, and
 // nothing secret in it.
-import {
-  createExecutionContext,
-  createMessageBatch,
-  createScheduledController,
-  getQueueResult,
-  waitOnExecutionContext,
-} from 'cloudflare:test'
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
@@ -15,24 +9,30 @@ import {
   armFault,
   clearFaults,
   cookieFrom,
+  deleteAtWorkos,
+  deliverWebhook,
+  dropDeliveries,
   EMULATOR,
   gateway,
   gatewayWith,
   json,
   latestCode,
+  runCron,
   signIn,
   signInWithCode,
   uniqueEmail,
+  webhookDeliveriesFor,
 } from './helpers'
 import {
   ACCESS,
   LOOPBACK_REDIRECT,
   MCP,
+  type Tokens,
   approvedCode,
+  exchangeCode,
   mcpStatus,
   pkce,
   register,
-  tokenRequest,
 } from './oauth-client'
 import readme from '../README.md?raw'
 import { AUDIT_ACTIONS } from '../src/audit/actions'
@@ -246,19 +246,10 @@ describe('what each occurrence records', () => {
     const clientId = await register([LOOPBACK_REDIRECT], 'Audit MCP Client')
     const { verifier, challenge } = await pkce()
     const code = await approvedCode(cookie, clientId, challenge)
-    const exchanged = await tokenRequest({
-      grant_type: 'authorization_code',
-      client_id: clientId,
-      code,
-      code_verifier: verifier,
-      redirect_uri: LOOPBACK_REDIRECT,
-      resource: MCP,
-    })
+    const exchanged = await exchangeCode(clientId, code, verifier, { resource: MCP })
     expect(exchanged.status).toBe(200)
-    const { access_token: accessToken, refresh_token: refreshToken } = (await exchanged.json()) as {
-      access_token: string
-      refresh_token: string
-    }
+    const { access_token: accessToken, refresh_token: refreshToken } =
+      (await exchanged.json()) as Tokens
     const [issued] = await eventually(about('gateway.oauth_grant.issued', me.id))
     expect(issued!.event.targets[1]).toEqual({
       type: 'oauth_client',
@@ -500,17 +491,6 @@ describe('the catalogue', () => {
 })
 
 describe('sessions WorkOS ended', () => {
-  const deleteAtWorkos = (id: string) =>
-    fetch(`${EMULATOR}/user_management/users/${id}`, {
-      method: 'DELETE',
-      headers: { authorization: 'Bearer sk_test_emulator' },
-    })
-  const dropDeliveries = (drop: boolean) => fetch(`${EMULATOR}/__webhooks/delivery`, json({ drop }))
-  async function runCron() {
-    const ctx = createExecutionContext()
-    await worker.scheduled!(createScheduledController({ cron: '* * * * *' }), env, ctx)
-    await waitOnExecutionContext(ctx)
-  }
   const byEvent = (type: string) => (event: Received) =>
     event.event.action === 'gateway.session.ended' && event.event.actor.name === type
 
@@ -518,16 +498,8 @@ describe('sessions WorkOS ended', () => {
     await runCron()
     const viaWebhook = await whoIs((await signInWithCode(uniqueEmail('audit-webhook'))).cookie)
     await deleteAtWorkos(viaWebhook.id)
-    const [delivery] = (
-      (await (await fetch(`${EMULATOR}/__webhooks?user=${viaWebhook.id}`)).json()) as {
-        deliveries: { body: string; signature: string }[]
-      }
-    ).deliveries
-    const applied = await gateway('/auth/webhooks/workos', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'workos-signature': delivery!.signature },
-      body: delivery!.body,
-    })
+    const [delivery] = await webhookDeliveriesFor(viaWebhook.id)
+    const applied = await deliverWebhook(delivery!)
     expect(applied.status).toBe(200)
     const eventId = (JSON.parse(delivery!.body) as { id: string }).id
     const [fromWebhook] = await eventually(

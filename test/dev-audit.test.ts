@@ -1,19 +1,13 @@
 // The whole SDK, as a WorkOS customer's own code would use it (the gateway's build is slimmed).
-import { WorkOS, type CreateAuditLogEventOptions } from '@workos-inc/node/worker'
+import type { CreateAuditLogEventOptions } from '@workos-inc/node/worker'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { emulatorSdk } from './emulator-sdk'
 import { EMULATOR, gateway, gatewayWith, json, productionSettings } from './helpers'
 
 // The dev audit log beside the dev mailbox: what the emulator's POST /audit_logs/events received,
 // as a page (/__dev/audit) and as JSON (/__dev/audit.json), in dev mode only.
 
-const emulatorUrl = new URL(EMULATOR)
-const workos = new WorkOS('sk_test_emulator', {
-  clientId: 'client_emulator',
-  apiHostname: emulatorUrl.hostname,
-  port: Number(emulatorUrl.port),
-  https: false,
-  maxRetries: 0,
-})
+const workos = emulatorSdk()
 
 const unique = (label: string) =>
   `${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`

@@ -5,7 +5,6 @@ import {
   NotFoundException,
   UnauthorizedException,
   UnprocessableEntityException,
-  WorkOS,
   type CreateAuditLogEventOptions,
 } from '@workos-inc/node/worker'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -15,22 +14,11 @@ import {
   IDEMPOTENCY_KEY_TTL_MS,
   type ReceivedAuditEvent,
 } from '../emulator/audit-log.ts'
+import { emulatorSdk } from './emulator-sdk'
 import { EMULATOR, armFault, clearFaults, json } from './helpers'
 
 // The emulator's Audit Logs endpoint, driven the way the gateway delivers events: through the
 // official SDK's auditLogs.createEvent over HTTP, with an Idempotency-Key per event.
-
-const emulatorUrl = new URL(EMULATOR)
-
-function sdk(apiKey = 'sk_test_emulator', maxRetries = 0) {
-  return new WorkOS(apiKey, {
-    clientId: 'client_emulator',
-    apiHostname: emulatorUrl.hostname,
-    port: Number(emulatorUrl.port),
-    https: false,
-    maxRetries,
-  })
-}
 
 let counter = 0
 const unique = (label: string) =>
@@ -106,12 +94,12 @@ describe('emulator: Audit Logs events (POST /audit_logs/events)', () => {
   it('accepts createEvent and keeps the event as it was sent, newest first', async () => {
     const key = unique('key')
     await expect(
-      sdk().auditLogs.createEvent(organizationId, anEvent('gateway.sign_in.succeeded'), {
+      emulatorSdk().auditLogs.createEvent(organizationId, anEvent('gateway.sign_in.succeeded'), {
         idempotencyKey: key,
       }),
     ).resolves.toBeUndefined()
     // Without a key of its own the SDK makes one up (`workos-node-<uuid>`), as on every call.
-    await sdk().auditLogs.createEvent(organizationId, anEvent('gateway.sign_out.succeeded'))
+    await emulatorSdk().auditLogs.createEvent(organizationId, anEvent('gateway.sign_out.succeeded'))
 
     const [newest, older] = await received()
     expect(newest!.event.action).toBe('gateway.sign_out.succeeded')
@@ -142,7 +130,7 @@ describe('emulator: Audit Logs events (POST /audit_logs/events)', () => {
   it('requires the API key: UnauthorizedException, and nothing is kept', async () => {
     const key = unique('key')
     await expect(
-      sdk('sk_test_wrong').auditLogs.createEvent(organizationId, anEvent(), {
+      emulatorSdk('sk_test_wrong').auditLogs.createEvent(organizationId, anEvent(), {
         idempotencyKey: key,
       }),
     ).rejects.toBeInstanceOf(UnauthorizedException)
@@ -166,7 +154,7 @@ describe('emulator: Audit Logs events (POST /audit_logs/events)', () => {
     ]
     for (const field of required) {
       const key = unique('key')
-      const error = await sdk()
+      const error = await emulatorSdk()
         .post('/audit_logs/events', without(aWireBody(), field), { idempotencyKey: key })
         .catch((e: unknown) => e)
       expect(error, field).toBeInstanceOf(UnprocessableEntityException)
@@ -224,7 +212,7 @@ describe('emulator: Audit Logs events (POST /audit_logs/events)', () => {
     ]
     for (const [what, metadata, path] of cases) {
       const key = unique('key')
-      const error = await sdk()
+      const error = await emulatorSdk()
         .auditLogs.createEvent(
           organizationId,
           { ...anEvent(), metadata: metadata as Record<string, string> },
@@ -239,7 +227,7 @@ describe('emulator: Audit Logs events (POST /audit_logs/events)', () => {
       expect(await withKey(key)).toHaveLength(0)
     }
     // The same limits hold for the actor's and the targets' metadata.
-    const error = await sdk()
+    const error = await emulatorSdk()
       .auditLogs.createEvent(organizationId, {
         ...anEvent(),
         targets: [{ type: 'route', id: 'docs', metadata: { note: 'y'.repeat(501) } }],
@@ -252,7 +240,7 @@ describe('emulator: Audit Logs events (POST /audit_logs/events)', () => {
 
   it('answers 404 NotFoundException for an organization it does not know', async () => {
     const key = unique('key')
-    const error = await sdk()
+    const error = await emulatorSdk()
       .auditLogs.createEvent('org_01NOSUCHORGANIZATION00000', anEvent(), { idempotencyKey: key })
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(NotFoundException)
@@ -270,8 +258,8 @@ describe('emulator: Audit Logs idempotency', () => {
   it('answers the same key and body again with the stored 201 and keeps one event', async () => {
     const key = unique('key')
     const event = anEvent('gateway.access.denied')
-    await sdk().auditLogs.createEvent(organizationId, event, { idempotencyKey: key })
-    await sdk().auditLogs.createEvent(organizationId, event, { idempotencyKey: key })
+    await emulatorSdk().auditLogs.createEvent(organizationId, event, { idempotencyKey: key })
+    await emulatorSdk().auditLogs.createEvent(organizationId, event, { idempotencyKey: key })
     const wire = { organization_id: organizationId, event: (await withKey(key))[0]!.event }
     const again = await rawPost(wire, { 'idempotency-key': key })
     expect(again.status).toBe(201)
@@ -281,10 +269,10 @@ describe('emulator: Audit Logs idempotency', () => {
 
   it('refuses the same key with another body: 400 GenericServerException, nothing more kept', async () => {
     const key = unique('key')
-    await sdk().auditLogs.createEvent(organizationId, anEvent('gateway.grant.issued'), {
+    await emulatorSdk().auditLogs.createEvent(organizationId, anEvent('gateway.grant.issued'), {
       idempotencyKey: key,
     })
-    const error = await sdk()
+    const error = await emulatorSdk()
       .auditLogs.createEvent(organizationId, anEvent('gateway.grant.revoked'), {
         idempotencyKey: key,
       })
@@ -352,8 +340,8 @@ describe('emulator: Audit Logs idempotency', () => {
 describe('emulator: the audit log switch (/__audit_logs)', () => {
   it('filters by action and by organization', async () => {
     const action = unique('gateway.test.filtered')
-    await sdk().auditLogs.createEvent(organizationId, anEvent(action))
-    await sdk().auditLogs.createEvent(organizationId, anEvent('gateway.test.other'))
+    await emulatorSdk().auditLogs.createEvent(organizationId, anEvent(action))
+    await emulatorSdk().auditLogs.createEvent(organizationId, anEvent('gateway.test.other'))
     expect((await received({ action })).map((e) => e.event.action)).toEqual([action])
     const elsewhere = await fetch(`${EMULATOR}/__audit_logs?organization_id=org_01ELSEWHERE`)
     expect(await elsewhere.json()).toEqual({ events: [] })
@@ -361,11 +349,11 @@ describe('emulator: the audit log switch (/__audit_logs)', () => {
 
   it('DELETE forgets the events and their keys', async () => {
     const key = unique('key')
-    await sdk().auditLogs.createEvent(organizationId, anEvent(), { idempotencyKey: key })
+    await emulatorSdk().auditLogs.createEvent(organizationId, anEvent(), { idempotencyKey: key })
     const cleared = await fetch(`${EMULATOR}/__audit_logs`, { method: 'DELETE' })
     expect(await cleared.json()).toEqual({ success: true })
     expect(await received()).toEqual([])
-    await sdk().auditLogs.createEvent(organizationId, anEvent(), { idempotencyKey: key })
+    await emulatorSdk().auditLogs.createEvent(organizationId, anEvent(), { idempotencyKey: key })
     expect(await withKey(key)).toHaveLength(1)
   })
 })
@@ -377,7 +365,7 @@ describe('emulator: a lost answer (fault with "after": true)', () => {
     const key = unique('key')
     await armFault({ ...fault, status: 500 })
     await expect(
-      sdk().auditLogs.createEvent(organizationId, anEvent(), { idempotencyKey: key }),
+      emulatorSdk().auditLogs.createEvent(organizationId, anEvent(), { idempotencyKey: key }),
     ).rejects.toBeInstanceOf(GenericServerException)
     expect(await withKey(key)).toHaveLength(0)
   })
@@ -385,7 +373,7 @@ describe('emulator: a lost answer (fault with "after": true)', () => {
   it('keeps the event but fails the call; the retry with the same key adds nothing', async () => {
     const key = unique('key')
     await armFault({ ...fault, status: 500, after: true })
-    const error = await sdk()
+    const error = await emulatorSdk()
       .auditLogs.createEvent(organizationId, anEvent(), { idempotencyKey: key })
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(GenericServerException)
@@ -393,7 +381,7 @@ describe('emulator: a lost answer (fault with "after": true)', () => {
     expect(await withKey(key)).toHaveLength(1)
 
     await expect(
-      sdk().auditLogs.createEvent(organizationId, anEvent(), { idempotencyKey: key }),
+      emulatorSdk().auditLogs.createEvent(organizationId, anEvent(), { idempotencyKey: key }),
     ).resolves.toBeUndefined()
     expect(await withKey(key)).toHaveLength(1)
   })
@@ -402,7 +390,7 @@ describe('emulator: a lost answer (fault with "after": true)', () => {
     const key = unique('key')
     await armFault({ ...fault, status: 503, after: true })
     await expect(
-      sdk('sk_test_emulator', 1).auditLogs.createEvent(organizationId, anEvent(), {
+      emulatorSdk('sk_test_emulator', 1).auditLogs.createEvent(organizationId, anEvent(), {
         idempotencyKey: key,
       }),
     ).resolves.toBeUndefined()
@@ -414,13 +402,13 @@ describe('emulator: a lost answer (fault with "after": true)', () => {
   it('drops the connection after the route ran: a network error, yet the event is kept', async () => {
     const key = unique('key')
     await armFault({ ...fault, drop: true, after: true })
-    const error = await sdk()
+    const error = await emulatorSdk()
       .auditLogs.createEvent(organizationId, anEvent(), { idempotencyKey: key })
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(Error)
     expect(String(error)).toMatch(/Unexpected error/)
     expect(await withKey(key)).toHaveLength(1)
-    await sdk().auditLogs.createEvent(organizationId, anEvent(), { idempotencyKey: key })
+    await emulatorSdk().auditLogs.createEvent(organizationId, anEvent(), { idempotencyKey: key })
     expect(await withKey(key)).toHaveLength(1)
   })
 
@@ -428,7 +416,7 @@ describe('emulator: a lost answer (fault with "after": true)', () => {
     const key = unique('key')
     await armFault({ ...fault, delayMs: 200, after: true })
     const started = Date.now()
-    await sdk().auditLogs.createEvent(organizationId, anEvent(), { idempotencyKey: key })
+    await emulatorSdk().auditLogs.createEvent(organizationId, anEvent(), { idempotencyKey: key })
     expect(Date.now() - started).toBeGreaterThanOrEqual(190)
     expect(await withKey(key)).toHaveLength(1)
   })

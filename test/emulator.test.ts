@@ -6,10 +6,10 @@ import {
   RateLimitExceededException,
   UnauthorizedException,
   UnprocessableEntityException,
-  WorkOS,
 } from '@workos-inc/node/worker'
 import { afterEach, describe, expect, it } from 'vitest'
 import { EVENT_LOG_CAP, EVENT_RETENTION_MS, EventLog } from '../emulator/event-log.ts'
+import { emulatorSdk } from './emulator-sdk'
 import {
   EMULATOR,
   armFault,
@@ -22,21 +22,10 @@ import {
 
 // The emulator is tested the way the gateway uses it: through the official SDK over HTTP.
 
-const emulatorUrl = new URL(EMULATOR)
 const CALLBACK = 'https://gateway.test/auth/callback'
 
-function sdk(apiKey = 'sk_test_emulator', maxRetries = 0) {
-  return new WorkOS(apiKey, {
-    clientId: 'client_emulator',
-    apiHostname: emulatorUrl.hostname,
-    port: Number(emulatorUrl.port),
-    https: false,
-    maxRetries,
-  })
-}
-
 async function createLink(email = uniqueEmail(), state: string | undefined = 'opaque-state') {
-  return sdk().passwordless.createSession({
+  return emulatorSdk().passwordless.createSession({
     type: 'MagicLink',
     email,
     redirectURI: CALLBACK,
@@ -68,12 +57,15 @@ describe('emulator: passwordless sessions', () => {
 
   it('refuses a wrong API key with 401 (UnauthorizedException)', async () => {
     await expect(
-      sdk('sk_test_wrong').passwordless.createSession({ type: 'MagicLink', email: uniqueEmail() }),
+      emulatorSdk('sk_test_wrong').passwordless.createSession({
+        type: 'MagicLink',
+        email: uniqueEmail(),
+      }),
     ).rejects.toBeInstanceOf(UnauthorizedException)
   })
 
   it('validates the body with 422 and a list of requirements', async () => {
-    const error = await sdk()
+    const error = await emulatorSdk()
       .passwordless.createSession({ type: 'MagicLink', email: 'not-an-email' })
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(UnprocessableEntityException)
@@ -81,7 +73,7 @@ describe('emulator: passwordless sessions', () => {
   })
 
   it('refuses a redirect URI that is neither loopback nor allowed', async () => {
-    const error = await sdk()
+    const error = await emulatorSdk()
       .passwordless.createSession({
         type: 'MagicLink',
         email: uniqueEmail(),
@@ -90,7 +82,7 @@ describe('emulator: passwordless sessions', () => {
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(UnprocessableEntityException)
     // Loopback is always allowed, so a changed --port needs no set-up.
-    const loopback = await sdk().passwordless.createSession({
+    const loopback = await emulatorSdk().passwordless.createSession({
       type: 'MagicLink',
       email: uniqueEmail(),
       redirectURI: 'http://localhost:8787/auth/callback',
@@ -101,7 +93,7 @@ describe('emulator: passwordless sessions', () => {
   it('sendSession answers {success:true} and puts the link in the mailbox', async () => {
     const email = uniqueEmail()
     const session = await createLink(email)
-    expect(await sdk().passwordless.sendSession(session.id)).toEqual({ success: true })
+    expect(await emulatorSdk().passwordless.sendSession(session.id)).toEqual({ success: true })
     const [message] = await mailFor(email)
     expect(message).toMatchObject({ to: email, link: session.link, code: null })
     expect(new Date(message!.sentAt).getTime()).toBeGreaterThan(Date.now() - 60_000)
@@ -109,7 +101,7 @@ describe('emulator: passwordless sessions', () => {
 
   it('sendSession refuses an unknown session with 422', async () => {
     await expect(
-      sdk().passwordless.sendSession('passwordless_session_UNKNOWN'),
+      emulatorSdk().passwordless.sendSession('passwordless_session_UNKNOWN'),
     ).rejects.toBeInstanceOf(UnprocessableEntityException)
   })
 
@@ -140,7 +132,7 @@ describe('emulator: /sso/token and /sso/profile', () => {
 
   it('exchanges a code (form-encoded, from the SDK) for a MagicLink profile', async () => {
     const { email, code } = await codeFor()
-    const { profile, accessToken } = await sdk().sso.getProfileAndToken({
+    const { profile, accessToken } = await emulatorSdk().sso.getProfileAndToken({
       code,
       clientId: 'client_emulator',
     })
@@ -156,16 +148,19 @@ describe('emulator: /sso/token and /sso/profile', () => {
     expect(profile.id).toMatch(/^prof_/)
     expect(profile.connectionId).toMatch(/^conn_/)
     expect(accessToken).toBeTruthy()
-    expect(await sdk().sso.getProfile({ accessToken })).toMatchObject({ id: profile.id, email })
+    expect(await emulatorSdk().sso.getProfile({ accessToken })).toMatchObject({
+      id: profile.id,
+      email,
+    })
   })
 
   it('keeps one profile per address across sign-ins', async () => {
     const email = uniqueEmail()
-    const first = await sdk().sso.getProfileAndToken({
+    const first = await emulatorSdk().sso.getProfileAndToken({
       code: (await codeFor(email)).code,
       clientId: 'client_emulator',
     })
-    const second = await sdk().sso.getProfileAndToken({
+    const second = await emulatorSdk().sso.getProfileAndToken({
       code: (await codeFor(email)).code,
       clientId: 'client_emulator',
     })
@@ -191,8 +186,8 @@ describe('emulator: /sso/token and /sso/profile', () => {
 
   it('a code is single use: the second exchange is invalid_grant', async () => {
     const { code } = await codeFor()
-    await sdk().sso.getProfileAndToken({ code, clientId: 'client_emulator' })
-    const error = await sdk()
+    await emulatorSdk().sso.getProfileAndToken({ code, clientId: 'client_emulator' })
+    const error = await emulatorSdk()
       .sso.getProfileAndToken({ code, clientId: 'client_emulator' })
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(OauthException)
@@ -204,7 +199,7 @@ describe('emulator: /sso/token and /sso/profile', () => {
   it('an expired code is invalid_grant', async () => {
     const { email, code } = await codeFor()
     await expireEverythingFor(email)
-    const error = await sdk()
+    const error = await emulatorSdk()
       .sso.getProfileAndToken({ code, clientId: 'client_emulator' })
       .catch((e: unknown) => e)
     expect((error as OauthException).error).toBe('invalid_grant')
@@ -212,16 +207,19 @@ describe('emulator: /sso/token and /sso/profile', () => {
 
   it('checks the client id and the client secret (invalid_client)', async () => {
     const { code } = await codeFor()
-    const wrongClient = await sdk()
+    const wrongClient = await emulatorSdk()
       .sso.getProfileAndToken({ code, clientId: 'client_other' })
       .catch((e: unknown) => e)
     expect((wrongClient as OauthException).error).toBe('invalid_client')
-    const wrongSecret = await sdk('sk_test_other')
+    const wrongSecret = await emulatorSdk('sk_test_other')
       .sso.getProfileAndToken({ code, clientId: 'client_emulator' })
       .catch((e: unknown) => e)
     expect((wrongSecret as OauthException).error).toBe('invalid_client')
     // Neither attempt spent the code.
-    const { profile } = await sdk().sso.getProfileAndToken({ code, clientId: 'client_emulator' })
+    const { profile } = await emulatorSdk().sso.getProfileAndToken({
+      code,
+      clientId: 'client_emulator',
+    })
     expect(profile.id).toMatch(/^prof_/)
   })
 
@@ -242,7 +240,7 @@ describe('emulator: /sso/token and /sso/profile', () => {
     expect(response.status).toBe(401)
     expect(response.headers.get('content-type')).toMatch(/application\/json/)
     expect(response.headers.get('x-request-id')).toMatch(/^req_/)
-    await expect(sdk().sso.getProfile({ accessToken: 'nope' })).rejects.toBeInstanceOf(
+    await expect(emulatorSdk().sso.getProfile({ accessToken: 'nope' })).rejects.toBeInstanceOf(
       UnauthorizedException,
     )
   })
@@ -265,10 +263,10 @@ describe('emulator: fault switch', () => {
   it('matches a path prefix ending in *', async () => {
     const session = await createLink()
     await armFault({ path: '/passwordless/sessions/*', status: 500, body: { message: 'boom' } })
-    await expect(sdk().passwordless.sendSession(session.id)).rejects.toBeInstanceOf(
+    await expect(emulatorSdk().passwordless.sendSession(session.id)).rejects.toBeInstanceOf(
       GenericServerException,
     )
-    expect(await sdk().passwordless.sendSession(session.id)).toEqual({ success: true })
+    expect(await emulatorSdk().passwordless.sendSession(session.id)).toEqual({ success: true })
   })
 
   it('sends 429 with Retry-After; the SDK raises RateLimitExceededException', async () => {
@@ -315,7 +313,7 @@ describe('emulator: Magic Auth', () => {
   it('creates a 6-digit code for 10 minutes, creating the user on first use', async () => {
     const email = uniqueEmail('ma')
     const before = Date.now()
-    const magicAuth = await sdk().userManagement.createMagicAuth({ email })
+    const magicAuth = await emulatorSdk().userManagement.createMagicAuth({ email })
     expect(magicAuth.id).toMatch(/^magic_auth_/)
     expect(magicAuth.userId).toMatch(/^user_/)
     expect(magicAuth.email).toBe(email)
@@ -325,14 +323,14 @@ describe('emulator: Magic Auth', () => {
     expect(lifetime).toBeLessThanOrEqual(10 * 60_000 + 1000)
     const [message] = await mailFor(email)
     expect(message).toMatchObject({ to: email, code: magicAuth.code, link: null, via: 'workos' })
-    expect(await sdk().userManagement.getMagicAuth(magicAuth.id)).toMatchObject({
+    expect(await emulatorSdk().userManagement.getMagicAuth(magicAuth.id)).toMatchObject({
       id: magicAuth.id,
       code: magicAuth.code,
     })
   })
 
   it('getMagicAuth of an unknown id is a 404 NotFoundException with entity_not_found', async () => {
-    const error = await sdk()
+    const error = await emulatorSdk()
       .userManagement.getMagicAuth('magic_auth_UNKNOWN')
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(NotFoundException)
@@ -341,8 +339,8 @@ describe('emulator: Magic Auth', () => {
 
   it('authenticates with the code once, verifying the email', async () => {
     const email = uniqueEmail()
-    const { code, userId } = await sdk().userManagement.createMagicAuth({ email })
-    const result = await sdk().userManagement.authenticateWithMagicAuth({
+    const { code, userId } = await emulatorSdk().userManagement.createMagicAuth({ email })
+    const result = await emulatorSdk().userManagement.authenticateWithMagicAuth({
       code,
       email,
       clientId: 'client_emulator',
@@ -352,7 +350,7 @@ describe('emulator: Magic Auth', () => {
     expect(result.user).toMatchObject({ id: userId, email, emailVerified: true })
     expect(result.authenticationMethod).toBe('MagicAuth')
     expect(result.accessToken.split('.')).toHaveLength(3)
-    const again = await sdk()
+    const again = await emulatorSdk()
       .userManagement.authenticateWithMagicAuth({ code, email, clientId: 'client_emulator' })
       .catch((e: unknown) => e)
     expect(again).toBeInstanceOf(GenericServerException)
@@ -364,10 +362,10 @@ describe('emulator: Magic Auth', () => {
     ['an expired code', 'one_time_code_expired'],
   ])('answers %s with 400 %s', async (what, expected) => {
     const email = uniqueEmail()
-    const { code } = await sdk().userManagement.createMagicAuth({ email })
+    const { code } = await emulatorSdk().userManagement.createMagicAuth({ email })
     if (what === 'an expired code') await expireEverythingFor(email)
     const typed = what === 'a wrong code' ? String((Number(code) + 1) % 1e6).padStart(6, '0') : code
-    const error = await sdk()
+    const error = await emulatorSdk()
       .userManagement.authenticateWithMagicAuth({ code: typed, email, clientId: 'client_emulator' })
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(GenericServerException)
@@ -377,11 +375,11 @@ describe('emulator: Magic Auth', () => {
 
   it('caps wrong guesses at 5, after which even the right code is refused', async () => {
     const email = uniqueEmail()
-    const { code } = await sdk().userManagement.createMagicAuth({ email })
+    const { code } = await emulatorSdk().userManagement.createMagicAuth({ email })
     const wrongCode = String((Number(code) + 7) % 1e6).padStart(6, '0')
     const codes: unknown[] = []
     for (let i = 0; i < 5; i++) {
-      const error = await sdk()
+      const error = await emulatorSdk()
         .userManagement.authenticateWithMagicAuth({
           code: wrongCode,
           email,
@@ -391,7 +389,7 @@ describe('emulator: Magic Auth', () => {
       codes.push(error)
     }
     expect(codes.at(-1)).toBe('one_time_code_too_many_attempts')
-    const right = await sdk()
+    const right = await emulatorSdk()
       .userManagement.authenticateWithMagicAuth({ code, email, clientId: 'client_emulator' })
       .catch((e: GenericServerException) => e.code)
     expect(right).toBe('one_time_code_too_many_attempts')
@@ -400,7 +398,7 @@ describe('emulator: Magic Auth', () => {
   it('refuses sign-up for a blocked domain with OAuth-shaped sign_up_not_allowed', async () => {
     const domain = `blocked-${Date.now()}.example`
     await fetch(`${EMULATOR}/__signup-blocked`, json({ domain }))
-    const error = await sdk()
+    const error = await emulatorSdk()
       .userManagement.createMagicAuth({ email: `new@${domain}` })
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(OauthException)
@@ -409,8 +407,8 @@ describe('emulator: Magic Auth', () => {
 
   it('limits codes to 3 a minute per address (RateLimitExceededException)', async () => {
     const email = uniqueEmail()
-    for (let i = 0; i < 3; i++) await sdk().userManagement.createMagicAuth({ email })
-    const error = await sdk()
+    for (let i = 0; i < 3; i++) await emulatorSdk().userManagement.createMagicAuth({ email })
+    const error = await emulatorSdk()
       .userManagement.createMagicAuth({ email })
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(RateLimitExceededException)
@@ -418,8 +416,8 @@ describe('emulator: Magic Auth', () => {
 
   it('checks the client id, the secret and the parameters', async () => {
     const email = uniqueEmail()
-    const { code } = await sdk().userManagement.createMagicAuth({ email })
-    const wrongClient = await sdk()
+    const { code } = await emulatorSdk().userManagement.createMagicAuth({ email })
+    const wrongClient = await emulatorSdk()
       .userManagement.authenticateWithMagicAuth({ code, email, clientId: 'client_other' })
       .catch((e: unknown) => e)
     expect((wrongClient as OauthException).error).toBe('invalid_client')
@@ -435,7 +433,7 @@ describe('emulator: Magic Auth', () => {
     expect(missing.status).toBe(400)
     expect(((await missing.json()) as { error: string }).error).toBe('invalid_request')
     await expect(
-      sdk('sk_test_wrong').userManagement.createMagicAuth({ email }),
+      emulatorSdk('sk_test_wrong').userManagement.createMagicAuth({ email }),
     ).rejects.toBeInstanceOf(UnauthorizedException)
   })
 })
@@ -709,8 +707,8 @@ describe('emulator: dropped webhook deliveries (/__webhooks/delivery)', () => {
     ((await (await fetch(`${EMULATOR}/__webhooks/delivery`)).json()) as { drop: boolean }).drop
 
   async function deleteNewUser(): Promise<string> {
-    const { userId } = await sdk().userManagement.createMagicAuth({ email: uniqueEmail() })
-    await sdk().userManagement.deleteUser(userId)
+    const { userId } = await emulatorSdk().userManagement.createMagicAuth({ email: uniqueEmail() })
+    await emulatorSdk().userManagement.deleteUser(userId)
     return userId
   }
 

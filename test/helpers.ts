@@ -1,5 +1,9 @@
 import { env, exports } from 'cloudflare:workers'
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
+import {
+  createExecutionContext,
+  createScheduledController,
+  waitOnExecutionContext,
+} from 'cloudflare:test'
 import { sha256 } from '../src/crypto'
 import worker from '../src/index'
 
@@ -73,6 +77,27 @@ export async function gatewayWith(
   )
   await waitOnExecutionContext(ctx)
   return rememberSigninCookie(response)
+}
+
+/**
+ * A request through the Worker with some bindings replaced, to any host (a bare path goes to the
+ * gateway), from one fixed client address unless the request names its own. No browser cookies.
+ */
+export async function gatewayAt(
+  url: string,
+  init: RequestInit & { cf?: object } = {},
+  overrides: Record<string, unknown> = {},
+): Promise<Response> {
+  const ctx = createExecutionContext()
+  const request = new Request(url.startsWith('http') ? url : `${GATEWAY}${url}`, {
+    redirect: 'manual',
+    ...init,
+  })
+  if (!request.headers.has('cf-connecting-ip'))
+    request.headers.set('cf-connecting-ip', '198.51.100.9')
+  const response = await worker.fetch(request, { ...env, ...overrides } as Env, ctx)
+  await waitOnExecutionContext(ctx)
+  return response
 }
 
 export const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
@@ -150,6 +175,45 @@ export async function clearFaults(): Promise<void> {
 
 export async function expireEverythingFor(email: string): Promise<void> {
   await fetch(`${EMULATOR}/__expire`, json({ email }))
+}
+
+/** Deletes a WorkOS user at the emulator, as an administrator would in the WorkOS dashboard. */
+export const deleteAtWorkos = (id: string) =>
+  fetch(`${EMULATOR}/user_management/users/${id}`, {
+    method: 'DELETE',
+    headers: { authorization: 'Bearer sk_test_emulator' },
+  })
+
+/** While `drop` holds, the emulator loses every webhook delivery (its Events API still has them). */
+export const dropDeliveries = (drop: boolean) =>
+  fetch(`${EMULATOR}/__webhooks/delivery`, json({ drop }))
+
+/** A webhook the emulator delivered for a WorkOS user (a dropped one is not recorded). */
+export interface WebhookDelivery {
+  event: string
+  body: string
+  signature: string
+}
+
+/** The webhooks the emulator recorded for this WorkOS user. */
+export async function webhookDeliveriesFor(userId: string): Promise<WebhookDelivery[]> {
+  const response = await fetch(`${EMULATOR}/__webhooks?user=${userId}`)
+  return ((await response.json()) as { deliveries: WebhookDelivery[] }).deliveries
+}
+
+/** A recorded webhook posted to the gateway, as WorkOS posts it. */
+export const deliverWebhook = (delivery: Pick<WebhookDelivery, 'body' | 'signature'>) =>
+  gateway('/auth/webhooks/workos', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'workos-signature': delivery.signature },
+    body: delivery.body,
+  })
+
+/** One run of the Worker's Cron Trigger (the WorkOS events poll), to its end. */
+export async function runCron(): Promise<void> {
+  const ctx = createExecutionContext()
+  await worker.scheduled!(createScheduledController({ cron: '* * * * *' }), env, ctx)
+  await waitOnExecutionContext(ctx)
 }
 
 /** Walks the whole Magic Link sign-in and returns the session cookie and where it landed. */

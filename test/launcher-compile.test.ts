@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { compileAccess, lintAccess, type CompiledAccess } from '../src/access/index.ts'
+import { lintAccess } from '../src/access/index.ts'
+import { compile, oneRoute, problems } from './compile-access'
 
 // The `launcher` field of an ACCESS route as an operator writes it: what each form means, and a
 // clear problem, naming the route and the field, for one the launcher could never honour.
 
-function compile(document: unknown): CompiledAccess {
-  const result = compileAccess(document)
-  if (!result.ok) throw new Error(result.problems.join('\n'))
-  return result.access
-}
-
-function problems(document: unknown): readonly string[] {
-  const result = compileAccess(document)
-  if (result.ok) throw new Error('expected problems, it compiled')
-  return result.problems
-}
-
-const oneRoute = (route: Record<string, unknown>) => ({ routes: [{ name: 'r', ...route }] })
 const launcherOf = (route: Record<string, unknown>) => compile(oneRoute(route)).routes[0]!.launcher
 
 describe('the launcher field', () => {

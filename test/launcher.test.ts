@@ -1,8 +1,6 @@
 import { env } from 'cloudflare:workers'
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import worker from '../src/index'
-import { sessionFor, sessionKvKeyOf, signIn, uniqueEmail } from './helpers'
+import { gatewayAt, sessionFor, sessionKvKeyOf, signIn, uniqueEmail } from './helpers'
 
 // The app launcher (GET /auth/apps) through the real Worker: what each person is offered under an
 // ACCESS policy, decided as the gate decides a GET of each route's entry URL, as a page and as
@@ -45,18 +43,8 @@ const POLICY = {
 const ACCESS = JSON.stringify(POLICY)
 
 /** A request through the Worker with ACCESS set (or other settings), to any host. */
-async function call(url: string, init: RequestInit & { cf?: object } = {}, settings = {}) {
-  const ctx = createExecutionContext()
-  const request = new Request(url.startsWith('http') ? url : `https://gateway.test${url}`, {
-    redirect: 'manual',
-    ...init,
-  })
-  if (!request.headers.has('cf-connecting-ip'))
-    request.headers.set('cf-connecting-ip', '198.51.100.9')
-  const response = await worker.fetch(request, { ...env, ACCESS, ...settings } as Env, ctx)
-  await waitOnExecutionContext(ctx)
-  return response
-}
+const call = (url: string, init: RequestInit & { cf?: object } = {}, settings = {}) =>
+  gatewayAt(url, init, { ACCESS, ...settings })
 
 interface Listed {
   route: string | null

@@ -1,32 +1,22 @@
-import { env } from 'cloudflare:workers'
-import {
-  createExecutionContext,
-  createScheduledController,
-  waitOnExecutionContext,
-} from 'cloudflare:test'
 import { afterEach, describe, expect, it } from 'vitest'
-import worker from '../src/index'
 import {
   EMULATOR,
   clearFaults,
+  deleteAtWorkos,
+  deliverWebhook,
+  dropDeliveries,
   gateway,
   json,
+  runCron,
   signIn,
   signInWithCode,
   uniqueEmail,
+  webhookDeliveriesFor,
 } from './helpers'
 
 // Lost webhooks, recovered (README "Revocation"): with the emulator dropping webhook deliveries,
 // a person deleted at WorkOS keeps their sessions until the Cron Trigger reads WorkOS's Events
 // API and applies the event through the same handlers a webhook would have reached.
-
-const dropDeliveries = (drop: boolean) => fetch(`${EMULATOR}/__webhooks/delivery`, json({ drop }))
-
-async function runCron() {
-  const ctx = createExecutionContext()
-  await worker.scheduled!(createScheduledController({ cron: '* * * * *' }), env, ctx)
-  await waitOnExecutionContext(ctx)
-}
 
 const status = async (cookie: string) =>
   (await gateway('/auth/me', { headers: { cookie, accept: 'application/json' } })).status
@@ -37,12 +27,6 @@ async function userIdOf(cookie: string): Promise<string> {
   }
   return me.user.id
 }
-
-const deleteAtWorkos = (id: string) =>
-  fetch(`${EMULATOR}/user_management/users/${id}`, {
-    method: 'DELETE',
-    headers: { authorization: 'Bearer sk_test_emulator' },
-  })
 
 afterEach(async () => {
   await dropDeliveries(false)
@@ -60,10 +44,7 @@ describe('a webhook lost in transit', () => {
 
     expect((await dropDeliveries(true)).status).toBe(200)
     expect((await deleteAtWorkos(id)).status).toBeLessThan(300)
-    const deliveries = (await (await fetch(`${EMULATOR}/__webhooks?user=${id}`)).json()) as {
-      deliveries: unknown[]
-    }
-    expect(deliveries.deliveries).toEqual([])
+    expect(await webhookDeliveriesFor(id)).toEqual([])
     // Nothing arrived: the sessions still work.
     expect(await status(code.cookie)).toBe(200)
 
@@ -78,16 +59,8 @@ describe('a webhook lost in transit', () => {
     const { cookie } = await signInWithCode(email)
     const id = await userIdOf(cookie)
     await deleteAtWorkos(id)
-    const [delivery] = (
-      (await (await fetch(`${EMULATOR}/__webhooks?user=${id}`)).json()) as {
-        deliveries: { body: string; signature: string }[]
-      }
-    ).deliveries
-    const delivered = await gateway('/auth/webhooks/workos', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'workos-signature': delivery!.signature },
-      body: delivery!.body,
-    })
+    const [delivery] = await webhookDeliveriesFor(id)
+    const delivered = await deliverWebhook(delivery!)
     expect(delivered.status).toBe(200)
     // Signed in again (a new account with the same address): the cron's reading of the old
     // deletion must not end it.

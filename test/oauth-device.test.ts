@@ -2,7 +2,24 @@ import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { sha256 } from '../src/crypto'
 import { GATEWAY, gatewayWith, json, sessionKvKeyOf, signIn, uniqueEmail } from './helpers'
-import { ACCESS, MCP, OPS_EMAIL, consentOf, mcpStatus, navigate, register } from './oauth-client'
+import {
+  ACCESS,
+  DEVICE_GRANT,
+  FORM,
+  MCP,
+  OPS_EMAIL,
+  type DeviceAnswer,
+  answerDevice,
+  askDevice,
+  consentOf,
+  mcpStatus,
+  navigate,
+  poll,
+  register,
+  registerCli,
+  startDevice,
+  typeCode,
+} from './oauth-client'
 
 // The device grant (RFC 8628) as a command line and a person drive it: the command line registers,
 // asks POST /auth/oauth/device_authorization for a device code and a user code, and polls the
@@ -13,56 +30,6 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
-const FORM = 'application/x-www-form-urlencoded'
-
-interface DeviceAnswer {
-  device_code: string
-  user_code: string
-  verification_uri: string
-  verification_uri_complete: string
-  expires_in: number
-  interval: number
-}
-
-/** A command line's registration: the device grant and refresh tokens, no redirect URI. */
-async function registerCli(name = 'Test CLI'): Promise<string> {
-  const response = await gatewayWith(
-    { ACCESS },
-    '/auth/oauth/register',
-    json({ client_name: name, grant_types: [DEVICE_GRANT, 'refresh_token'] }),
-  )
-  expect(response.status).toBe(201)
-  return ((await response.json()) as { client_id: string }).client_id
-}
-
-/** POST /auth/oauth/device_authorization, as a command line sends it (no cookie, no Origin). */
-const askDevice = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
-  gatewayWith({ ACCESS }, '/auth/oauth/device_authorization', {
-    method: 'POST',
-    headers: { 'content-type': FORM, ...headers },
-    body: new URLSearchParams(fields).toString(),
-  })
-
-async function startDevice(clientId: string, resource = MCP): Promise<DeviceAnswer> {
-  const response = await askDevice({ client_id: clientId, resource })
-  expect(response.status).toBe(200)
-  return (await response.json()) as DeviceAnswer
-}
-
-/** One poll of the token endpoint with the device code. */
-const poll = (clientId: string, deviceCode: string, extra: Record<string, string> = {}) =>
-  gatewayWith({ ACCESS }, '/auth/oauth/token', {
-    method: 'POST',
-    headers: { 'content-type': FORM },
-    body: new URLSearchParams({
-      grant_type: DEVICE_GRANT,
-      client_id: clientId,
-      device_code: deviceCode,
-      ...extra,
-    }).toString(),
-  })
-
 /** An RFC 6749 §5.2 error: status, `error`, and never cached. */
 async function oauthError(response: Response, error: string, status = 400) {
   expect(response.status).toBe(status)
@@ -71,41 +38,6 @@ async function oauthError(response: Response, error: string, status = 400) {
   expect(body.error).toBe(error)
   expect(body.error_description).toBeTruthy()
 }
-
-/** A form the person's browser posts on the device pages. */
-const post = (
-  path: string,
-  cookie: string,
-  fields: Record<string, string>,
-  headers: Record<string, string> = {},
-  overrides: Record<string, unknown> = {},
-) =>
-  gatewayWith({ ACCESS, ...overrides }, path, {
-    method: 'POST',
-    headers: {
-      'content-type': FORM,
-      origin: GATEWAY,
-      accept: 'text/html',
-      'sec-fetch-dest': 'document',
-      cookie,
-      ...headers,
-    },
-    body: new URLSearchParams(fields).toString(),
-  })
-
-const typeCode = (
-  cookie: string,
-  userCode: string,
-  headers: Record<string, string> = {},
-  overrides: Record<string, unknown> = {},
-) => post('/auth/device', cookie, { user_code: userCode }, headers, overrides)
-
-const answerDevice = (
-  cookie: string,
-  consent: string,
-  decision: string,
-  headers: Record<string, string> = {},
-) => post('/auth/device/consent', cookie, { consent, decision }, headers)
 
 /** The consent page for a typed code: its HTML (checked to be one). */
 async function consentPageFor(cookie: string, userCode: string): Promise<string> {

@@ -14,10 +14,12 @@ import {
   ACCESS,
   LOOPBACK_REDIRECT,
   MCP,
+  type Tokens,
   approvedCode,
   mcpStatus,
   pkce,
   register,
+  revokeRequest,
   tokenRequest,
 } from './oauth-client'
 
@@ -27,14 +29,6 @@ import {
 afterEach(() => {
   vi.useRealTimers()
 })
-
-interface Tokens {
-  access_token: string
-  token_type: string
-  expires_in: number
-  refresh_token: string
-  scope?: string
-}
 
 /**
  * A signed-in person's approved code (a new sign-in unless `cookie` is given), with what the
@@ -256,17 +250,10 @@ describe('the token endpoint', () => {
 })
 
 describe('revocation (RFC 7009)', () => {
-  const revoke = (fields: Record<string, string>) =>
-    gatewayWith({ ACCESS }, '/auth/oauth/revoke', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(fields).toString(),
-    })
-
   it('an access token revoked ends its grant: it and the refresh token stop working', async () => {
     const { exchange } = await approved()
     const tokens = await tokensFrom(await tokenRequest(exchange))
-    const response = await revoke({
+    const response = await revokeRequest({
       token: tokens.access_token,
       token_type_hint: 'access_token',
       client_id: exchange.client_id,
@@ -280,25 +267,30 @@ describe('revocation (RFC 7009)', () => {
   it('a refresh token revoked ends its grant too', async () => {
     const { exchange } = await approved()
     const tokens = await tokensFrom(await tokenRequest(exchange))
-    expect((await revoke({ token: tokens.refresh_token })).status).toBe(200)
+    expect((await revokeRequest({ token: tokens.refresh_token })).status).toBe(200)
     expect(await mcpStatus(tokens.access_token)).toBe(401)
   })
 
   it('answers 200 for an unknown token or another client’s, and revokes nothing of the other’s', async () => {
-    expect((await revoke({ token: 'nonsense' })).status).toBe(200)
+    expect((await revokeRequest({ token: 'nonsense' })).status).toBe(200)
     expect(
-      (await revoke({ token: `gwat_${'A'.repeat(43)}.${'B'.repeat(43)}.${'C'.repeat(43)}` }))
+      (await revokeRequest({ token: `gwat_${'A'.repeat(43)}.${'B'.repeat(43)}.${'C'.repeat(43)}` }))
         .status,
     ).toBe(200)
     const { exchange } = await approved()
     const tokens = await tokensFrom(await tokenRequest(exchange))
     const otherClient = await register()
-    expect((await revoke({ token: tokens.access_token, client_id: otherClient })).status).toBe(200)
+    expect(
+      (await revokeRequest({ token: tokens.access_token, client_id: otherClient })).status,
+    ).toBe(200)
     expect(await mcpStatus(tokens.access_token)).toBe(200)
   })
 
   it('without a token, or not as a form, is invalid_request', async () => {
-    await oauthError(await revoke({ client_id: 'gwc_AAAAAAAAAAAAAAAAAAAAAA' }), 'invalid_request')
+    await oauthError(
+      await revokeRequest({ client_id: 'gwc_AAAAAAAAAAAAAAAAAAAAAA' }),
+      'invalid_request',
+    )
     await oauthError(
       await gatewayWith({ ACCESS }, '/auth/oauth/revoke', json({ token: 'x' })),
       'invalid_request',

@@ -1,12 +1,10 @@
 import { env } from 'cloudflare:workers'
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
-// The whole SDK, as a WorkOS customer's own code would use it (the gateway's build is slimmed).
-import { WorkOS } from '@workos-inc/node/worker'
 import { describe, expect, it } from 'vitest'
 import { sha256 } from '../src/crypto'
 import worker from '../src/index'
+import { emulatorSdk } from './emulator-sdk'
 import {
-  EMULATOR,
   GATEWAY,
   controlledKv,
   gateway,
@@ -22,6 +20,7 @@ import {
   sessionIdOf,
   sessionKvKeyOf,
   meStatus,
+  webhookDeliveriesFor,
 } from './helpers'
 
 // A revocation is final: whatever order KV applies the writes in, and wherever a session was made,
@@ -125,22 +124,13 @@ describe('a revocation is final', () => {
   })
 
   it('an admin revocation holds against a webhook’s rename that lands after it', async () => {
-    const emulatorUrl = new URL(EMULATOR)
-    const workos = new WorkOS('sk_test_emulator', {
-      clientId: 'client_emulator',
-      apiHostname: emulatorUrl.hostname,
-      port: Number(emulatorUrl.port),
-      https: false,
-      maxRetries: 0,
-    })
+    const workos = emulatorSdk()
     const { cookie, email } = await signInWithCode()
     const me = (await (await gateway('/auth/me', { headers: { cookie } })).json()) as {
       user: { id: string }
     }
     await workos.userManagement.updateUser({ userId: me.user.id, firstName: 'Late' })
-    const { deliveries } = (await (
-      await fetch(`${EMULATOR}/__webhooks?user=${me.user.id}`)
-    ).json()) as { deliveries: { body: string; signature: string }[] }
+    const deliveries = await webhookDeliveriesFor(me.user.id)
     const slow = holdSessionWrites()
     // The webhook reads the session and starts rewriting it with the new name …
     const webhook = startRequest(slow.binding, '/auth/webhooks/workos', {

@@ -1,10 +1,11 @@
 import { env } from 'cloudflare:workers'
-// The whole SDK, as a WorkOS customer's own code would use it (the gateway's build is slimmed).
-import { WorkOS } from '@workos-inc/node/worker'
 import { describe, expect, it } from 'vitest'
 import { sha256 } from '../src/crypto'
+import { emulatorSdk } from './emulator-sdk'
 import {
   EMULATOR,
+  type WebhookDelivery,
+  deliverWebhook,
   gateway,
   gatewayWith,
   json,
@@ -15,6 +16,7 @@ import {
   signIn,
   signInWithCode,
   uniqueEmail,
+  webhookDeliveriesFor,
   countingKv,
   ADMIN_TOKEN,
   sessionIdOf,
@@ -237,35 +239,7 @@ describe('admin revocation', () => {
 })
 
 describe('WorkOS-driven revocation (webhooks)', () => {
-  const emulatorUrl = new URL(EMULATOR)
-  const workos = new WorkOS('sk_test_emulator', {
-    clientId: 'client_emulator',
-    apiHostname: emulatorUrl.hostname,
-    port: Number(emulatorUrl.port),
-    https: false,
-    maxRetries: 0,
-  })
-
-  interface Delivery {
-    event: string
-    body: string
-    signature: string
-  }
-
-  async function deliveriesFor(userId: string): Promise<Delivery[]> {
-    return (
-      (await (await fetch(`${EMULATOR}/__webhooks?user=${userId}`)).json()) as {
-        deliveries: Delivery[]
-      }
-    ).deliveries
-  }
-
-  const deliver = (delivery: Pick<Delivery, 'body' | 'signature'>) =>
-    gateway('/auth/webhooks/workos', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'workos-signature': delivery.signature },
-      body: delivery.body,
-    })
+  const workos = emulatorSdk()
 
   async function userOf(cookie: string) {
     return (
@@ -281,9 +255,9 @@ describe('WorkOS-driven revocation (webhooks)', () => {
     const link = await signIn(email)
     const { id } = await userOf(code.cookie)
     await workos.userManagement.deleteUser(id)
-    const [delivery] = await deliveriesFor(id)
+    const [delivery] = await webhookDeliveriesFor(id)
     expect(delivery?.event).toBe('user.deleted')
-    const response = await deliver(delivery!)
+    const response = await deliverWebhook(delivery!)
     expect(response.status).toBe(200)
     expect(await status(code.cookie)).toBe(401)
     expect(await status(link.cookie)).toBe(401)
@@ -297,14 +271,16 @@ describe('WorkOS-driven revocation (webhooks)', () => {
       firstName: 'Ada',
       lastName: 'Lovelace',
     })
-    expect((await deliver((await deliveriesFor(renamedUser.id))[0]!)).status).toBe(200)
+    expect((await deliverWebhook((await webhookDeliveriesFor(renamedUser.id))[0]!)).status).toBe(
+      200,
+    )
     expect(await status(renamed.cookie)).toBe(200)
     expect((await userOf(renamed.cookie)).firstName).toBe('Ada')
 
     const moved = await signInWithCode()
     const movedUser = await userOf(moved.cookie)
     await workos.userManagement.updateUser({ userId: movedUser.id, email: uniqueEmail('moved') })
-    expect((await deliver((await deliveriesFor(movedUser.id))[0]!)).status).toBe(200)
+    expect((await deliverWebhook((await webhookDeliveriesFor(movedUser.id))[0]!)).status).toBe(200)
     expect(await status(moved.cookie)).toBe(401)
   })
 
@@ -317,7 +293,7 @@ describe('WorkOS-driven revocation (webhooks)', () => {
           `${EMULATOR}/__webhooks/sign`,
           json({ event: 'user.deleted', data: { object: 'user', id, email }, at }),
         )
-      ).json()) as Delivery
+      ).json()) as WebhookDelivery
     const fresh = await sign(Date.now())
     const tampered = { ...fresh, body: fresh.body.replace(email, 'other@example.com') }
     const badSignature = {
@@ -334,16 +310,16 @@ describe('WorkOS-driven revocation (webhooks)', () => {
       await sign(Date.now() - 10 * 60_000),
       await sign(Date.now() + 10 * 60_000),
     ]) {
-      const response = await deliver(delivery)
+      const response = await deliverWebhook(delivery)
       expect(response.status).toBe(400)
       expect(await status(cookie)).toBe(200)
     }
     // The genuine delivery works once; the same delivery replayed, even re-spaced, is refused.
-    expect((await deliver(fresh)).status).toBe(200)
+    expect((await deliverWebhook(fresh)).status).toBe(200)
     expect(await status(cookie)).toBe(401)
-    expect((await deliver(fresh)).status).toBe(400)
+    expect((await deliverWebhook(fresh)).status).toBe(400)
     expect(
-      (await deliver({ ...fresh, signature: fresh.signature.replace(', ', ',') })).status,
+      (await deliverWebhook({ ...fresh, signature: fresh.signature.replace(', ', ',') })).status,
     ).toBe(400)
   })
 
@@ -353,7 +329,7 @@ describe('WorkOS-driven revocation (webhooks)', () => {
         `${EMULATOR}/__webhooks/sign`,
         json({ event: 'organization.created', data: { id: 'org_1', name: 'x' } }),
       )
-    ).json()) as Delivery
-    expect((await deliver(delivery)).status).toBe(200)
+    ).json()) as WebhookDelivery
+    expect((await deliverWebhook(delivery)).status).toBe(200)
   })
 })

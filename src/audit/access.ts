@@ -27,13 +27,18 @@ const routeTarget = (route: CompiledRoute): AuditTarget => ({
 export function auditDecision(
   c: AppContext,
   route: CompiledRoute,
-  identity: ForwardIdentity,
-  /** Epoch ms: the session's absolute end (how long its first access is remembered). */
-  endsAt: number | undefined,
-  outcome: Outcome,
-  rule: string | undefined,
-  mode: 'proxy' | 'forward-auth',
+  caller: { identity: ForwardIdentity; endsAt: number | undefined },
+  decided: {
+    outcome: Outcome
+    rule: string | undefined
+    /** The method asked about (at forward-auth, the forwarded one) and any `_method` decided. */
+    method: string
+    overrides: readonly string[]
+    mode: 'proxy' | 'forward-auth'
+  },
 ): void {
+  const { identity } = caller
+  const { outcome, rule, method, overrides, mode } = decided
   if (outcome === 'deny') {
     audit(c, {
       action: 'gateway.access.denied',
@@ -41,15 +46,19 @@ export function auditDecision(
       targets: [routeTarget(route)],
       metadata: {
         route: route.name,
-        rule,
-        method: c.req.method,
+        // No rule named: none of the route's allow sets matched.
+        rule: rule ?? 'allow: none matched',
+        method,
+        method_override: overrides[0],
         via: mode,
+        // A page of another site, or of a sibling host, can make a browser send a refused request.
+        fetch_site: c.req.header('sec-fetch-site')?.slice(0, 20),
         ...(identity.kind === 'person' && { session: identity.sid, client_id: identity.clientId }),
       },
       organizationId: identity.kind === 'person' ? identity.organizationId : undefined,
     })
   } else if (outcome === 'allow' && identity.kind === 'person') {
-    firstAccess(c, route, identity, endsAt ?? Date.now() + DAY_MS, mode)
+    firstAccess(c, route, identity, caller.endsAt ?? Date.now() + DAY_MS, method, mode)
   }
 }
 
@@ -58,6 +67,7 @@ function firstAccess(
   route: CompiledRoute,
   identity: Extract<ForwardIdentity, { kind: 'person' }>,
   endsAt: number,
+  method: string,
   mode: 'proxy' | 'forward-auth',
 ): void {
   let seen = seenIdentities.get(route)
@@ -76,7 +86,7 @@ function firstAccess(
     targets: [routeTarget(route)],
     metadata: {
       route: route.name,
-      method: c.req.method,
+      method,
       via: mode,
       session: identity.sid,
       client_id: identity.clientId,

@@ -29,7 +29,11 @@ export function logAudit(
       event: {
         ...event,
         actor: { ...event.actor, id: masked(event.actor.id), name: masked(event.actor.name) },
-        targets: event.targets.map((target) => ({ ...target, name: masked(target.name) })),
+        targets: event.targets.map((target) => ({
+          ...target,
+          id: masked(target.id),
+          name: masked(target.name),
+        })),
       },
     }),
   )

@@ -20,7 +20,7 @@ import { startSession } from '../session/start'
 
 const isSignInHost = (c: AppContext) => {
   const signInHost = c.get('config').signInHost
-  return signInHost !== undefined && requestUrl(c).hostname === signInHost
+  return signInHost !== undefined && normaliseHost(requestUrl(c).hostname) === signInHost
 }
 
 /** Where a failed handoff lands: the sign-in host's page, saying so, with no session made. */

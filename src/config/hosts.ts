@@ -1,4 +1,5 @@
 import type { CompiledAccess } from '../access/index.ts'
+import { hostMatches } from '../access/paths.ts'
 import type { Config } from './types'
 import { httpUrl, list, problemList, type Checked, type Settings } from './settings'
 
@@ -59,6 +60,24 @@ export function checkHosts(
       'PUBLIC_URL',
       "must be set to the gateway's public origin, e.g. https://gateway.example.com",
     )
+  }
+
+  // An absolute launcher URL sends a person somewhere from the gateway's own page: only to a host
+  // the gateway serves, and never the sign-in host (it serves no application).
+  for (const route of access?.routes ?? []) {
+    const url = route.launcher?.url
+    if (url === undefined || url.startsWith('/')) continue
+    const host = new URL(url).hostname
+    // A route on any host makes no host "served": a link could then name any site at all.
+    const served =
+      handoffHosts.has(host) ||
+      (publicUrl !== undefined && new URL(publicUrl).hostname === host) ||
+      access!.routes.some((other) => other.host.kind !== 'any' && hostMatches(other.host, host))
+    if (!served || host === signInHost)
+      fail(
+        'ACCESS',
+        `${route.label}: launcher.url must be on a host the gateway serves and not the sign-in host (PUBLIC_URL's, ALLOWED_HOSTS or a route's host or wildcard)`,
+      )
   }
 
   return { value: { signInHost, handoffHosts, publicUrl }, problems }

@@ -7,7 +7,7 @@ import { safeReturnTo } from '../redirect'
 import { leaveForSignIn } from '../handoff/request'
 import type { CompiledRoute } from '../access/index.ts'
 import { resourceMetadataUrl, takesBearer } from '../oauth/resources'
-import type { AskedRequest, GateMode } from './asked-request'
+import { isWebSocketUpgrade, type AskedRequest, type GateMode } from './asked-request'
 import type { Decided } from './decide-request'
 import type { SignInReason } from './principal'
 
@@ -203,8 +203,6 @@ function isNavigation(c: AppContext, mode: GateMode, asked: AskedRequest): boole
 }
 
 /** A request asking for a WebSocket (RFC 6455 §4.1: only a GET may). */
-export const isWebSocketUpgrade = (c: AppContext) =>
-  (c.req.header('upgrade') ?? '').toLowerCase() === 'websocket'
 
 /** An upgrade by any other method than GET: refused, never decided on one method and opened as GET. */
 export function badUpgradeAnswer(c: AppContext): Response {

@@ -32,3 +32,6 @@ export function proxiedRequest(c: AppContext): AskedRequest {
     uri: undefined,
   }
 }
+
+export const isWebSocketUpgrade = (c: AppContext) =>
+  (c.req.header('upgrade') ?? '').toLowerCase() === 'websocket'

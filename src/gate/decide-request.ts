@@ -17,7 +17,7 @@ import { clientIp, requestUrl } from '../context'
 import { GatewayError } from '../errors'
 import { proxiedClientIp } from '../forward-auth-proxy'
 import { log } from '../log'
-import type { AskedRequest, GateMode } from './asked-request'
+import { isWebSocketUpgrade, type AskedRequest, type GateMode } from './asked-request'
 import { preflightAllowed } from './cors'
 import { methodOverrides } from './method-override'
 import { callerOf, type Caller } from './principal'
@@ -148,8 +148,19 @@ export async function decideOn(
       decision = decideMethods(route, facts, overrides, caller.principal)
     }
   }
-  if (caller.principal)
-    auditDecision(c, route, caller.identity, caller.endsAt, decision.outcome, decision.rule, mode)
+  if (caller.principal) {
+    // An upgrade the route takes no WebSockets for is refused after this decision (403): it is
+    // recorded as the refusal it is, not as an allowed access.
+    const refusedUpgrade =
+      decision.outcome === 'allow' && mode === 'proxy' && !route.websockets && isWebSocketUpgrade(c)
+    auditDecision(c, route, caller, {
+      outcome: refusedUpgrade ? 'deny' : decision.outcome,
+      rule: refusedUpgrade ? 'websockets' : decision.rule,
+      method: asked.method,
+      overrides,
+      mode,
+    })
+  }
   if (fromAccess)
     log({
       accessRoute: route.name,

@@ -1,5 +1,6 @@
 import type { AppContext } from '../app-env'
 import type { Next } from 'hono'
+import { normaliseHost } from '../access/paths.ts'
 import { requestUrl } from '../context'
 import { GatewayError } from '../errors'
 import { log } from '../log'
@@ -28,7 +29,9 @@ const APP_HOST_PATHS = new Set([
   'POST /auth/webhooks/workos',
 ])
 
-const isSignInHost = (c: AppContext, signInHost: string) => requestUrl(c).hostname === signInHost
+// Compared as routes compare hosts (case, a trailing dot): `gateway.test.` is the sign-in host too.
+const isSignInHost = (c: AppContext, signInHost: string) =>
+  normaliseHost(requestUrl(c).hostname) === signInHost
 
 /** Middleware for /auth/*: on an app host, everything but the paths above goes elsewhere or 404. */
 export async function appHostGatewayPaths(c: AppContext, next: Next) {

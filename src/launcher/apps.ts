@@ -6,6 +6,7 @@ import {
   decide,
   entryPathOf,
   matchRoute,
+  normaliseHost,
   requestFacts,
   type CompiledAccess,
   type CompiledRoute,
@@ -59,7 +60,7 @@ export function appsFor(
     if (!entry) continue
     for (const { host, path, url } of entryUrls(route, entry, here)) {
       // The sign-in host serves no application, whatever a route without a host would say.
-      if (host === here.signInHost) continue
+      if (normaliseHost(host) === here.signInHost) continue
       // What the gate itself refuses before routing (`400 bad_path`); a compiled entry never is.
       if (policy.source === 'ACCESS' && !checkPath(path).ok) continue
       const facts = requestFacts(

@@ -21,6 +21,19 @@ import { verifyState, type SignInState } from './state'
 
 const MAX_CODE_LENGTH = 512
 
+/**
+ * A refused callback in the audit trail: one event per browser, method and address (or
+ * organization), however often its sealed state is replayed.
+ */
+const auditRefused = (c: AppContext, state: SignInState, reason: string) =>
+  auditRefusedSignIn(c, {
+    method: flowOf(state),
+    reason,
+    email: state.email,
+    organizationId: state.organizationId,
+    once: `state:${state.browser}:${flowOf(state)}:${state.organizationId ?? state.email}`,
+  })
+
 /** The method a callback belongs to; without a readable state, a link (an old link: "expired"). */
 const flowOf = (state: SignInState | null): CallbackFlow => state?.flow ?? 'link'
 
@@ -44,8 +57,7 @@ export async function handleCallback(c: AppContext) {
   // refused (access_denied) or the organization has no working connection (organization_invalid).
   if (c.req.query('error') !== undefined) {
     log({ event: 'callback_refused', outcome: checks.refusedOutcome })
-    if (state)
-      auditRefusedSignIn(c, flowOf(state), checks.refusedOutcome, state.email, state.organizationId)
+    if (state) auditRefused(c, state, checks.refusedOutcome)
     return c.redirect(loginUrl({ error: checks.expired ?? checks.failed, returnTo }), 302)
   }
   const code = c.req.query('code')
@@ -85,7 +97,7 @@ export async function confirmCallback(c: AppContext) {
 
 function refused(c: AppContext, state: SignInState, refusal: Refusal, status: 302 | 303) {
   log({ event: 'callback_refused', outcome: refusal.outcome })
-  auditRefusedSignIn(c, flowOf(state), refusal.outcome, state.email, state.organizationId)
+  auditRefused(c, state, refusal.outcome)
   return c.redirect(loginUrl({ error: refusal.notice, returnTo: state.returnTo }), status)
 }
 
@@ -128,7 +140,7 @@ async function completeSignIn(c: AppContext, code: string, state: SignInState, s
     }
     const reason =
       failure.kind === 'invalid_grant' ? (checks.expired ?? checks.failed) : checks.failed
-    auditRefusedSignIn(c, flowOf(state), reason, state.email, state.organizationId)
+    auditRefused(c, state, reason)
     return c.redirect(loginUrl({ error: reason, returnTo }), status)
   }
   const email = profile.email.toLowerCase()

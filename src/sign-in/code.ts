@@ -207,8 +207,14 @@ async function verifyMagicAuth(c: AppContext) {
     if (error instanceof GatewayError) {
       // A refused attempt at a code this browser asked for (not a malformed address, not
       // WorkOS being unreachable) is in the audit trail.
-      if (read.state === 'valid' && error.status < 500 && error.code !== 'invalid_email')
-        auditRefusedSignIn(c, SIGN_IN_METHODS.code.stored, error.code, read.pending.email)
+      // A limiter's refusal (429) is not an attempt at the code: it is not recorded either.
+      const attempted = error.status < 500 && error.status !== 429 && error.code !== 'invalid_email'
+      if (read.state === 'valid' && attempted)
+        auditRefusedSignIn(c, {
+          method: SIGN_IN_METHODS.code.stored,
+          reason: error.code,
+          email: read.pending.email,
+        })
       return rendered(error)
     }
     throw error
