@@ -18,6 +18,7 @@ interface StoredAnswer {
   /** The request body in canonical JSON: the same request, whatever its key order. */
   request: string
   at: number
+  organizationId: string
 }
 
 // WorkOS documents that idempotency keys expire after 24 hours; then the same key is a new request.
@@ -59,7 +60,7 @@ export class AuditLogStore {
     })
     if (this.received.length > AUDIT_LOG_CAP) this.received.length = AUDIT_LOG_CAP
     if (key === null) return
-    this.answers.set(key, { request: canonicalJson(body), at: now })
+    this.answers.set(key, { request: canonicalJson(body), at: now, organizationId })
     this.expireKeys(now)
   }
 
@@ -68,9 +69,16 @@ export class AuditLogStore {
     return this.received
   }
 
-  clear(): void {
-    this.received = []
-    this.answers.clear()
+  /** Forgets the events and keys of one organization, or of all. */
+  clear(organizationId?: string): void {
+    if (organizationId === undefined) {
+      this.received = []
+      this.answers.clear()
+      return
+    }
+    this.received = this.received.filter((event) => event.organization_id !== organizationId)
+    for (const [key, answer] of this.answers)
+      if (answer.organizationId === organizationId) this.answers.delete(key)
   }
 
   private expireKeys(now: number): void {

@@ -18,7 +18,7 @@ import type { EmulatorState } from '../state.ts'
 //   stores nothing; with another body it is 400 {message} (WorkOS's recorded wording), which the
 //   SDK raises as GenericServerException.
 // Plus GET /__audit_logs (newest first; ?action= and ?organization_id= filter) and DELETE
-// /__audit_logs (forgets the events and the keys), beside /__mailbox.
+// /__audit_logs (forgets the events and the keys; ?organization_id= those of one), beside /__mailbox.
 
 type Json = Record<string, unknown>
 interface FieldError {
@@ -187,7 +187,7 @@ export function auditLogRoutes(app: Hono, state: EmulatorState) {
     })
   })
   app.delete('/__audit_logs', (c) => {
-    state.auditLogs.clear()
+    state.auditLogs.clear(c.req.query('organization_id') || undefined)
     return c.json({ success: true })
   })
 }
