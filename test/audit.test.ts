@@ -37,6 +37,7 @@ import {
 import readme from '../README.md?raw'
 import { AUDIT_ACTIONS } from '../src/audit/actions'
 import worker from '../src/index'
+import { holdingQueue } from './audit-probe'
 
 const ORGANIZATION = (env as unknown as Record<string, string>).AUDIT_ORGANIZATION_ID!
 
@@ -280,24 +281,6 @@ describe('what each occurrence records', () => {
       expect(everything).not.toContain(secret)
   })
 })
-
-/**
- * The real queue binding behind a thin wrapper that holds back what the gateway sends (as
- * controlledKv holds KV writes): the test hands each message to the Worker's consumer itself,
- * as the queue would, at the moment it chooses.
- */
-function holdingQueue() {
-  const held: unknown[] = []
-  const queue = env.AUDIT_EVENTS
-  const binding = {
-    send: async (body: unknown) => {
-      held.push(structuredClone(body))
-    },
-    sendBatch: (messages: Iterable<MessageSendRequest>, options?: QueueSendBatchOptions) =>
-      queue.sendBatch(messages, options),
-  }
-  return { held, binding }
-}
 
 /** One delivery attempt by the Worker's own consumer, as the queue would make it. */
 async function deliver(body: unknown, attempts: number, queue = 'gateway-audit') {

@@ -111,18 +111,12 @@ export const browserPost = (
   headers: Record<string, string> = {},
   overrides: Record<string, unknown> = {},
 ) =>
-  gatewayWith({ ACCESS, ...overrides }, path, {
-    method: 'POST',
-    headers: {
-      'content-type': FORM,
-      origin: GATEWAY,
-      accept: 'text/html',
-      'sec-fetch-dest': 'document',
-      cookie,
-      ...headers,
-    },
-    body: new URLSearchParams(fields).toString(),
-  })
+  cliPost(
+    path,
+    fields,
+    { origin: GATEWAY, accept: 'text/html', 'sec-fetch-dest': 'document', cookie, ...headers },
+    overrides,
+  )
 
 /** The person's answer on the consent page, posted as their browser does. */
 export const answer = (
